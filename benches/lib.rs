@@ -1,0 +1,1 @@
+//! Deterministic corpora shared by the benchmarks (nothing large is committed).

@@ -1,0 +1,41 @@
+//! `logmask`: the workspace's library code paths, run locally.
+//!
+//! Every subcommand is a thin shell over a library crate; see `logmask --help`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod dkim;
+mod mask;
+
+#[derive(Parser)]
+#[command(name = "logmask", version, about = "Mask PII in SES operations logs; DKIM tools; local Lambda runs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Mask e-mail and IP addresses in files (or stdin) for a reader role.
+    Mask(mask::MaskArgs),
+    /// DKIM key tools (BYODKIM): keygen, TXT record, DNS check.
+    #[command(subcommand)]
+    Dkim(dkim::DkimCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Mask(args) => mask::run(args),
+        Command::Dkim(cmd) => dkim::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("logmask: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}

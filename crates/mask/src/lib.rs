@@ -1,0 +1,63 @@
+//! Finds e-mail, IPv4 and IPv6 addresses in log text in one pass and renders the text for the
+//! reader's role.
+//!
+//! * [`Masker`] — the compiled policy: immutable, `Send + Sync`, built once.
+//! * [`Role`] — admin (raw), operator (partial) or readonly (typed tokens / keyed pseudonyms).
+//! * [`Finding`] and [`Counts`] — what was found, for audits and metrics.
+//!
+//! Detection covers addresses in JSON strings (including `\u0040`), URL-encoded text (`%40`),
+//! the full-width `＠`, and Japanese text written directly against an address. Version
+//! numbers, OIDs, ARNs, times, MAC addresses and `name@host` without a top-level domain are left
+//! alone.
+//!
+//! # Example
+//!
+//! ```
+//! use logmask_mask::{Masker, Role};
+//!
+//! let masker = Masker::new();
+//! let line = r#"{"to":"taro.yamada@example.co.jp","ip":"203.0.113.7"}"#;
+//!
+//! let (operator, counts) = masker.mask_str(Role::Operator, line);
+//! assert_eq!(operator, r#"{"to":"t***@example.co.jp","ip":"203.0.113.*"}"#);
+//! assert_eq!((counts.emails, counts.ipv4), (1, 1));
+//!
+//! let (readonly, _) = masker.mask_str(Role::Readonly, line);
+//! assert_eq!(readonly, r#"{"to":"<email>","ip":"<ipv4>"}"#);
+//!
+//! let (admin, _) = masker.mask_str(Role::Admin, line);
+//! assert_eq!(admin, line);
+//! ```
+//!
+//! # Keyed pseudonyms
+//!
+//! With a token key, readonly readers still see no address, but the same address always gives
+//! the same token, whatever its spelling:
+//!
+//! ```
+//! use logmask_mask::{Masker, Policy, Role};
+//!
+//! let masker = Masker::builder(Policy::default()).token_key(*b"an example key, 32 bytes long!!!").build()?;
+//! let (a, _) = masker.mask_str(Role::Readonly, "Bob@Example.com");
+//! let (b, _) = masker.mask_str(Role::Readonly, "q=bob%40example.com");
+//! assert!(a.starts_with("<email:k1:"));
+//! assert_eq!(format!("q={a}"), b);
+//! # Ok::<(), logmask_mask::BuildError>(())
+//! ```
+//!
+//! # Crate features
+//!
+//! None. The crate depends on `memchr` (trigger search), `regex` (user-defined identifiers
+//! only), `hmac`/`sha2` (pseudonyms), `serde`/`toml` (policy files) and `thiserror`.
+#![deny(missing_docs)]
+
+mod masker;
+mod policy;
+mod scan;
+
+pub use masker::{Counts, Masker, MaskerBuilder};
+pub use policy::{BuildError, EmailShape, IdentifierPolicy, OperatorPolicy, Policy, ReadonlyPolicy, Role};
+pub use scan::{AtForm, Finding, Kind};
+
+#[doc(hidden)]
+pub use scan::reference_scan;

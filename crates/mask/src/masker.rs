@@ -1,0 +1,449 @@
+//! The compiled masker: policy checked once, then rendering of the three role views.
+
+use std::fmt;
+use std::io::Write as _;
+use std::net::Ipv6Addr;
+
+use hmac::{Hmac, Mac};
+use regex::bytes::Regex;
+use serde::Serialize;
+use sha2::Sha256;
+
+use crate::policy::{BuildError, EmailShape, Policy, Role};
+use crate::scan::{self, AtForm, Finding, Kind};
+
+/// How many findings of each type one call saw.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// E-mail addresses.
+    pub emails: u64,
+    /// IPv4 addresses.
+    pub ipv4: u64,
+    /// IPv6 addresses.
+    pub ipv6: u64,
+    /// Matches of user-defined identifiers.
+    pub custom: u64,
+}
+
+impl Counts {
+    /// All findings together.
+    pub fn total(&self) -> u64 {
+        self.emails + self.ipv4 + self.ipv6 + self.custom
+    }
+
+    fn add(&mut self, kind: Kind) {
+        match kind {
+            Kind::Email { .. } => self.emails += 1,
+            Kind::Ipv4 => self.ipv4 += 1,
+            Kind::Ipv6 => self.ipv6 += 1,
+            Kind::Custom(_) => self.custom += 1,
+        }
+    }
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, rhs: Counts) {
+        self.emails += rhs.emails;
+        self.ipv4 += rhs.ipv4;
+        self.ipv6 += rhs.ipv6;
+        self.custom += rhs.custom;
+    }
+}
+
+/// A keyed pseudonym generator. Its `Debug` never shows the key.
+#[derive(Clone)]
+struct TokenKey {
+    id: String,
+    mac: Hmac<Sha256>,
+}
+
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenKey").field("id", &self.id).field("secret", &"<redacted>").finish()
+    }
+}
+
+#[derive(Debug)]
+struct Identifier {
+    name: String,
+    regex: Regex,
+}
+
+/// Builds a [`Masker`] from a [`Policy`] and an optional HMAC token key.
+#[derive(Debug, Default)]
+pub struct MaskerBuilder {
+    policy: Policy,
+    token_key: Option<Vec<u8>>,
+}
+
+impl MaskerBuilder {
+    /// Starts from `policy`.
+    pub fn new(policy: Policy) -> MaskerBuilder {
+        MaskerBuilder { policy, token_key: None }
+    }
+
+    /// Readonly tokens become keyed pseudonyms (HMAC-SHA-256) with this secret. At least 16
+    /// bytes; 32 random bytes are recommended.
+    pub fn token_key(mut self, secret: impl Into<Vec<u8>>) -> MaskerBuilder {
+        self.token_key = Some(secret.into());
+        self
+    }
+
+    /// Validates everything and compiles the masker.
+    pub fn build(self) -> Result<Masker, BuildError> {
+        let Policy { operator, readonly, identifiers } = self.policy;
+        if !matches!(operator.ipv4_prefix, 0 | 8 | 16 | 24) {
+            return Err(BuildError::Ipv4Prefix(operator.ipv4_prefix));
+        }
+        if operator.ipv6_prefix == 0 || operator.ipv6_prefix > 112 || operator.ipv6_prefix % 16 != 0 {
+            return Err(BuildError::Ipv6Prefix(operator.ipv6_prefix));
+        }
+        let id = readonly.token_key_id;
+        if id.is_empty() || id.len() > 16 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Err(BuildError::TokenKeyId(id));
+        }
+        let token = match self.token_key {
+            None => None,
+            Some(secret) if secret.len() < 16 => return Err(BuildError::TokenKeyTooShort(secret.len())),
+            Some(secret) => Some(TokenKey {
+                id,
+                mac: Hmac::<Sha256>::new_from_slice(&secret).expect("HMAC takes keys of any length"),
+            }),
+        };
+        let mut compiled: Vec<Identifier> = Vec::with_capacity(identifiers.len());
+        for ident in identifiers {
+            let name_ok = ident.name.len() <= 32
+                && ident.name.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+                && ident.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && !matches!(ident.name.as_str(), "email" | "ipv4" | "ipv6");
+            if !name_ok {
+                return Err(BuildError::IdentifierName(ident.name));
+            }
+            if compiled.iter().any(|c| c.name == ident.name) {
+                return Err(BuildError::DuplicateIdentifier(ident.name));
+            }
+            let regex = Regex::new(&ident.pattern)
+                .map_err(|e| BuildError::IdentifierPattern { name: ident.name.clone(), message: e.to_string() })?;
+            if regex.is_match(b"") {
+                return Err(BuildError::IdentifierMatchesEmpty(ident.name));
+            }
+            compiled.push(Identifier { name: ident.name, regex });
+        }
+        Ok(Masker {
+            email_shape: operator.email,
+            ipv4_keep: usize::from(operator.ipv4_prefix / 8),
+            ipv6_keep: usize::from(operator.ipv6_prefix / 16),
+            token,
+            identifiers: compiled,
+        })
+    }
+}
+
+/// The compiled, immutable masker. Cheap to share across threads (`Send + Sync`).
+///
+/// Build it once (at cold start), then call [`Masker::mask_into`] per record.
+#[derive(Debug)]
+pub struct Masker {
+    email_shape: EmailShape,
+    ipv4_keep: usize,
+    ipv6_keep: usize,
+    token: Option<TokenKey>,
+    identifiers: Vec<Identifier>,
+}
+
+impl Default for Masker {
+    fn default() -> Self {
+        MaskerBuilder::default().build().expect("the default policy is valid")
+    }
+}
+
+impl Masker {
+    /// A masker with the default policy and no token key.
+    pub fn new() -> Masker {
+        Masker::default()
+    }
+
+    /// A builder for a custom policy or a token key.
+    pub fn builder(policy: Policy) -> MaskerBuilder {
+        MaskerBuilder::new(policy)
+    }
+
+    /// Whether readonly tokens are keyed pseudonyms.
+    pub fn has_token_key(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// Every finding in `hay`, in order, non-overlapping.
+    pub fn find(&self, hay: &[u8]) -> Vec<Finding> {
+        let mut found = Vec::new();
+        scan::scan(hay, |f| found.push(f));
+        if !self.identifiers.is_empty() {
+            found = self.merge_identifiers(hay, found);
+        }
+        found
+    }
+
+    /// The name of user-defined identifier `index` (from [`Kind::Custom`]).
+    pub fn identifier_name(&self, index: u16) -> Option<&str> {
+        self.identifiers.get(usize::from(index)).map(|i| i.name.as_str())
+    }
+
+    /// Appends the `role` view of `hay` to `out` and returns what was found.
+    ///
+    /// Admin output is `hay` byte for byte. Invalid UTF-8 is copied through and still scanned.
+    pub fn mask_into(&self, role: Role, hay: &[u8], out: &mut Vec<u8>) -> Counts {
+        out.reserve(hay.len());
+        if !self.identifiers.is_empty() {
+            let found = self.find(hay);
+            return self.render_findings(role, hay, &found, out);
+        }
+        // One branch on the role, outside the loop; each arm is its own monomorphised scan.
+        match role {
+            Role::Admin => {
+                out.extend_from_slice(hay);
+                let mut counts = Counts::default();
+                scan::scan(hay, |f| counts.add(f.kind));
+                counts
+            }
+            Role::Operator => self.render_streaming(hay, out, |m, hay, f, out| m.render_operator(hay, f, out)),
+            Role::Readonly => self.render_streaming(hay, out, |m, hay, f, out| m.render_readonly(hay, f, out)),
+        }
+    }
+
+    /// The `role` view of `hay` as a new buffer, with the counts.
+    pub fn mask(&self, role: Role, hay: &[u8]) -> (Vec<u8>, Counts) {
+        let mut out = Vec::with_capacity(hay.len());
+        let counts = self.mask_into(role, hay, &mut out);
+        (out, counts)
+    }
+
+    /// The `role` view of a string. Replacements are ASCII and cut only at finding edges, so
+    /// the output is valid UTF-8.
+    pub fn mask_str(&self, role: Role, text: &str) -> (String, Counts) {
+        let (out, counts) = self.mask(role, text.as_bytes());
+        let out = String::from_utf8(out).expect("masking keeps UTF-8 valid: findings end on char boundaries");
+        (out, counts)
+    }
+
+    #[inline(always)] // the closure must be inlined into each role's copy of the scan loop
+    fn render_streaming(
+        &self,
+        hay: &[u8],
+        out: &mut Vec<u8>,
+        render: impl Fn(&Masker, &[u8], &Finding, &mut Vec<u8>),
+    ) -> Counts {
+        let mut counts = Counts::default();
+        let mut copied = 0;
+        scan::scan(hay, |f| {
+            out.extend_from_slice(&hay[copied..f.start]);
+            render(self, hay, &f, out);
+            copied = f.end;
+            counts.add(f.kind);
+        });
+        out.extend_from_slice(&hay[copied..]);
+        counts
+    }
+
+    fn render_findings(&self, role: Role, hay: &[u8], found: &[Finding], out: &mut Vec<u8>) -> Counts {
+        let mut counts = Counts::default();
+        let mut copied = 0;
+        for f in found {
+            counts.add(f.kind);
+            out.extend_from_slice(&hay[copied..f.start]);
+            match role {
+                Role::Admin => out.extend_from_slice(&hay[f.start..f.end]),
+                Role::Operator => self.render_operator(hay, f, out),
+                Role::Readonly => self.render_readonly(hay, f, out),
+            }
+            copied = f.end;
+        }
+        out.extend_from_slice(&hay[copied..]);
+        counts
+    }
+
+    /// Adds the user-defined identifiers' matches that do not overlap a built-in finding.
+    fn merge_identifiers(&self, hay: &[u8], builtin: Vec<Finding>) -> Vec<Finding> {
+        let mut extra: Vec<Finding> = Vec::new();
+        for (index, ident) in self.identifiers.iter().enumerate() {
+            let kind = Kind::Custom(u16::try_from(index).expect("identifier count fits u16"));
+            extra.extend(ident.regex.find_iter(hay).map(|m| Finding { start: m.start(), end: m.end(), kind }));
+        }
+        if extra.is_empty() {
+            return builtin;
+        }
+        extra.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
+        let mut merged = Vec::with_capacity(builtin.len() + extra.len());
+        let mut b = builtin.into_iter().peekable();
+        let mut last_end = 0;
+        for x in extra {
+            while let Some(f) = b.next_if(|f| f.start <= x.start) {
+                last_end = last_end.max(f.end);
+                merged.push(f);
+            }
+            let overlaps_next = b.peek().is_some_and(|f| f.start < x.end);
+            if x.start >= last_end && !overlaps_next {
+                last_end = x.end;
+                merged.push(x);
+            }
+        }
+        merged.extend(b);
+        merged
+    }
+
+    fn render_operator(&self, hay: &[u8], f: &Finding, out: &mut Vec<u8>) {
+        let text = &hay[f.start..f.end];
+        match f.kind {
+            Kind::Email { at, form } => match self.email_shape {
+                EmailShape::FirstChar => {
+                    let first = first_unit_len(text, form);
+                    out.extend_from_slice(&text[..first]);
+                    out.extend_from_slice(b"***");
+                    self.render_operator_domain(&hay[at..f.end], form, out);
+                }
+                EmailShape::DomainOnly => {
+                    out.extend_from_slice(b"***");
+                    self.render_operator_domain(&hay[at..f.end], form, out);
+                }
+                EmailShape::Token => self.render_readonly(hay, f, out),
+            },
+            Kind::Ipv4 => self.render_operator_ipv4(text, out),
+            Kind::Ipv6 => self.render_operator_ipv6(text, out),
+            Kind::Custom(index) => self.write_token(self.identifiers[usize::from(index)].name.as_bytes(), None, out),
+        }
+    }
+
+    /// `at_and_domain` starts with the at sign, written as in the input.
+    fn render_operator_domain(&self, at_and_domain: &[u8], form: AtForm, out: &mut Vec<u8>) {
+        let (at, domain) = at_and_domain.split_at(form.len());
+        out.extend_from_slice(at);
+        if let Some(inner) = domain.strip_prefix(b"[").and_then(|d| d.strip_suffix(b"]")) {
+            // A domain literal is an IP address: show it the way IPs are shown.
+            out.push(b'[');
+            if inner.len() > 5 && inner[..5].eq_ignore_ascii_case(b"IPv6:") {
+                out.extend_from_slice(&inner[..5]);
+                self.render_operator_ipv6(&inner[5..], out);
+            } else {
+                self.render_operator_ipv4(inner, out);
+            }
+            out.push(b']');
+        } else {
+            out.extend_from_slice(domain);
+        }
+    }
+
+    fn render_operator_ipv4(&self, text: &[u8], out: &mut Vec<u8>) {
+        for (i, octet) in text.split(|&b| b == b'.').enumerate() {
+            if i > 0 {
+                out.push(b'.');
+            }
+            if i < self.ipv4_keep {
+                out.extend_from_slice(octet);
+            } else {
+                out.push(b'*');
+            }
+        }
+    }
+
+    fn render_operator_ipv6(&self, text: &[u8], out: &mut Vec<u8>) {
+        let Some(addr) = scan::parse_ipv6(text) else {
+            out.extend_from_slice(b"<ipv6>");
+            return;
+        };
+        for segment in &addr.segments()[..self.ipv6_keep] {
+            write!(out, "{segment:x}:").expect("writing to a Vec cannot fail");
+        }
+        out.push(b'*');
+    }
+
+    fn render_readonly(&self, hay: &[u8], f: &Finding, out: &mut Vec<u8>) {
+        let text = &hay[f.start..f.end];
+        let Some(key) = &self.token else {
+            let token: &[u8] = match f.kind {
+                Kind::Email { .. } => b"<email>",
+                Kind::Ipv4 => b"<ipv4>",
+                Kind::Ipv6 => b"<ipv6>",
+                Kind::Custom(index) => {
+                    return self.write_token(self.identifiers[usize::from(index)].name.as_bytes(), None, out);
+                }
+            };
+            out.extend_from_slice(token);
+            return;
+        };
+        let mut normal = Vec::with_capacity(text.len());
+        let type_name: &[u8] = match f.kind {
+            Kind::Email { at, form } => {
+                normalize_email(text, at - f.start, form, &mut normal);
+                b"email"
+            }
+            Kind::Ipv4 => {
+                let octets = scan::parse_ipv4(text).expect("findings are valid addresses");
+                write!(normal, "{}", std::net::Ipv4Addr::from(octets)).expect("Vec write");
+                b"ipv4"
+            }
+            Kind::Ipv6 => {
+                let addr: Ipv6Addr = scan::parse_ipv6(text).expect("findings are valid addresses");
+                write!(normal, "{addr}").expect("Vec write");
+                b"ipv6"
+            }
+            Kind::Custom(index) => {
+                normal.extend_from_slice(text);
+                self.identifiers[usize::from(index)].name.as_bytes()
+            }
+        };
+        let mut mac = key.mac.clone();
+        mac.update(type_name);
+        mac.update(b"\0");
+        mac.update(&normal);
+        let digest = mac.finalize().into_bytes();
+        self.write_token(type_name, Some((&key.id, &digest[..6])), out);
+    }
+
+    fn write_token(&self, type_name: &[u8], pseudonym: Option<(&str, &[u8])>, out: &mut Vec<u8>) {
+        out.push(b'<');
+        out.extend_from_slice(type_name);
+        if let Some((id, digest)) = pseudonym {
+            out.push(b':');
+            out.extend_from_slice(id.as_bytes());
+            out.push(b':');
+            for b in digest {
+                write!(out, "{b:02x}").expect("Vec write");
+            }
+        }
+        out.push(b'>');
+    }
+}
+
+/// Length of the first character of an address (a whole percent escape counts as one).
+fn first_unit_len(text: &[u8], form: AtForm) -> usize {
+    if form == AtForm::UrlEncoded && text.len() >= 3 && text[0] == b'%' {
+        return 3;
+    }
+    scan::next_char(text, 0).map_or(1, |(_, len)| len)
+}
+
+/// The address as a reader would type it: at sign plain, URL escapes decoded, ASCII lowercased;
+/// so `Bob%2Btag%40Example.com` and `bob+tag\u0040example.com` give one pseudonym.
+fn normalize_email(text: &[u8], at: usize, form: AtForm, out: &mut Vec<u8>) {
+    let (local, rest) = text.split_at(at);
+    let domain = &rest[form.len()..];
+    let decode = form == AtForm::UrlEncoded;
+    for part in [local, b"@".as_slice(), domain] {
+        let mut i = 0;
+        while i < part.len() {
+            let b = part[i];
+            if decode
+                && b == b'%'
+                && i + 2 < part.len()
+                && part[i + 1].is_ascii_hexdigit()
+                && part[i + 2].is_ascii_hexdigit()
+            {
+                let hex = std::str::from_utf8(&part[i + 1..i + 3]).expect("hex digits are ASCII");
+                out.push(u8::from_str_radix(hex, 16).expect("two hex digits").to_ascii_lowercase());
+                i += 3;
+            } else {
+                out.push(b.to_ascii_lowercase());
+                i += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,712 @@
+//! The hot path: one forward pass over the bytes that finds e-mail, IPv4 and IPv6 addresses.
+//!
+//! # How it works
+//!
+//! Every address contains a *trigger byte*: `@` (or a disguised at sign: `%40`, `\u0040`, the
+//! full-width `＠`) for e-mail, `.` for IPv4, `:` for IPv6. Two `memchr3` searches
+//! (`@ . :` and `% \ 0xEF`) jump from trigger to trigger; everything between them is copied by
+//! the caller untouched. At a trigger, [`candidate_at`] expands the smallest text that could
+//! hold an address around it and validates it by hand (the final IPv6 check is std's parser).
+//!
+//! # The prefilter contract
+//!
+//! The trigger searches never produce false negatives: an address always contains at least one
+//! trigger byte, and [`candidate_at`] is a pure function of `(haystack, position, floor)`. When a
+//! candidate is rejected it may return a *skip hint*; a hint only jumps over positions whose
+//! candidate would be rejected too (they share the same maximal span). The test suite checks this
+//! by comparing [`scan`] with [`reference_scan`], which visits every byte and ignores the hints.
+
+use std::net::Ipv6Addr;
+
+use memchr::memchr3;
+
+/// What a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// An e-mail address; `at` is the offset of its at sign in the haystack.
+    Email {
+        /// Offset of the at sign (of whichever form) in the haystack.
+        at: usize,
+        /// How the at sign is written.
+        form: AtForm,
+    },
+    /// A dotted-quad IPv4 address (leading zeros allowed).
+    Ipv4,
+    /// An IPv6 address in any RFC 4291 text form (without zone id or brackets).
+    Ipv6,
+    /// A match of the policy's user-defined identifier with this index.
+    Custom(u16),
+}
+
+/// How the at sign of an e-mail address is written in the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AtForm {
+    /// `@`
+    Plain,
+    /// `＠` (U+FF20), common in Japanese text.
+    FullWidth,
+    /// `\u0040`, inside JSON strings.
+    JsonEscape,
+    /// `%40`, in URLs and query strings.
+    UrlEncoded,
+}
+
+impl AtForm {
+    /// The number of bytes the at sign takes in this form.
+    pub const fn len(self) -> usize {
+        match self {
+            AtForm::Plain => 1,
+            AtForm::FullWidth => 3,
+            AtForm::JsonEscape => 6,
+            AtForm::UrlEncoded => 3,
+        }
+    }
+}
+
+/// One occurrence of personal data: `haystack[start..end]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Finding {
+    /// Offset of the first byte.
+    pub start: usize,
+    /// Offset one past the last byte.
+    pub end: usize,
+    /// What was found.
+    pub kind: Kind,
+}
+
+/// What [`candidate_at`] concluded about one trigger position.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Found(Finding),
+    /// No address here; positions before the hint cannot start one either.
+    Skip(usize),
+}
+
+const NONE: usize = usize::MAX;
+
+/// Upper bound on how far an IP span is expanded in each direction: far more than the longest
+/// address text (45 bytes), small enough to keep the scan linear on adversarial input.
+const IP_EXPAND: usize = 64;
+/// Upper bound on a local part as scanned backwards from the at sign.
+const LOCAL_SCAN: usize = 256;
+/// Longest local part accepted (RFC 5321 says 64; real logs have longer VERP addresses).
+const LOCAL_MAX: usize = 128;
+/// Longest domain accepted (RFC 1035).
+const DOMAIN_MAX: usize = 253;
+
+const fn class_table(chars: &[u8], ranges: &[(u8, u8)]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < chars.len() {
+        t[chars[i] as usize] = true;
+        i += 1;
+    }
+    let mut r = 0;
+    while r < ranges.len() {
+        let (lo, hi) = ranges[r];
+        let mut b = lo;
+        while b <= hi {
+            t[b as usize] = true;
+            b += 1;
+        }
+        r += 1;
+    }
+    t
+}
+
+const ALNUM: [(u8, u8); 3] = [(b'0', b'9'), (b'a', b'z'), (b'A', b'Z')];
+static WORD: [bool; 256] = class_table(b"_", &ALNUM);
+static LOCAL: [bool; 256] = class_table(b"._%+-", &ALNUM);
+static LABEL: [bool; 256] = class_table(b"-", &ALNUM);
+static HEX: [bool; 256] = class_table(b"", &[(b'0', b'9'), (b'a', b'f'), (b'A', b'F')]);
+static V6: [bool; 256] = class_table(b":.", &[(b'0', b'9'), (b'a', b'f'), (b'A', b'F')]);
+static V4: [bool; 256] = class_table(b".", &[(b'0', b'9')]);
+
+#[inline]
+fn is_word(b: u8) -> bool {
+    WORD[b as usize]
+}
+
+#[inline]
+fn is_hex(b: u8) -> bool {
+    HEX[b as usize]
+}
+
+#[inline]
+fn find_structural(hay: &[u8], from: usize) -> usize {
+    memchr3(b'@', b'.', b':', &hay[from..]).map_or(NONE, |i| from + i)
+}
+
+#[inline]
+fn find_disguise(hay: &[u8], from: usize) -> usize {
+    memchr3(b'%', b'\\', 0xEF, &hay[from..]).map_or(NONE, |i| from + i)
+}
+
+/// Calls `emit` for every address in `hay`, in order, without overlaps.
+#[inline]
+pub(crate) fn scan(hay: &[u8], mut emit: impl FnMut(Finding)) {
+    let mut from = 0;
+    let mut floor = 0;
+    let mut next_structural = find_structural(hay, 0);
+    let mut next_disguise = find_disguise(hay, 0);
+    loop {
+        if next_structural < from {
+            next_structural = find_structural(hay, from);
+        }
+        if next_disguise < from {
+            next_disguise = find_disguise(hay, from);
+        }
+        let p = next_structural.min(next_disguise);
+        if p == NONE {
+            return;
+        }
+        match candidate_at(hay, p, floor) {
+            Outcome::Found(f) => {
+                debug_assert!(f.start >= floor && f.start <= p && f.end > p);
+                emit(f);
+                floor = f.end;
+                from = f.end;
+            }
+            Outcome::Skip(hint) => from = hint.max(p + 1),
+        }
+        if from >= hay.len() {
+            return;
+        }
+    }
+}
+
+/// The slow, obviously-correct twin of [`scan`]: tries every byte, no memchr, no skip hints.
+/// Used by the tests as the oracle for the prefilter.
+#[doc(hidden)]
+pub fn reference_scan(hay: &[u8]) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let mut floor = 0;
+    let mut i = 0;
+    while i < hay.len() {
+        if matches!(hay[i], b'@' | b'.' | b':' | b'%' | b'\\' | 0xEF) {
+            if let Outcome::Found(f) = candidate_at(hay, i, floor) {
+                found.push(f);
+                floor = f.end;
+                i = f.end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    found
+}
+
+/// Decides whether an address contains the trigger byte at `p`. No address may start before
+/// `floor` (the end of the previous finding).
+pub(crate) fn candidate_at(hay: &[u8], p: usize, floor: usize) -> Outcome {
+    match hay[p] {
+        b'@' => email(hay, p, AtForm::Plain, floor),
+        b'.' => ipv4(hay, p, floor),
+        b':' => ipv6(hay, p, floor),
+        b'%' if hay[p + 1..].starts_with(b"40") => email(hay, p, AtForm::UrlEncoded, floor),
+        b'\\' => json_escape(hay, p, floor),
+        0xEF if hay[p + 1..].starts_with(&[0xBC, 0xA0]) => email(hay, p, AtForm::FullWidth, floor),
+        _ => Outcome::Skip(p + 1),
+    }
+}
+
+/// A backslash is only the start of an escape when it starts a run of backslashes: the run is
+/// read as pairs, and only an odd run escapes what follows it.
+fn json_escape(hay: &[u8], p: usize, floor: usize) -> Outcome {
+    if p > floor && hay[p - 1] == b'\\' {
+        return Outcome::Skip(p + 1);
+    }
+    let run = hay[p..].iter().take_while(|&&b| b == b'\\').count();
+    let last = p + run - 1;
+    if run % 2 == 1 && hay[last..].starts_with(b"\\u0040") {
+        return email(hay, last, AtForm::JsonEscape, floor);
+    }
+    Outcome::Skip(p + run)
+}
+
+/// Number of backslashes directly before `i`, down to `floor`, capped (only parity matters).
+fn backslashes_before(hay: &[u8], i: usize) -> usize {
+    hay[..i].iter().rev().take(64).take_while(|&&b| b == b'\\').count()
+}
+
+/// Does an escape sequence (`\n`, `\uXXXX`, `%XX`) end exactly at `i`? Text after an escape
+/// starts a new token even when the escape's last character is a letter or digit.
+fn escape_ends_at(hay: &[u8], i: usize) -> bool {
+    if i >= 3 && hay[i - 3] == b'%' && is_hex(hay[i - 2]) && is_hex(hay[i - 1]) {
+        return true;
+    }
+    if i >= 2
+        && hay[i - 2] == b'\\'
+        && matches!(hay[i - 1], b'n' | b'r' | b't' | b'b' | b'f' | b'"' | b'/' | b'\\')
+        && backslashes_before(hay, i - 1) % 2 == 1
+    {
+        return true;
+    }
+    i >= 6
+        && hay[i - 6] == b'\\'
+        && hay[i - 5] == b'u'
+        && hay[i - 4..i].iter().all(|&b| is_hex(b))
+        && backslashes_before(hay, i - 5) % 2 == 1
+}
+
+/// Left edge of an IP address: start of text, a non-word byte, or the end of an escape.
+fn ip_left_ok(hay: &[u8], s: usize) -> bool {
+    s == 0 || !is_word(hay[s - 1]) || escape_ends_at(hay, s)
+}
+
+// ---------------------------------------------------------------------------------------------
+// IPv4
+
+fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
+    let n = hay.len();
+    if !(p > floor && hay[p - 1].is_ascii_digit() && p + 1 < n && hay[p + 1].is_ascii_digit()) {
+        return Outcome::Skip(p + 1);
+    }
+    let lo = floor.max(p.saturating_sub(IP_EXPAND));
+    let mut s = p;
+    while s > lo && V4[hay[s - 1] as usize] {
+        s -= 1;
+    }
+    let hi = n.min(p + IP_EXPAND);
+    let mut e = p + 1;
+    while e < hi && V4[hay[e] as usize] {
+        e += 1;
+    }
+    if (s == lo && s > floor && V4[hay[s - 1] as usize]) || (e == hi && e < n && V4[hay[e] as usize]) {
+        // A run of digits and dots this long is no address (OID, serial); keep linear time.
+        return Outcome::Skip(p + 1);
+    }
+    let mut end = e;
+    while hay[end - 1] == b'.' {
+        end -= 1; // sentence punctuation: "from 10.0.0.1."
+    }
+    let mut start = s;
+    if hay[start] == b'.' {
+        if start > 0 && is_word(hay[start - 1]) && !escape_ends_at(hay, start) {
+            return Outcome::Skip(e); // "ipAdEntAddr.127.0.0.1": an OID suffix, not an address
+        }
+        while hay[start] == b'.' {
+            start += 1;
+        }
+    }
+    if let Some(f) = ipv4_exact(hay, start, end) {
+        return Outcome::Found(f);
+    }
+    // "%2010.0.0.1": the digits of a percent escape run into the first octet.
+    if start > floor && hay[start - 1] == b'%' && start + 2 < end && is_hex(hay[start]) && is_hex(hay[start + 1]) {
+        if let Some(f) = ipv4_exact(hay, start + 2, end) {
+            return Outcome::Found(f);
+        }
+    }
+    Outcome::Skip(e)
+}
+
+fn ipv4_exact(hay: &[u8], start: usize, end: usize) -> Option<Finding> {
+    parse_ipv4(&hay[start..end])?;
+    let right_ok = end == hay.len() || (!is_word(hay[end]) && hay[end] != b'@');
+    (right_ok && ip_left_ok(hay, start)).then_some(Finding { start, end, kind: Kind::Ipv4 })
+}
+
+/// Parses a dotted quad, allowing leading zeros (`010.001.002.003` is 10.1.2.3, as most log
+/// producers mean it; inet_aton's octal reading is not what anyone writes in a log).
+pub(crate) fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
+    let mut octets = [0u8; 4];
+    let mut parts = text.split(|&b| b == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let v = part.iter().fold(0u16, |acc, &d| acc * 10 + u16::from(d - b'0'));
+        *octet = u8::try_from(v).ok()?;
+    }
+    parts.next().is_none().then_some(octets)
+}
+
+// ---------------------------------------------------------------------------------------------
+// IPv6
+
+fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
+    let n = hay.len();
+    let prev_hex = p > floor && is_hex(hay[p - 1]);
+    let next_ok = p + 1 < n && (is_hex(hay[p + 1]) || hay[p + 1] == b':');
+    if !(prev_hex || next_ok) {
+        return Outcome::Skip(p + 1);
+    }
+    let lo = floor.max(p.saturating_sub(IP_EXPAND));
+    let mut s = p;
+    while s > lo && V6[hay[s - 1] as usize] {
+        s -= 1;
+    }
+    let hi = n.min(p + IP_EXPAND);
+    let mut e = p + 1;
+    while e < hi && V6[hay[e] as usize] {
+        e += 1;
+    }
+    if (s == lo && s > floor && V6[hay[s - 1] as usize]) || (e == hi && e < n && V6[hay[e] as usize]) {
+        return Outcome::Skip(p + 1);
+    }
+    // Cheap shape test before any parsing: without "::" an address has exactly 7 colons
+    // (6 with an embedded IPv4). Times (12:34:56) and MACs (6 groups) stop here.
+    let span = &hay[s..e];
+    let colons = span.iter().filter(|&&b| b == b':').count();
+    let compressed = memchr::memmem::find(span, b"::").is_some();
+    // The whole span gives the same verdict from every colon in it; dots are left for IPv4
+    // ("ip:10.0.0.1" is an IPv4 address after a label).
+    let skip = memchr::memchr(b'.', &hay[p + 1..e]).map_or(e, |i| p + 1 + i);
+    if colons < 2 || (!compressed && colons < 6) {
+        return Outcome::Skip(skip);
+    }
+    let mut ends = [e; 3];
+    let mut end = e;
+    while end > p && hay[end - 1] == b'.' {
+        end -= 1;
+    }
+    ends[1] = end;
+    if end >= 2 && hay[end - 1] == b':' && hay[end - 2] != b':' {
+        end -= 1; // "2001:db8::1: connection refused"
+    }
+    ends[2] = end;
+    for (k, &end) in ends.iter().enumerate() {
+        if k > 0 && end == ends[k - 1] {
+            continue;
+        }
+        if let Some(f) = ipv6_exact(hay, s, end) {
+            return Outcome::Found(f);
+        }
+        // "ip%3D2001:db8::1": the hex digits of a percent escape run into the first group.
+        if s > floor && hay[s - 1] == b'%' && s + 2 < end && is_hex(hay[s]) && is_hex(hay[s + 1]) {
+            if let Some(f) = ipv6_exact(hay, s + 2, end) {
+                return Outcome::Found(f);
+            }
+        }
+    }
+    Outcome::Skip(skip)
+}
+
+fn ipv6_exact(hay: &[u8], start: usize, end: usize) -> Option<Finding> {
+    let text = &hay[start..end];
+    if text == b"::" {
+        return None; // the unspecified address alone is a separator in logs ("listening on ::")
+    }
+    parse_ipv6(text)?;
+    let right_ok = end == hay.len() || !is_word(hay[end]);
+    (right_ok && ip_left_ok(hay, start)).then_some(Finding { start, end, kind: Kind::Ipv6 })
+}
+
+pub(crate) fn parse_ipv6(text: &[u8]) -> Option<Ipv6Addr> {
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// E-mail
+
+fn email(hay: &[u8], at: usize, form: AtForm, floor: usize) -> Outcome {
+    let skip = Outcome::Skip(at + 1);
+    let Some(start) = local_part(hay, at, form, floor) else {
+        return skip;
+    };
+    let Some(end) = domain(hay, at + form.len()) else {
+        return skip;
+    };
+    if form == AtForm::UrlEncoded && hay.get(end) == Some(&b'@') {
+        // "13957525385%40163.com@p28-contacts.icloud.com": the plain @ owns the address.
+        return skip;
+    }
+    Outcome::Found(Finding { start, end, kind: Kind::Email { at, form } })
+}
+
+/// Finds where the local part ending at `at` starts.
+fn local_part(hay: &[u8], at: usize, form: AtForm, floor: usize) -> Option<usize> {
+    let limit = floor.max(at.saturating_sub(LOCAL_SCAN));
+    if at <= limit {
+        return None;
+    }
+    // The character nearest the at sign decides the script: after Latin text a CJK character
+    // ends the local part ("宛先taro@…" is taro's address); after CJK it does not ("山田@…").
+    let cjk_mode = match prev_char(hay, at, limit) {
+        Some((c, _)) => is_cjk(c),
+        None => false,
+    };
+    let mut i = at;
+    while i > limit {
+        let b = hay[i - 1];
+        if b < 0x80 {
+            if LOCAL[b as usize] {
+                i -= 1;
+                continue;
+            }
+            break;
+        }
+        match prev_char(hay, i, limit) {
+            Some((c, len)) if is_letter(c) && (cjk_mode || !is_cjk(c)) => i -= len,
+            _ => break,
+        }
+    }
+    if i == limit && limit > floor {
+        return None; // a token this long before an at sign is not an address
+    }
+    let mut start = i;
+    // "\nbob@…", "\u003cbob@…": the letters of an escape are not part of the address.
+    if start > floor && hay[start - 1] == b'\\' && backslashes_before(hay, start) % 2 == 1 {
+        if hay[start] == b'u' && start + 5 <= at && hay[start + 1..start + 5].iter().all(|&b| is_hex(b)) {
+            start += 5;
+        } else {
+            start += 1;
+        }
+    }
+    // "%3Cbob%40…", "email%3Dbob@…": start after the last escape that decodes to a byte no
+    // local part contains. An encoded @ stays inside a plain-@ address (source routing).
+    let mut j = start;
+    while j + 2 < at {
+        if hay[j] == b'%' && is_hex(hay[j + 1]) && is_hex(hay[j + 2]) {
+            let decoded = hex_value(hay[j + 1]) << 4 | hex_value(hay[j + 2]);
+            let keeps = LOCAL[decoded as usize] || (decoded == b'@' && form == AtForm::Plain);
+            if !keeps {
+                start = j + 3;
+            }
+            j += 3;
+        } else {
+            j += 1;
+        }
+    }
+    while start < at && hay[start] == b'.' {
+        start += 1;
+    }
+    let local = &hay[start..at];
+    if local.is_empty() || local.len() > LOCAL_MAX {
+        return None;
+    }
+    local.iter().any(|&b| b.is_ascii_alphanumeric() || b >= 0x80).then_some(start)
+}
+
+fn hex_value(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        _ => b - b'A' + 10,
+    }
+}
+
+/// Finds where the domain starting at `s` ends, or `None` if there is no valid domain.
+fn domain(hay: &[u8], s: usize) -> Option<usize> {
+    let n = hay.len();
+    if s >= n {
+        return None;
+    }
+    if hay[s] == b'[' {
+        return domain_literal(hay, s);
+    }
+    // (start, end) of the last two labels, to retry without a trailing non-TLD label.
+    let mut last = (s, s);
+    let mut before_last = (s, s);
+    let mut labels = 0;
+    let mut i = s;
+    loop {
+        let label_start = i;
+        let cjk_label = match next_char(hay, i) {
+            Some((c, _)) if !c.is_ascii() && is_letter(c) => is_cjk(c),
+            Some((c, _)) if c.is_ascii() && LABEL[c as usize] => false,
+            _ => break,
+        };
+        while i < n {
+            let b = hay[i];
+            if b < 0x80 {
+                if LABEL[b as usize] {
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            match next_char(hay, i) {
+                // "taro@example.jpまで": a CJK character ends an ASCII label.
+                Some((c, len)) if is_letter(c) && (cjk_label || !is_cjk(c)) => i += len,
+                _ => break,
+            }
+        }
+        let label = &hay[label_start..i];
+        if label.len() > 63 || label[0] == b'-' || label[label.len() - 1] == b'-' {
+            return None;
+        }
+        labels += 1;
+        before_last = last;
+        last = (label_start, i);
+        if i - s > DOMAIN_MAX {
+            return None;
+        }
+        if i + 1 < n && hay[i] == b'.' && starts_label(hay, i + 1) {
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    if labels >= 2 && is_tld(&hay[last.0..last.1]) {
+        return Some(last.1);
+    }
+    // "user@example.com.1": drop one trailing label that cannot be a TLD.
+    if labels >= 3 && is_tld(&hay[before_last.0..before_last.1]) {
+        return Some(before_last.1);
+    }
+    None
+}
+
+fn starts_label(hay: &[u8], i: usize) -> bool {
+    match next_char(hay, i) {
+        Some((c, _)) if c.is_ascii() => LABEL[c as usize] && c != '-',
+        Some((c, _)) => is_letter(c),
+        None => false,
+    }
+}
+
+fn is_tld(label: &[u8]) -> bool {
+    if label.len() < 2 {
+        return false;
+    }
+    if label.iter().all(u8::is_ascii_alphabetic) {
+        return true;
+    }
+    if label.len() > 4 && label[..4].eq_ignore_ascii_case(b"xn--") {
+        return label[4..].iter().all(|&b| LABEL[b as usize]);
+    }
+    // An internationalised TLD (.日本, .みんな): letters only, no ASCII digits.
+    label.iter().any(|&b| b >= 0x80) && !label.iter().any(u8::is_ascii_digit)
+}
+
+/// `user@[192.0.2.1]`, `user@[IPv6:2001:db8::1]`.
+fn domain_literal(hay: &[u8], s: usize) -> Option<usize> {
+    let window = &hay[s + 1..hay.len().min(s + 1 + 52)];
+    let close = memchr::memchr(b']', window)?;
+    let inner = &window[..close];
+    let ok = if inner.len() > 5 && inner[..5].eq_ignore_ascii_case(b"IPv6:") {
+        parse_ipv6(&inner[5..]).is_some()
+    } else {
+        parse_ipv4(inner).is_some()
+    };
+    ok.then_some(s + 1 + close + 1)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Non-ASCII text
+
+/// Decodes the UTF-8 character starting at `i`; `None` for ASCII-less garbage or invalid UTF-8.
+#[inline]
+pub(crate) fn next_char(hay: &[u8], i: usize) -> Option<(char, usize)> {
+    let b = *hay.get(i)?;
+    let len = match b {
+        0x00..=0x7F => return Some((b as char, 1)),
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return None,
+    };
+    let bytes = hay.get(i..i + len)?;
+    let c = std::str::from_utf8(bytes).ok()?.chars().next()?;
+    Some((c, len))
+}
+
+/// Decodes the UTF-8 character that ends at `i` (not reaching below `limit`).
+#[inline]
+fn prev_char(hay: &[u8], i: usize, limit: usize) -> Option<(char, usize)> {
+    if i <= limit {
+        return None;
+    }
+    if hay[i - 1] < 0x80 {
+        return Some((hay[i - 1] as char, 1));
+    }
+    let mut start = i - 1;
+    while start > limit && i - start < 4 && (hay[start] & 0xC0) == 0x80 {
+        start -= 1;
+    }
+    match next_char(hay, start) {
+        Some((c, len)) if start + len == i => Some((c, len)),
+        _ => None,
+    }
+}
+
+/// A non-ASCII character that can be part of an address (a letter of any script), as opposed to
+/// punctuation, symbols and spaces (Japanese 、。「」：＠ among them).
+pub(crate) fn is_letter(c: char) -> bool {
+    let u = c as u32;
+    if u < 0x80 {
+        return c.is_ascii_alphanumeric();
+    }
+    !((0x80..=0xBF).contains(&u)
+        || u == 0xD7
+        || u == 0xF7
+        || (0x2000..=0x2BFF).contains(&u)
+        || (0x3000..=0x303F).contains(&u)
+        || (0xE000..=0xF8FF).contains(&u)
+        || (0xFE10..=0xFE6F).contains(&u)
+        || (0xFF00..=0xFF0F).contains(&u)
+        || (0xFF1A..=0xFF20).contains(&u)
+        || (0xFF3B..=0xFF40).contains(&u)
+        || (0xFF5B..=0xFF65).contains(&u)
+        || (0xFFF0..=0xFFFF).contains(&u)
+        || (0x1F000..=0x1FAFF).contains(&u)
+        || c.is_whitespace())
+}
+
+/// Japanese, Chinese and Korean script characters (and full-width Latin), which logs write
+/// directly against ASCII words.
+pub(crate) fn is_cjk(c: char) -> bool {
+    let u = c as u32;
+    (0x3040..=0x30FF).contains(&u)
+        || (0x31F0..=0x31FF).contains(&u)
+        || (0x3400..=0x4DBF).contains(&u)
+        || (0x4E00..=0x9FFF).contains(&u)
+        || (0xAC00..=0xD7AF).contains(&u)
+        || (0xF900..=0xFAFF).contains(&u)
+        || (0xFF10..=0xFF19).contains(&u)
+        || (0xFF21..=0xFF3A).contains(&u)
+        || (0xFF41..=0xFF5A).contains(&u)
+        || (0xFF66..=0xFF9F).contains(&u)
+        || (0x20000..=0x2FFFF).contains(&u)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans(s: &str) -> Vec<(&str, &'static str)> {
+        let mut out = Vec::new();
+        scan(s.as_bytes(), |f| {
+            let kind = match f.kind {
+                Kind::Email { .. } => "email",
+                Kind::Ipv4 => "ipv4",
+                Kind::Ipv6 => "ipv6",
+                Kind::Custom(_) => "custom",
+            };
+            out.push((&s[f.start..f.end], kind));
+        });
+        out
+    }
+
+    #[test]
+    fn basic_forms() {
+        assert_eq!(spans("from a.b+c@example.co.jp."), vec![("a.b+c@example.co.jp", "email")]);
+        assert_eq!(spans("ip=10.0.0.1:8080"), vec![("10.0.0.1", "ipv4")]);
+        assert_eq!(spans("[2001:db8::1]:443"), vec![("2001:db8::1", "ipv6")]);
+        assert_eq!(spans("fe80::1%eth0"), vec![("fe80::1", "ipv6")]);
+        assert_eq!(spans("::ffff:192.0.2.1"), vec![("::ffff:192.0.2.1", "ipv6")]);
+        assert_eq!(spans("ip:10.0.0.1"), vec![("10.0.0.1", "ipv4")]);
+        assert_eq!(spans("listening on :: port 22"), vec![]);
+        assert_eq!(spans("12:34:56.789 aa:bb:cc:dd:ee:ff std::io::Error"), vec![]);
+        assert_eq!(spans("1.3.6.1.4.1.311 v1.2.3 1.234.567 256.1.1.1"), vec![]);
+        assert_eq!(spans("Class@679 local@tbird-admin1 @handle"), vec![]);
+        assert_eq!(spans("arn:aws:iam::123456789012:role/x arn:aws:s3:::bucket"), vec![]);
+    }
+
+    #[test]
+    fn disguised_at_signs() {
+        assert_eq!(spans(r#""to":"bob\u0040example.com""#), vec![(r"bob\u0040example.com", "email")]);
+        assert_eq!(spans("u=bob%2Btag%40example.com&x=1"), vec![("bob%2Btag%40example.com", "email")]);
+        assert_eq!(spans("連絡先はtaro＠example.jpまで"), vec![("taro＠example.jp", "email")]);
+        assert_eq!(spans("宛先taro@example.jpに送信"), vec![("taro@example.jp", "email")]);
+        assert_eq!(spans(r#""\nbob@example.com""#), vec![("bob@example.com", "email")]);
+        assert_eq!(spans(r"a\\u0040example.com"), vec![]);
+        assert_eq!(
+            spans("13957525385%40163.com@p28-contacts.icloud.com"),
+            vec![("13957525385%40163.com@p28-contacts.icloud.com", "email")]
+        );
+    }
+}

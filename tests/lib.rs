@@ -1,0 +1,1 @@
+//! Loaders for the shared PII corpus (`tests/data/corpus.toml`) used by every consumer's tests.
