@@ -1,0 +1,3 @@
+//! The engine against the shared corpus, properties and third-party data.
+
+mod corpus;
