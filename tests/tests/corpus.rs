@@ -6,7 +6,7 @@ use logmask_mask::Masker;
 #[test]
 fn corpus_has_enough_cases() {
     let cases = corpus();
-    assert!(cases.len() >= 20, "corpus has only {} cases", cases.len());
+    assert!(cases.len() >= 170, "corpus has only {} cases", cases.len());
 }
 
 #[test]
