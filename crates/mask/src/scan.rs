@@ -381,6 +381,26 @@ fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
             }
         }
     }
+    // "ip:fe80::1", "[IPv6:2001:db8::1]": a label ending in a hex digit (or in nothing) runs into
+    // the address through its colon. Not for ":::" ("arn:aws:s3:::cafe-bucket").
+    let label_colon = s + memchr::memchr(b':', span).expect("the span holds the trigger colon");
+    let after = label_colon + 1;
+    let label_before = label_colon == s || !ip_left_ok(hay, s);
+    if label_before && after < e && hay[after] != b':' {
+        if after > p {
+            return Outcome::Skip(p + 1); // the next colon of this span tries it
+        }
+        for (k, &end) in ends.iter().enumerate() {
+            if k > 0 && end == ends[k - 1] {
+                continue;
+            }
+            if end > after {
+                if let Some(f) = ipv6_exact(hay, after, end) {
+                    return Outcome::Found(f);
+                }
+            }
+        }
+    }
     Outcome::Skip(skip)
 }
 
