@@ -490,7 +490,9 @@ fn local_part(hay: &[u8], at: usize, form: AtForm, floor: usize) -> Option<usize
             j += 1;
         }
     }
-    while start < at && hay[start] == b'.' {
+    // "(+help@moz.com)": a leading '+' is the User-Agent "contact follows" convention, not the
+    // address's first character.
+    while start < at && (hay[start] == b'.' || hay[start] == b'+') {
         start += 1;
     }
     let local = &hay[start..at];
