@@ -468,7 +468,7 @@ fn local_part(hay: &[u8], at: usize, form: AtForm, floor: usize) -> Option<usize
     }
     let mut start = i;
     // "\nbob@…", "\u003cbob@…": the letters of an escape are not part of the address.
-    if start > floor && hay[start - 1] == b'\\' && backslashes_before(hay, start) % 2 == 1 {
+    if start < at && start > floor && hay[start - 1] == b'\\' && backslashes_before(hay, start) % 2 == 1 {
         if hay[start] == b'u' && start + 5 <= at && hay[start + 1..start + 5].iter().all(|&b| is_hex(b)) {
             start += 5;
         } else {
@@ -726,6 +726,7 @@ mod tests {
         assert_eq!(spans("宛先taro@example.jpに送信"), vec![("taro@example.jp", "email")]);
         assert_eq!(spans(r#""\nbob@example.com""#), vec![("bob@example.com", "email")]);
         assert_eq!(spans(r"a\\u0040example.com"), vec![]);
+        assert_eq!(spans(r"\@example.com \%40example.com"), vec![]); // an escape right before the at sign
         assert_eq!(
             spans("13957525385%40163.com@p28-contacts.icloud.com"),
             vec![("13957525385%40163.com@p28-contacts.icloud.com", "email")]
