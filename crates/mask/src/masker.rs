@@ -69,11 +69,19 @@ struct Identifier {
     regex: Regex,
 }
 
-/// Builds a [`Masker`] from a [`Policy`] and an optional HMAC token key.
-#[derive(Debug, Default)]
+/// Builds a [`Masker`] from a [`Policy`] and an optional HMAC token key. Its `Debug` never shows
+/// the key.
+#[derive(Default)]
 pub struct MaskerBuilder {
     policy: Policy,
     token_key: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for MaskerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = self.token_key.as_ref().map(|_| "<redacted>");
+        f.debug_struct("MaskerBuilder").field("policy", &self.policy).field("token_key", &key).finish()
+    }
 }
 
 impl MaskerBuilder {
