@@ -410,7 +410,9 @@ fn ipv6_exact(hay: &[u8], start: usize, end: usize) -> Option<Finding> {
         return None; // the unspecified address alone is a separator in logs ("listening on ::")
     }
     parse_ipv6(text)?;
-    let right_ok = end == hay.len() || !is_word(hay[end]);
+    // "2001:db8::1bob@example.com" masks to "2001:db8::1***@example.com" for operators: the group
+    // that gained "***" belongs to the e-mail address, and masking the view again must not change it.
+    let right_ok = end == hay.len() || !(is_word(hay[end]) || hay[end..].starts_with(b"***"));
     (right_ok && ip_left_ok(hay, start)).then_some(Finding { start, end, kind: Kind::Ipv6 })
 }
 
@@ -712,6 +714,7 @@ mod tests {
         assert_eq!(spans("::ffff:192.0.2.1"), vec![("::ffff:192.0.2.1", "ipv6")]);
         assert_eq!(spans("ip:10.0.0.1"), vec![("10.0.0.1", "ipv4")]);
         assert_eq!(spans("listening on :: port 22"), vec![]);
+        assert_eq!(spans("2001:db8::1***@example.com"), vec![]); // the operator view of 2001:db8::1bob@…
         assert_eq!(spans("12:34:56.789 aa:bb:cc:dd:ee:ff std::io::Error"), vec![]);
         assert_eq!(spans("1.3.6.1.4.1.311 v1.2.3 1.234.567 256.1.1.1"), vec![]);
         assert_eq!(spans("Class@679 local@tbird-admin1 @handle"), vec![]);
