@@ -254,6 +254,31 @@ fn ip_left_ok(hay: &[u8], s: usize) -> bool {
     s == 0 || !is_word(hay[s - 1]) || escape_ends_at(hay, s)
 }
 
+/// Does `hay[start..end]` touch a mask of a masked view (`<ipv4>`, `<email:k1:…>`, `10.0.0.*`,
+/// `b***@`)? In the input the address ran into a word ("2001:db8::1bob@…", "10.0.0.1::1") and was
+/// not one; once its neighbour is masked it must stay not one, or masking twice changes the text.
+const MASK_TOKENS: [&[u8]; 3] = [b"<email", b"<ipv4", b"<ipv6"];
+
+fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
+    let after = &hay[end..];
+    if after.starts_with(b"***") || MASK_TOKENS.iter().any(|t| after.starts_with(t)) {
+        return true;
+    }
+    let before = &hay[..start];
+    if before.ends_with(b".*") || before.ends_with(b":*") {
+        return true;
+    }
+    if before.last() != Some(&b'>') {
+        return false;
+    }
+    let window = &before[before.len().saturating_sub(48)..before.len() - 1];
+    memchr::memrchr(b'<', window).is_some_and(|i| {
+        let token = &window[i..];
+        MASK_TOKENS.iter().any(|t| token.starts_with(t))
+            && token[5..].iter().all(|&b| b == b':' || b == b'-' || is_word(b))
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // IPv4
 
@@ -304,7 +329,11 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
 fn ipv4_exact(hay: &[u8], start: usize, end: usize) -> Option<Finding> {
     parse_ipv4(&hay[start..end])?;
     let right_ok = end == hay.len() || (!is_word(hay[end]) && hay[end] != b'@');
-    (right_ok && ip_left_ok(hay, start)).then_some(Finding { start, end, kind: Kind::Ipv4 })
+    (right_ok && ip_left_ok(hay, start) && !touches_mask(hay, start, end)).then_some(Finding {
+        start,
+        end,
+        kind: Kind::Ipv4,
+    })
 }
 
 /// Parses a dotted quad, allowing leading zeros (`010.001.002.003` is 10.1.2.3, as most log
@@ -410,10 +439,12 @@ fn ipv6_exact(hay: &[u8], start: usize, end: usize) -> Option<Finding> {
         return None; // the unspecified address alone is a separator in logs ("listening on ::")
     }
     parse_ipv6(text)?;
-    // "2001:db8::1bob@example.com" masks to "2001:db8::1***@example.com" for operators: the group
-    // that gained "***" belongs to the e-mail address, and masking the view again must not change it.
-    let right_ok = end == hay.len() || !(is_word(hay[end]) || hay[end..].starts_with(b"***"));
-    (right_ok && ip_left_ok(hay, start)).then_some(Finding { start, end, kind: Kind::Ipv6 })
+    let right_ok = end == hay.len() || !is_word(hay[end]);
+    (right_ok && ip_left_ok(hay, start) && !touches_mask(hay, start, end)).then_some(Finding {
+        start,
+        end,
+        kind: Kind::Ipv6,
+    })
 }
 
 pub(crate) fn parse_ipv6(text: &[u8]) -> Option<Ipv6Addr> {
@@ -714,7 +745,8 @@ mod tests {
         assert_eq!(spans("::ffff:192.0.2.1"), vec![("::ffff:192.0.2.1", "ipv6")]);
         assert_eq!(spans("ip:10.0.0.1"), vec![("10.0.0.1", "ipv4")]);
         assert_eq!(spans("listening on :: port 22"), vec![]);
-        assert_eq!(spans("2001:db8::1***@example.com"), vec![]); // the operator view of 2001:db8::1bob@…
+        // Views of "2001:db8::1bob@example.com" and "10.0.0.1::1": nothing new appears.
+        assert_eq!(spans("2001:db8::1***@example.com 2001:db8::<email> 10.0.0.*::1 <ipv4>::1"), vec![]);
         assert_eq!(spans("12:34:56.789 aa:bb:cc:dd:ee:ff std::io::Error"), vec![]);
         assert_eq!(spans("1.3.6.1.4.1.311 v1.2.3 1.234.567 256.1.1.1"), vec![]);
         assert_eq!(spans("Class@679 local@tbird-admin1 @handle"), vec![]);
