@@ -260,7 +260,10 @@ fn ip_left_ok(hay: &[u8], s: usize) -> bool {
 const MASK_TOKENS: [&[u8]; 3] = [b"<email", b"<ipv4", b"<ipv6"];
 
 fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
-    let after = &hay[end..];
+    let mut after = &hay[end..];
+    if let [b':' | b'.', rest @ ..] = after {
+        after = rest; // "::ffff:<ipv4>"
+    }
     if after.starts_with(b"***") || MASK_TOKENS.iter().any(|t| after.starts_with(t)) {
         return true;
     }
@@ -759,7 +762,7 @@ mod tests {
         assert_eq!(spans("ip:10.0.0.1"), vec![("10.0.0.1", "ipv4")]);
         assert_eq!(spans("listening on :: port 22"), vec![]);
         // Views of "2001:db8::1bob@example.com" and "10.0.0.1::1": nothing new appears.
-        assert_eq!(spans("2001:db8::1***@example.com 2001:db8::<email> 10.0.0.*::1 <ipv4>::1"), vec![]);
+        assert_eq!(spans("2001:db8::1***@example.com 2001:db8::<email> 10.0.0.*::1 <ipv4>::1 ::ffff:<ipv4>"), vec![]);
         assert_eq!(spans("b***@example.com@example.org"), vec![]);
         assert_eq!(spans("@bob@mastodon.social"), vec![("bob@mastodon.social", "email")]);
         assert_eq!(spans("12:34:56.789 aa:bb:cc:dd:ee:ff std::io::Error"), vec![]);
