@@ -540,7 +540,7 @@ fn local_part(hay: &[u8], at: usize, form: AtForm, floor: usize) -> Option<usize
 
 /// Is `hay[..start]` the at sign of an address ("bob@example.com@example.org")? Then the text at
 /// `start` is that address's domain, not a local part, also once the address is masked
-/// ("b***@example.com@…"). A handle's at sign ("@bob@mastodon.social") follows a space.
+/// ("b***@example.com@…", "<email>@example.com@…"). A handle's at sign ("@bob@mastodon.social") follows a space.
 fn follows_address_at(hay: &[u8], start: usize) -> bool {
     let before = &hay[..start];
     let Some(at_len) = [&b"@"[..], "＠".as_bytes(), b"%40", b"\\u0040"].iter().find(|a| before.ends_with(a)).map(|a| a.len())
@@ -548,7 +548,7 @@ fn follows_address_at(hay: &[u8], start: usize) -> bool {
         return false;
     };
     let owner = before.len() - at_len;
-    owner > 0 && (LOCAL[before[owner - 1] as usize] || before[owner - 1] == b'*')
+    owner > 0 && (LOCAL[before[owner - 1] as usize] || matches!(before[owner - 1], b'*' | b'>'))
 }
 
 fn hex_value(b: u8) -> u8 {
@@ -763,7 +763,7 @@ mod tests {
         assert_eq!(spans("listening on :: port 22"), vec![]);
         // Views of "2001:db8::1bob@example.com" and "10.0.0.1::1": nothing new appears.
         assert_eq!(spans("2001:db8::1***@example.com 2001:db8::<email> 10.0.0.*::1 <ipv4>::1 ::ffff:<ipv4>"), vec![]);
-        assert_eq!(spans("b***@example.com@example.org"), vec![]);
+        assert_eq!(spans("b***@example.com@example.org <email>@example.com@example.org"), vec![]);
         assert_eq!(spans("@bob@mastodon.social"), vec![("bob@mastodon.social", "email")]);
         assert_eq!(spans("12:34:56.789 aa:bb:cc:dd:ee:ff std::io::Error"), vec![]);
         assert_eq!(spans("1.3.6.1.4.1.311 v1.2.3 1.234.567 256.1.1.1"), vec![]);
