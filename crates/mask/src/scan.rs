@@ -507,8 +507,8 @@ fn local_part(hay: &[u8], at: usize, form: AtForm, floor: usize) -> Option<usize
     if start < at && start > floor && hay[start - 1] == b'\\' && backslashes_before(hay, start) % 2 == 1 {
         if hay[start] == b'u' && start + 5 <= at && hay[start + 1..start + 5].iter().all(|&b| is_hex(b)) {
             start += 5;
-        } else {
-            start += 1;
+        } else if hay[start].is_ascii() {
+            start += 1; // never into a multi-byte character: "C:\山田@example.jp" keeps 山田
         }
     }
     // "%3Cbob%40…", "email%3Dbob@…": start after the last escape that decodes to a byte no
@@ -780,6 +780,7 @@ mod tests {
         assert_eq!(spans(r#""\nbob@example.com""#), vec![("bob@example.com", "email")]);
         assert_eq!(spans(r"a\\u0040example.com"), vec![]);
         assert_eq!(spans(r"\@example.com \%40example.com"), vec![]); // an escape right before the at sign
+        assert_eq!(spans(r"C:\山田@example.jp"), vec![("山田@example.jp", "email")]);
         assert_eq!(
             spans("13957525385%40163.com@p28-contacts.icloud.com"),
             vec![("13957525385%40163.com@p28-contacts.icloud.com", "email")]
