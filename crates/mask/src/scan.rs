@@ -257,6 +257,15 @@ fn ip_left_ok(hay: &[u8], s: usize) -> bool {
 /// Does `hay[start..end]` touch a mask of a masked view (`<ipv4>`, `<email:k1:…>`, `10.0.0.*`,
 /// `b***@`)? In the input the address ran into a word ("2001:db8::1bob@…", "10.0.0.1::1") and was
 /// not one; once its neighbour is masked it must stay not one, or masking twice changes the text.
+/// Is the dotted quad at `start..end` the first labels of an e-mail domain
+/// ("x@10.0.0.1.example.com")? The operator view keeps domains as written, so an address found
+/// there in the view would be masked on a second pass.
+fn leads_email_domain(hay: &[u8], start: usize, end: usize) -> bool {
+    let before = &hay[..start];
+    let after_at = [&b"@"[..], "＠".as_bytes(), b"%40", b"\\u0040"].iter().any(|a| before.ends_with(a));
+    after_at && hay.get(end) == Some(&b'.') && starts_label(hay, end + 1)
+}
+
 const MASK_TOKENS: [&[u8]; 3] = [b"<email", b"<ipv4", b"<ipv6"];
 
 fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
@@ -332,7 +341,8 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
 fn ipv4_exact(hay: &[u8], start: usize, end: usize) -> Option<Finding> {
     parse_ipv4(&hay[start..end])?;
     let right_ok = end == hay.len() || (!is_word(hay[end]) && hay[end] != b'@');
-    (right_ok && ip_left_ok(hay, start) && !touches_mask(hay, start, end)).then_some(Finding {
+    (right_ok && ip_left_ok(hay, start) && !touches_mask(hay, start, end) && !leads_email_domain(hay, start, end))
+        .then_some(Finding {
         start,
         end,
         kind: Kind::Ipv4,
@@ -781,6 +791,7 @@ mod tests {
         assert_eq!(spans(r"a\\u0040example.com"), vec![]);
         assert_eq!(spans(r"\@example.com \%40example.com"), vec![]); // an escape right before the at sign
         assert_eq!(spans(r"C:\山田@example.jp"), vec![("山田@example.jp", "email")]);
+        assert_eq!(spans("x***@10.0.0.1.example.com"), vec![]); // operator view of x@10.0.0.1.example.com
         assert_eq!(
             spans("13957525385%40163.com@p28-contacts.icloud.com"),
             vec![("13957525385%40163.com@p28-contacts.icloud.com", "email")]
