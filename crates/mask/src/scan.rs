@@ -475,6 +475,9 @@ fn email(hay: &[u8], at: usize, form: AtForm, floor: usize) -> Outcome {
     let Some(end) = domain(hay, at + form.len()) else {
         return skip;
     };
+    if touches_mask(hay, start, end) {
+        return skip; // "a@0.日本10.0.0.1" masks to "a@0.日本<ipv4>": no address appears in the view
+    }
     if form == AtForm::UrlEncoded && hay.get(end) == Some(&b'@') {
         // "13957525385%40163.com@p28-contacts.icloud.com": the plain @ owns the address.
         return skip;
@@ -791,7 +794,7 @@ mod tests {
         assert_eq!(spans(r"a\\u0040example.com"), vec![]);
         assert_eq!(spans(r"\@example.com \%40example.com"), vec![]); // an escape right before the at sign
         assert_eq!(spans(r"C:\山田@example.jp"), vec![("山田@example.jp", "email")]);
-        assert_eq!(spans("x***@10.0.0.1.example.com"), vec![]); // operator view of x@10.0.0.1.example.com
+        assert_eq!(spans("x***@10.0.0.1.example.com a@0.日本<ipv4>"), vec![]); // views of x@10.0.0.1.example.com, a@0.日本10.0.0.1
         assert_eq!(
             spans("13957525385%40163.com@p28-contacts.icloud.com"),
             vec![("13957525385%40163.com@p28-contacts.icloud.com", "email")]
