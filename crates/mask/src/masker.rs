@@ -423,8 +423,13 @@ impl Masker {
 
 /// Length of the first character of an address (a whole percent escape counts as one).
 fn first_unit_len(text: &[u8], form: AtForm) -> usize {
-    if form == AtForm::UrlEncoded && text.len() >= 3 && text[0] == b'%' {
-        return 3;
+    if form == AtForm::UrlEncoded
+        && text.len() >= 3
+        && text[0] == b'%'
+        && text[1].is_ascii_hexdigit()
+        && text[2].is_ascii_hexdigit()
+    {
+        return 3; // "%2Bsales%40…": a whole escape; "%2ﬀbob%40…" is '%' and then a character
     }
     scan::next_char(text, 0).map_or(1, |(_, len)| len)
 }
