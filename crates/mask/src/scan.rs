@@ -319,8 +319,9 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
     }
     let mut start = s;
     if hay[start] == b'.' {
-        if start > 0 && is_word(hay[start - 1]) && !escape_ends_at(hay, start) {
-            return Outcome::Skip(e); // "ipAdEntAddr.127.0.0.1": an OID suffix, not an address
+        // "ipAdEntAddr.127.0.0.1": an OID suffix, not an address; "done...10.0.0.1" is an ellipsis.
+        if start > 0 && is_word(hay[start - 1]) && hay[start + 1] != b'.' && !escape_ends_at(hay, start) {
+            return Outcome::Skip(e);
         }
         while hay[start] == b'.' {
             start += 1;
@@ -794,6 +795,7 @@ mod tests {
         assert_eq!(spans(r"a\\u0040example.com"), vec![]);
         assert_eq!(spans(r"\@example.com \%40example.com"), vec![]); // an escape right before the at sign
         assert_eq!(spans(r"C:\山田@example.jp"), vec![("山田@example.jp", "email")]);
+        assert_eq!(spans("retrying...10.0.0.1."), vec![("10.0.0.1", "ipv4")]);
         assert_eq!(spans("x***@10.0.0.1.example.com a@0.日本<ipv4>"), vec![]); // views of x@10.0.0.1.example.com, a@0.日本10.0.0.1
         assert_eq!(
             spans("13957525385%40163.com@p28-contacts.icloud.com"),
