@@ -336,6 +336,19 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
             return Outcome::Found(f);
         }
     }
+    // "1.2.3.4.50550" (Dante, BSD netstat): a port after a dot. Only a fifth part that cannot be
+    // an octet; "1.2.3.4.5" stays a five-part number.
+    let run = &hay[start..end];
+    if run.iter().filter(|&&b| b == b'.').count() == 4 {
+        let last_dot = start + memchr::memrchr(b'.', run).expect("four dots");
+        let port = &hay[last_dot + 1..end];
+        let value = port.iter().fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'));
+        if (1..=5).contains(&port.len()) && value > 255 && value <= 65535 {
+            if let Some(f) = ipv4_exact(hay, start, last_dot) {
+                return Outcome::Found(f);
+            }
+        }
+    }
     Outcome::Skip(e)
 }
 
@@ -796,6 +809,8 @@ mod tests {
         assert_eq!(spans(r"\@example.com \%40example.com"), vec![]); // an escape right before the at sign
         assert_eq!(spans(r"C:\山田@example.jp"), vec![("山田@example.jp", "email")]);
         assert_eq!(spans("retrying...10.0.0.1."), vec![("10.0.0.1", "ipv4")]);
+        assert_eq!(spans("]: 1.2.3.4.50550 0.0.0.0.1080: x"), vec![("1.2.3.4", "ipv4"), ("0.0.0.0", "ipv4")]);
+        assert_eq!(spans("1.2.3.4.5 1.2.3.4.65536 1.2.3.4.123456"), vec![]);
         assert_eq!(spans("x***@10.0.0.1.example.com a@0.日本<ipv4>"), vec![]); // views of x@10.0.0.1.example.com, a@0.日本10.0.0.1
         assert_eq!(
             spans("13957525385%40163.com@p28-contacts.icloud.com"),
