@@ -413,7 +413,7 @@ fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
     if colons < 2 || (!compressed && colons < 6) {
         return Outcome::Skip(skip);
     }
-    let mut ends = [e; 3];
+    let mut ends = [e; 4];
     let mut end = e;
     while end > p && hay[end - 1] == b'.' {
         end -= 1;
@@ -423,6 +423,14 @@ fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
         end -= 1; // "2001:db8::1: connection refused"
     }
     ends[2] = end;
+    // "2001:db8::1234:58430" (HAProxy): a five-digit port cannot be a group.
+    if let Some(last_colon) = memchr::memrchr(b':', &hay[s..end]).map(|i| s + i) {
+        let port = &hay[last_colon + 1..end];
+        if port.len() == 5 && port.iter().all(u8::is_ascii_digit) && last_colon > s && hay[last_colon - 1] != b':' {
+            end = last_colon;
+        }
+    }
+    ends[3] = end;
     for (k, &end) in ends.iter().enumerate() {
         if k > 0 && end == ends[k - 1] {
             continue;
@@ -811,6 +819,7 @@ mod tests {
         assert_eq!(spans("retrying...10.0.0.1."), vec![("10.0.0.1", "ipv4")]);
         assert_eq!(spans("]: 1.2.3.4.50550 0.0.0.0.1080: x"), vec![("1.2.3.4", "ipv4"), ("0.0.0.0", "ipv4")]);
         assert_eq!(spans("1.2.3.4.5 1.2.3.4.65536 1.2.3.4.123456"), vec![]);
+        assert_eq!(spans("haproxy[760]: 2001:db8::1234:58430 ["), vec![("2001:db8::1234", "ipv6")]);
         assert_eq!(spans("x***@10.0.0.1.example.com a@0.日本<ipv4>"), vec![]); // views of x@10.0.0.1.example.com, a@0.日本10.0.0.1
         assert_eq!(
             spans("13957525385%40163.com@p28-contacts.icloud.com"),
