@@ -266,6 +266,30 @@ fn leads_email_domain(hay: &[u8], start: usize, end: usize) -> bool {
     after_at && hay.get(end) == Some(&b'.') && starts_label(hay, end + 1)
 }
 
+/// Is the dotted quad at `start` a product version: a User-Agent product token
+/// ("Chrome/120.0.0.0", "UP.Browser/6.2.3.3", "rv:1.9.0.19") or a Windows package version
+/// ("amd64~~6.1.1.0")? Product names are capitalised words after a space or bracket; a lowercase
+/// name before the slash is a host ("msra-sa-41/10.190.173.170:9000", "localhost/127.0.0.1").
+fn product_version(hay: &[u8], start: usize) -> bool {
+    let before = &hay[..start];
+    if before.ends_with(b"rv:") || before.ends_with(b"~") {
+        return true;
+    }
+    let Some(name_end) = before.len().checked_sub(1).filter(|&i| before[i] == b'/') else {
+        return false;
+    };
+    let name_start = before[..name_end]
+        .iter()
+        .rev()
+        .take(32)
+        .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        .count();
+    let name_start = name_end - name_start;
+    name_start < name_end
+        && before[name_start].is_ascii_uppercase()
+        && (name_start == 0 || matches!(before[name_start - 1], b' ' | b'\t' | b'(' | b';' | b',' | b'"'))
+}
+
 const MASK_TOKENS: [&[u8]; 3] = [b"<email", b"<ipv4", b"<ipv6"];
 
 fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
@@ -355,7 +379,11 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
 fn ipv4_exact(hay: &[u8], start: usize, end: usize) -> Option<Finding> {
     parse_ipv4(&hay[start..end])?;
     let right_ok = end == hay.len() || (!is_word(hay[end]) && hay[end] != b'@');
-    (right_ok && ip_left_ok(hay, start) && !touches_mask(hay, start, end) && !leads_email_domain(hay, start, end))
+    (right_ok
+        && ip_left_ok(hay, start)
+        && !touches_mask(hay, start, end)
+        && !leads_email_domain(hay, start, end)
+        && !product_version(hay, start))
         .then_some(Finding {
         start,
         end,
@@ -820,6 +848,11 @@ mod tests {
         assert_eq!(spans("]: 1.2.3.4.50550 0.0.0.0.1080: x"), vec![("1.2.3.4", "ipv4"), ("0.0.0.0", "ipv4")]);
         assert_eq!(spans("1.2.3.4.5 1.2.3.4.65536 1.2.3.4.123456"), vec![]);
         assert_eq!(spans("haproxy[760]: 2001:db8::1234:58430 ["), vec![("2001:db8::1234", "ipv6")]);
+        assert_eq!(spans("(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36; rv:1.9.0.19 amd64~~6.1.1.0"), vec![]);
+        assert_eq!(spans("msra-sa-41/10.190.173.170:9000 GET /Hosts/10.0.0.2"), vec![
+            ("10.190.173.170", "ipv4"),
+            ("10.0.0.2", "ipv4")
+        ]);
         assert_eq!(spans("x***@10.0.0.1.example.com a@0.日本<ipv4>"), vec![]); // views of x@10.0.0.1.example.com, a@0.日本10.0.0.1
         assert_eq!(
             spans("13957525385%40163.com@p28-contacts.icloud.com"),
