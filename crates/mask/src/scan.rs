@@ -269,7 +269,8 @@ fn leads_email_domain(hay: &[u8], start: usize, end: usize) -> bool {
 /// Is the dotted quad at `start` a product version: a User-Agent product token
 /// ("Chrome/120.0.0.0", "UP.Browser/6.2.3.3", "rv:1.9.0.19") or a Windows package version
 /// ("amd64~~6.1.1.0")? Product names are capitalised words after a space or bracket; a lowercase
-/// name before the slash is a host ("msra-sa-41/10.190.173.170:9000", "localhost/127.0.0.1").
+/// name before the slash, or one with digits or hyphens, is a host ("msra-sa-41/10.190.173.170:9000",
+/// "localhost/127.0.0.1", Java's "MININT-FNANLI5/127.0.0.1").
 fn product_version(hay: &[u8], start: usize) -> bool {
     let before = &hay[..start];
     if before.ends_with(b"rv:") || before.ends_with(b"~") {
@@ -285,8 +286,9 @@ fn product_version(hay: &[u8], start: usize) -> bool {
         .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
         .count();
     let name_start = name_end - name_start;
-    name_start < name_end
-        && before[name_start].is_ascii_uppercase()
+    let name = &before[name_start..name_end];
+    name.first().is_some_and(u8::is_ascii_uppercase)
+        && !name.iter().any(|&b| b.is_ascii_digit() || b == b'-')
         && (name_start == 0 || matches!(before[name_start - 1], b' ' | b'\t' | b'(' | b';' | b',' | b'"'))
 }
 
@@ -849,9 +851,10 @@ mod tests {
         assert_eq!(spans("1.2.3.4.5 1.2.3.4.65536 1.2.3.4.123456"), vec![]);
         assert_eq!(spans("haproxy[760]: 2001:db8::1234:58430 ["), vec![("2001:db8::1234", "ipv6")]);
         assert_eq!(spans("(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36; rv:1.9.0.19 amd64~~6.1.1.0"), vec![]);
-        assert_eq!(spans("msra-sa-41/10.190.173.170:9000 GET /Hosts/10.0.0.2"), vec![
+        assert_eq!(spans("msra-sa-41/10.190.173.170:9000 GET /Hosts/10.0.0.2 from MININT-FNANLI5/127.0.0.1"), vec![
             ("10.190.173.170", "ipv4"),
-            ("10.0.0.2", "ipv4")
+            ("10.0.0.2", "ipv4"),
+            ("127.0.0.1", "ipv4")
         ]);
         assert_eq!(spans("x***@10.0.0.1.example.com a@0.日本<ipv4>"), vec![]); // views of x@10.0.0.1.example.com, a@0.日本10.0.0.1
         assert_eq!(
