@@ -1,3 +1,7 @@
 //! The engine against the shared corpus, properties and third-party data.
 
 mod corpus;
+mod keyed;
+mod policy;
+mod properties;
+mod conformance;

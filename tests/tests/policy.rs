@@ -1,0 +1,120 @@
+//! Policies: bad ones are rejected at build with the right error; good ones change the views.
+
+use logmask_mask::{BuildError, Masker, Policy, Role};
+
+fn build(policy_toml: &str) -> Result<Masker, BuildError> {
+    Masker::builder(Policy::from_toml(policy_toml)?).build()
+}
+
+fn err(policy_toml: &str) -> BuildError {
+    build(policy_toml).expect_err(policy_toml)
+}
+
+const _: () = {
+    const fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Masker>();
+    shareable::<BuildError>();
+};
+
+#[test]
+fn bad_prefixes_are_rejected() {
+    for bits in [1u8, 12, 25, 32, 255] {
+        assert_eq!(err(&format!("[operator]\nipv4_prefix = {bits}")), BuildError::Ipv4Prefix(bits));
+    }
+    for bits in [0u8, 8, 20, 120, 128] {
+        assert_eq!(err(&format!("[operator]\nipv6_prefix = {bits}")), BuildError::Ipv6Prefix(bits));
+    }
+    for bits in [0u8, 8, 16, 24] {
+        build(&format!("[operator]\nipv4_prefix = {bits}")).unwrap();
+    }
+    for bits in [16u8, 32, 48, 64, 80, 96, 112] {
+        build(&format!("[operator]\nipv6_prefix = {bits}")).unwrap();
+    }
+}
+
+#[test]
+fn bad_identifiers_are_rejected() {
+    let ident = |name: &str, pattern: &str| format!("[[identifiers]]\nname = '{name}'\npattern = '{pattern}'\n");
+    assert_eq!(err(&ident("order_id", "ORD-(")), BuildError::IdentifierPattern {
+        name: "order_id".into(),
+        message: regex::Regex::new("ORD-(").unwrap_err().to_string(),
+    });
+    assert!(matches!(err(&ident("x", "[z-a]")), BuildError::IdentifierPattern { name, .. } if name == "x"));
+    assert_eq!(err(&ident("maybe", "a*")), BuildError::IdentifierMatchesEmpty("maybe".into()));
+    for bad in ["Order", "1st", "", "email", "ipv4", "ipv6", "order-id", "a23456789012345678901234567890123"] {
+        assert_eq!(err(&ident(bad, "X[0-9]+")), BuildError::IdentifierName(bad.into()), "name {bad:?}");
+    }
+    let twice = format!("{}{}", ident("ticket", "T-[0-9]+"), ident("ticket", "TK[0-9]+"));
+    assert_eq!(err(&twice), BuildError::DuplicateIdentifier("ticket".into()));
+}
+
+#[test]
+fn short_keys_and_bad_key_ids_are_rejected() {
+    for len in [0usize, 1, 15] {
+        let result = Masker::builder(Policy::default()).token_key(vec![7u8; len]).build();
+        assert_eq!(result.unwrap_err(), BuildError::TokenKeyTooShort(len));
+    }
+    Masker::builder(Policy::default()).token_key(vec![7u8; 16]).build().unwrap();
+    for id in ["", "has space", "seventeen-chars-x", "k/1"] {
+        assert_eq!(err(&format!("[readonly]\ntoken_key_id = '{id}'")), BuildError::TokenKeyId(id.into()));
+    }
+}
+
+#[test]
+fn typos_and_unknown_roles_are_rejected() {
+    assert!(matches!(err("[operator]\nipv4_prefx = 16"), BuildError::Syntax(m) if m.contains("ipv4_prefx")));
+    assert!(matches!(err("[operator]\nemail = 'first_char'"), BuildError::Syntax(_)));
+    assert!(matches!(err("[readonly\n"), BuildError::Syntax(_)));
+    let unknown = "superuser".parse::<Role>().unwrap_err();
+    assert_eq!(unknown, BuildError::UnknownRole("superuser".into()));
+    let message = unknown.to_string();
+    assert!(["admin", "operator", "readonly"].iter().all(|r| message.contains(r)), "{message}");
+    for role in Role::ALL {
+        assert_eq!(role.to_string().parse::<Role>().unwrap(), role);
+    }
+}
+
+#[test]
+fn empty_policy_is_the_default() {
+    let masker = build("").unwrap();
+    let line = "a.b@example.com 203.0.113.7 2001:db8:85a3::1";
+    assert_eq!(masker.mask_str(Role::Operator, line).0, Masker::new().mask_str(Role::Operator, line).0);
+}
+
+#[test]
+fn custom_identifiers_render_their_name() {
+    let masker = build(
+        "[[identifiers]]\nname = 'order_id'\npattern = 'ORD-[0-9]{8}'\n\n\
+         [[identifiers]]\nname = 'member'\npattern = 'M[0-9]{6}'\n",
+    )
+    .unwrap();
+    let line = r#"{"order":"ORD-12345678","member":"M123456","to":"bob@example.com","ip":"10.0.0.1"}"#;
+    let (operator, counts) = masker.mask_str(Role::Operator, line);
+    assert_eq!(operator, r#"{"order":"<order_id>","member":"<member>","to":"b***@example.com","ip":"10.0.0.*"}"#);
+    assert_eq!((counts.custom, counts.emails, counts.ipv4), (2, 1, 1));
+    let (readonly, _) = masker.mask_str(Role::Readonly, line);
+    assert_eq!(readonly, r#"{"order":"<order_id>","member":"<member>","to":"<email>","ip":"<ipv4>"}"#);
+    assert_eq!(masker.mask_str(Role::Admin, line).0, line);
+    assert_eq!(masker.mask_str(Role::Readonly, &readonly).0, readonly, "idempotent");
+    let names: Vec<_> = (0..3).map(|i| masker.identifier_name(i)).collect();
+    assert_eq!(names, [Some("order_id"), Some("member"), None]);
+    // A user pattern overlapping a built-in finding does not split it.
+    let overlap = build("[[identifiers]]\nname = 'bobs'\npattern = 'bob@ex'\n").unwrap();
+    assert_eq!(overlap.mask_str(Role::Readonly, "to bob@example.com").0, "to <email>");
+}
+
+#[test]
+fn operator_shapes_follow_the_policy() {
+    let line = "taro@example.co.jp 203.0.113.7 2001:db8:85a3:1:2:3:4:5";
+    let view = |policy: &str| build(policy).unwrap().mask_str(Role::Operator, line).0;
+    assert_eq!(view("[operator]\nemail = 'domain-only'"), "***@example.co.jp 203.0.113.* 2001:db8:85a3:*");
+    assert_eq!(view("[operator]\nemail = 'token'"), "<email> 203.0.113.* 2001:db8:85a3:*");
+    assert_eq!(view("[operator]\nipv4_prefix = 16\nipv6_prefix = 64"), "t***@example.co.jp 203.0.*.* 2001:db8:85a3:1:*");
+    assert_eq!(view("[operator]\nipv4_prefix = 0\nipv6_prefix = 16"), "t***@example.co.jp *.*.*.* 2001:*");
+    for policy in ["[operator]\nipv4_prefix = 0\nipv6_prefix = 112", "[operator]\nemail = 'domain-only'"] {
+        let masker = build(policy).unwrap();
+        let once = masker.mask_str(Role::Operator, line).0;
+        assert_eq!(masker.mask_str(Role::Operator, &once).0, once, "{policy}");
+        assert!(masker.find(once.as_bytes()).is_empty(), "{policy}: {once}");
+    }
+}

@@ -1,0 +1,241 @@
+//! Properties of the engine on generated input (proptest).
+
+use logmask_conformance::kind_name;
+use logmask_mask::{Finding, Masker, Role, reference_scan};
+use proptest::prelude::*;
+use regex::Regex;
+
+/// Pieces that sit on the scanner's decision edges: trigger bytes and their disguises, escape
+/// starts, digits and hex, Japanese, whole addresses in every form, runs.
+const FRAGMENTS: &[&str] = &[
+    "@", "@", ".", ".", ":", "::", ":::", "%40", "%2B", "%3D", "%2", "%", r"\u0040", r"\u00", r"\u003c", r"\n", "\\",
+    r"\\", "＠", "。", "、", "日本", "テスト", "例え", "山田", "0", "1", "255", "256", "010", "9", "192", "a", "Z", "f",
+    "fe80", "ffff", "db8", "xn--", ".com", ".jp", ".co.jp", "-", "_", "+", "[", "]", "/", " ", "\"", ",", "=", "...",
+    "....", "1.2.3", "10.0.0.1", "2001:db8::1", "::ffff:1.2.3.4", "bob@example.com", "bob%40example.com",
+    r"bob\u0040example.com", "bob＠example.jp", "%eth0", "v", "ab", "12:34", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1",
+    "1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1",
+];
+
+fn adversarial_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        8 => proptest::sample::select(FRAGMENTS).prop_map(str::to_owned),
+        1 => "[a-f0-9.:@%]{1,12}",
+        1 => any::<char>().prop_map(String::from),
+    ];
+    proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+}
+
+/// Adversarial text plus stray bytes that break UTF-8 (lone lead bytes, half a `＠`).
+fn adversarial_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        6 => adversarial_text().prop_map(String::into_bytes),
+        1 => proptest::sample::select(vec![vec![0xEFu8], vec![0xEF, 0xBC], vec![0xBC, 0xA0], vec![0xFF], vec![0xC3]]),
+        1 => proptest::collection::vec(any::<u8>(), 0..8),
+    ];
+    proptest::collection::vec(piece, 0..6).prop_map(|v| v.concat())
+}
+
+fn masker() -> &'static Masker {
+    static MASKER: std::sync::OnceLock<Masker> = std::sync::OnceLock::new();
+    MASKER.get_or_init(Masker::new)
+}
+
+fn show(hay: &[u8], found: &[Finding]) -> Vec<(&'static str, String)> {
+    found.iter().map(|f| (kind_name(f.kind), String::from_utf8_lossy(&hay[f.start..f.end]).into_owned())).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    #[test]
+    fn admin_is_the_identity(hay in adversarial_bytes()) {
+        let (out, counts) = masker().mask(Role::Admin, &hay);
+        prop_assert_eq!(&out, &hay);
+        prop_assert_eq!(counts.total(), masker().find(&hay).len() as u64);
+    }
+
+    #[test]
+    fn no_panic_on_arbitrary_bytes(hay in proptest::collection::vec(any::<u8>(), 0..200)) {
+        for role in Role::ALL {
+            let (out, _) = masker().mask(role, &hay);
+            if std::str::from_utf8(&hay).is_ok() {
+                prop_assert!(std::str::from_utf8(&out).is_ok(), "{role} output is not UTF-8");
+            }
+        }
+    }
+
+    #[test]
+    fn masked_views_are_utf8_idempotent_and_hold_nothing(text in adversarial_text()) {
+        for role in [Role::Operator, Role::Readonly] {
+            let (once, counts) = masker().mask_str(role, &text);
+            prop_assert_eq!(counts.total(), masker().find(text.as_bytes()).len() as u64);
+            let (twice, _) = masker().mask_str(role, &once);
+            prop_assert_eq!(&twice, &once, "{} view of {:?} is not idempotent", role, text);
+            let left = masker().find(once.as_bytes());
+            prop_assert!(left.is_empty(), "{} view {:?} still holds {:?}", role, once, show(once.as_bytes(), &left));
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_still_scanned(prefix in adversarial_bytes(), suffix in adversarial_bytes()) {
+        // An address between stray bytes is found and masked like anywhere else.
+        let mut hay = prefix.clone();
+        hay.extend_from_slice(b" bob@example.com 192.0.2.1 ");
+        hay.extend_from_slice(&suffix);
+        let (out, _) = masker().mask(Role::Readonly, &hay);
+        let needle = b" <email> <ipv4> ";
+        prop_assert!(out.windows(needle.len()).any(|w| w == needle), "{:?}", String::from_utf8_lossy(&out));
+    }
+
+    #[test]
+    fn fast_scan_agrees_with_the_reference_scan(hay in adversarial_bytes()) {
+        let fast = masker().find(&hay);
+        let slow = reference_scan(&hay);
+        prop_assert_eq!(&fast, &slow, "fast {:?} vs slow {:?}", show(&hay, &fast), show(&hay, &slow));
+    }
+
+    #[test]
+    fn json_stays_valid(entries in proptest::collection::btree_map("[a-z_]{1,8}", json_value(), 0..6)) {
+        let (json, expected) = json_object(&entries);
+        let parsed: serde_json::Value = serde_json::from_str(&json).expect("the generator writes valid JSON");
+        prop_assert_eq!(&parsed, &expected);
+        for role in Role::ALL {
+            let (out, _) = masker().mask_str(role, &json);
+            let masked: serde_json::Value = match serde_json::from_str(&out) {
+                Ok(v) => v,
+                Err(e) => return Err(TestCaseError::fail(format!("{role} view is not JSON ({e}): {out}\ninput: {json}"))),
+            };
+            let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+            prop_assert_eq!(keys(&masked), keys(&expected));
+            for (key, value) in masked.as_object().unwrap() {
+                prop_assert!(value.is_string(), "{} view changed the type of {}", role, key);
+            }
+        }
+    }
+
+    #[test]
+    fn regex_oracle_agrees_on_space_separated_tokens(tokens in proptest::collection::vec(simple_token(), 1..12)) {
+        let text = tokens.join(" ");
+        let expected: Vec<(&str, String)> = tokens.iter().filter_map(|t| oracle_finding(t)).collect();
+        let found = show(text.as_bytes(), &masker().find(text.as_bytes()));
+        prop_assert_eq!(found, expected, "text {:?}", text);
+    }
+}
+
+/// A JSON string value: random text with addresses in all forms, some characters written as
+/// JSON escapes (including `\u0040` for `@`).
+fn json_value() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            3 => proptest::sample::select(FRAGMENTS).prop_map(str::to_owned),
+            1 => any::<char>().prop_map(String::from),
+            1 => proptest::sample::select(&["\"", "\\", "\n", "\t", "\u{1}", "é", "あ"][..]).prop_map(str::to_owned),
+        ],
+        0..12,
+    )
+    .prop_map(|v| v.concat())
+}
+
+/// Writes the object as JSON text, escaping `@` as `\u0040` in every other value; returns the text
+/// and the value it must parse to.
+fn json_object(entries: &std::collections::BTreeMap<String, String>) -> (String, serde_json::Value) {
+    let mut text = String::from("{");
+    let mut value = serde_json::Map::new();
+    for (i, (k, v)) in entries.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        let mut encoded = serde_json::to_string(v).unwrap();
+        if i % 2 == 1 {
+            encoded = encoded.replace('@', r"\u0040");
+        }
+        text.push_str(&format!("{}:{}", serde_json::to_string(k).unwrap(), encoded));
+        value.insert(k.clone(), serde_json::Value::String(v.clone()));
+    }
+    text.push('}');
+    (text, serde_json::Value::Object(value))
+}
+
+/// A token of the restricted ASCII grammar: plain e-mail addresses (with or without a TLD; a
+/// trailing non-TLD label after a TLD is left out, the engine drops it on purpose), dotted numbers,
+/// colon-separated hex groups (valid and invalid), words.
+fn simple_token() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z0-9]{1,6}(\\.[a-z0-9]{1,6})?@[a-z0-9]{1,6}(\\.[a-z0-9]{1,6})?\\.[a-z]{2,4}",
+        "[a-z0-9]{1,6}@[a-z0-9]{1,6}(\\.[a-z])?",
+        "(25[0-9]|2[0-4][0-9]|1?[0-9]{1,2}|[3-9][0-9]{2})(\\.(25[0-9]|2[0-4][0-9]|1?[0-9]{1,2}|[3-9][0-9]{2})){2,4}",
+        "[0-9a-fA-F]{1,4}(:[0-9a-fA-F]{1,4}){6,8}",
+        "[0-9a-f]{1,5}(:[0-9a-f]{1,5}){7}",
+        "[a-z]{1,8}",
+        "[0-9]{1,4}",
+    ]
+}
+
+/// What the engine must find in a token of the restricted grammar: the whole token, or for a
+/// dotted quad followed by a dotted port that cannot be an octet ("1.2.3.4.50550"), the quad.
+fn oracle_finding(token: &str) -> Option<(&'static str, String)> {
+    if let Some(kind) = oracle_kind(token) {
+        return Some((kind, token.to_owned()));
+    }
+    let (quad, port) = token.rsplit_once('.')?;
+    let port_ok = (1..=5).contains(&port.len())
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && (256..=65535).contains(&port.parse::<u32>().ok()?);
+    (port_ok && oracle_kind(quad) == Some("ipv4")).then(|| ("ipv4", quad.to_owned()))
+}
+
+/// Which kind a whole token is under the restricted grammar, decided by regexes alone.
+fn oracle_kind(token: &str) -> Option<&'static str> {
+    static PATTERNS: std::sync::OnceLock<[Regex; 3]> = std::sync::OnceLock::new();
+    let [email, ipv4, ipv6] = PATTERNS.get_or_init(|| {
+        [
+            Regex::new(r"^[a-z0-9]+(\.[a-z0-9]+)?@[a-z0-9]+(\.[a-z0-9]+)*\.[a-z]{2,}$").unwrap(),
+            Regex::new(r"^(25[0-5]|2[0-4][0-9]|1?[0-9]{1,2}|0[0-9]{2})(\.(25[0-5]|2[0-4][0-9]|1?[0-9]{1,2}|0[0-9]{2})){3}$")
+                .unwrap(),
+            Regex::new(r"^[0-9a-fA-F]{1,4}(:[0-9a-fA-F]{1,4}){7}$").unwrap(),
+        ]
+    });
+    if email.is_match(token) {
+        Some("email")
+    } else if ipv4.is_match(token) {
+        Some("ipv4")
+    } else if ipv6.is_match(token) {
+        Some("ipv6")
+    } else {
+        None
+    }
+}
+
+#[test]
+fn oracle_regexes_classify_known_tokens() {
+    let cases = [
+        ("a.b@example.co.jp", Some("email")),
+        ("a@b", None),
+        ("a@b.c", None),
+        ("10.0.0.1", Some("ipv4")),
+        ("010.001.255.000", Some("ipv4")),
+        ("256.0.0.1", None),
+        ("1.2.3", None),
+        ("1.2.3.4.5", None),
+        ("1:2:3:4:5:6:7:8", Some("ipv6")),
+        ("1:2:3:4:5:6:7", None),
+        ("1:2:3:4:5:6:7:8:9", None),
+        ("12345:2:3:4:5:6:7:8", None),
+    ];
+    for (token, kind) in cases {
+        assert_eq!(oracle_kind(token), kind, "{token}");
+    }
+    assert_eq!(oracle_finding("1.2.3.4.50550"), Some(("ipv4", "1.2.3.4".to_owned())));
+    assert_eq!(oracle_finding("1.2.3.4.255"), None);
+    assert_eq!(oracle_finding("1.2.3.4.70000"), None);
+}
+
+#[test]
+fn masking_a_big_adversarial_line_terminates_quickly() {
+    // Linear-time guard without a timer: a long line of near-misses is scanned at all.
+    let line = "1.1.1.1.1:".repeat(20_000) + &"a@".repeat(20_000) + &":".repeat(20_000);
+    let (out, _) = masker().mask(Role::Readonly, line.as_bytes());
+    assert!(!out.is_empty());
+    assert_eq!(masker().find(line.as_bytes()), reference_scan(line.as_bytes()));
+}
