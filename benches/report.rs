@@ -1,0 +1,89 @@
+//! Prints the `engine` bench results as one table, with the ratios the engine is held to.
+//!
+//! `cargo run -p logmask-benches --release --bin bench-report [CRITERION_DIR]`; the directory
+//! defaults to `$CARGO_TARGET_DIR/criterion`, else `target/criterion`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const CORPORA: [&str; 3] = ["ses_json", "app_logs", "clean_logs"];
+const BENCHES: [&str; 7] =
+    ["admin", "operator", "readonly", "readonly_keyed", "naive_regex", "naive_regex_ascii", "memcpy"];
+
+/// Median bytes per second of one benchmark, from criterion's saved estimates.
+fn throughput(dir: &Path, corpus: &str, bench: &str) -> Result<f64, String> {
+    let read = |file: &str| -> Result<serde_json::Value, String> {
+        let path = dir.join(corpus).join(bench).join("new").join(file);
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let nanos = read("estimates.json")?["median"]["point_estimate"]
+        .as_f64()
+        .ok_or_else(|| format!("{corpus}/{bench}: no median in estimates.json"))?;
+    let bytes = read("benchmark.json")?["throughput"]["Bytes"]
+        .as_f64()
+        .ok_or_else(|| format!("{corpus}/{bench}: no byte throughput in benchmark.json"))?;
+    Ok(bytes / (nanos * 1e-9))
+}
+
+fn human(bytes_per_sec: f64) -> String {
+    match bytes_per_sec {
+        t if t >= 1e9 => format!("{:.2} GB/s", t / 1e9),
+        t if t >= 1e7 => format!("{:.0} MB/s", t / 1e6),
+        t => format!("{:.1} MB/s", t / 1e6),
+    }
+}
+
+/// The target for the readonly view on each corpus: (what it is compared with, minimum ratio).
+fn target(corpus: &str) -> (&'static str, f64) {
+    match corpus {
+        "ses_json" => ("naive_regex", 40.0),
+        "app_logs" => ("naive_regex", 4.0),
+        _ => ("memcpy", 0.25),
+    }
+}
+
+fn main() -> ExitCode {
+    let dir = std::env::args_os().nth(1).map(PathBuf::from).unwrap_or_else(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+        target.join("criterion")
+    });
+    let mut rows = Vec::new();
+    for corpus in CORPORA {
+        let mut row = Vec::new();
+        for bench in BENCHES {
+            match throughput(&dir, corpus, bench) {
+                Ok(t) => row.push(t),
+                Err(e) => {
+                    eprintln!("bench-report: {e}\nrun `cargo bench -p logmask-benches --bench engine` first");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        rows.push(row);
+    }
+
+    println!(
+        "| corpus | {} | readonly ÷ naive | readonly ÷ naive_ascii | readonly ÷ memcpy | target |",
+        BENCHES.join(" | ")
+    );
+    println!("|---|{}---|---|---|---|", "---|".repeat(BENCHES.len()));
+    let mut all_met = true;
+    for (corpus, row) in CORPORA.iter().zip(&rows) {
+        let at = |name: &str| row[BENCHES.iter().position(|b| *b == name).expect("known bench")];
+        let (against, minimum) = target(corpus);
+        let ratio = at("readonly") / at(against);
+        let met = ratio >= minimum;
+        all_met &= met;
+        let cells: Vec<String> = row.iter().map(|&t| human(t)).collect();
+        println!(
+            "| {corpus} | {} | {:.1}× | {:.1}× | {:.3}× | readonly ≥ {minimum}× {against}: {} |",
+            cells.join(" | "),
+            at("readonly") / at("naive_regex"),
+            at("readonly") / at("naive_regex_ascii"),
+            at("readonly") / at("memcpy"),
+            if met { "met".to_owned() } else { format!("MISSED ({:.0}% of target)", 100.0 * ratio / minimum) },
+        );
+    }
+    if all_met { ExitCode::SUCCESS } else { ExitCode::from(2) }
+}
