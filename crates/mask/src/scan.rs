@@ -53,6 +53,7 @@ pub enum AtForm {
 
 impl AtForm {
     /// The number of bytes the at sign takes in this form.
+    #[allow(clippy::len_without_is_empty)] // an at sign is never empty
     pub const fn len(self) -> usize {
         match self {
             AtForm::Plain => 1,
@@ -183,13 +184,13 @@ pub fn reference_scan(hay: &[u8]) -> Vec<Finding> {
     let mut floor = 0;
     let mut i = 0;
     while i < hay.len() {
-        if matches!(hay[i], b'@' | b'.' | b':' | b'%' | b'\\' | 0xEF) {
-            if let Outcome::Found(f) = candidate_at(hay, i, floor) {
-                found.push(f);
-                floor = f.end;
-                i = f.end;
-                continue;
-            }
+        if matches!(hay[i], b'@' | b'.' | b':' | b'%' | b'\\' | 0xEF)
+            && let Outcome::Found(f) = candidate_at(hay, i, floor)
+        {
+            found.push(f);
+            floor = f.end;
+            i = f.end;
+            continue;
         }
         i += 1;
     }
@@ -357,10 +358,14 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
         return Outcome::Found(f);
     }
     // "%2010.0.0.1": the digits of a percent escape run into the first octet.
-    if start > floor && hay[start - 1] == b'%' && start + 2 < end && is_hex(hay[start]) && is_hex(hay[start + 1]) {
-        if let Some(f) = ipv4_exact(hay, start + 2, end) {
-            return Outcome::Found(f);
-        }
+    if start > floor
+        && hay[start - 1] == b'%'
+        && start + 2 < end
+        && is_hex(hay[start])
+        && is_hex(hay[start + 1])
+        && let Some(f) = ipv4_exact(hay, start + 2, end)
+    {
+        return Outcome::Found(f);
     }
     // "1.2.3.4.50550" (Dante, BSD netstat): a port after a dot. Only a fifth part that cannot be
     // an octet; "1.2.3.4.5" stays a five-part number.
@@ -466,10 +471,14 @@ fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
             return Outcome::Found(f);
         }
         // "ip%3D2001:db8::1": the hex digits of a percent escape run into the first group.
-        if s > floor && hay[s - 1] == b'%' && s + 2 < end && is_hex(hay[s]) && is_hex(hay[s + 1]) {
-            if let Some(f) = ipv6_exact(hay, s + 2, end) {
-                return Outcome::Found(f);
-            }
+        if s > floor
+            && hay[s - 1] == b'%'
+            && s + 2 < end
+            && is_hex(hay[s])
+            && is_hex(hay[s + 1])
+            && let Some(f) = ipv6_exact(hay, s + 2, end)
+        {
+            return Outcome::Found(f);
         }
     }
     // "ip:fe80::1", "[IPv6:2001:db8::1]": a label ending in a hex digit (or in nothing) runs into
