@@ -1,7 +1,7 @@
 //! The engine against the shared corpus, properties and third-party data.
 
+mod conformance;
 mod corpus;
 mod keyed;
 mod policy;
 mod properties;
-mod conformance;

@@ -194,8 +194,7 @@ fn python_email_validator_whole_tokens() {
         // A display-name form ("My Name <me@example.org>") counts when the bracketed address is found.
         let bracketed = input.rfind('<').and_then(|i| input[i + 1..].strip_suffix('>'));
         let found = texts(input, &masker.find(input.as_bytes()));
-        let detected =
-            whole(&masker, input, "email") || bracketed.is_some_and(|inner| found == [("email", inner)]);
+        let detected = whole(&masker, input, "email") || bracketed.is_some_and(|inner| found == [("email", inner)]);
         match entry["label"].as_str().unwrap() {
             "valid" => valid.add(detected, || input.to_owned()),
             "valid_intl" => intl.add(detected, || input.to_owned()),
@@ -323,9 +322,10 @@ fn apache_logs_client_ips_and_user_agents() {
     for line in text.lines() {
         let first = line.split(' ').next().unwrap();
         let found = masker.find(line.as_bytes());
-        recall.add(found.first().is_some_and(|f| f.start == 0 && f.end == first.len() && kind_name(f.kind) == "ipv4"), || {
-            line.chars().take(60).collect()
-        });
+        recall.add(
+            found.first().is_some_and(|f| f.start == 0 && f.end == first.len() && kind_name(f.kind) == "ipv4"),
+            || line.chars().take(60).collect(),
+        );
         // Every other IPv4 in these lines is a User-Agent version (README): each finding past
         // the first field is a false positive.
         for f in found.iter().skip(1).filter(|f| kind_name(f.kind) == "ipv4") {
@@ -339,7 +339,8 @@ fn apache_logs_client_ips_and_user_agents() {
     // Precision as "version strings left alone" of the 190 look-alikes the README counts.
     let look_alikes = 190;
     let version_fp = precision.total;
-    let left_alone = Tally { hits: look_alikes - version_fp.min(look_alikes), total: look_alikes, misses: precision.misses };
+    let left_alone =
+        Tally { hits: look_alikes - version_fp.min(look_alikes), total: look_alikes, misses: precision.misses };
     header();
     let mut failures = String::new();
     report(&mut failures, "apache_logs", "field-1 IPv4 recall", &recall, 1.0);
@@ -398,9 +399,11 @@ fn postfix_expected_ips() {
         }
         // Emails: every address-shaped token (regex, for orientation) is inside an e-mail finding.
         for m in email_shape.find_iter(data) {
-            let covered = masker.find(data.as_bytes()).iter().any(|f| {
-                kind_name(f.kind) == "email" && f.start <= m.start() + m.as_str().find('@').unwrap() && m.end() <= f.end + 1
-            });
+            let at = m.start() + m.as_str().find('@').unwrap();
+            let covered = masker
+                .find(data.as_bytes())
+                .iter()
+                .any(|f| kind_name(f.kind) == "email" && f.start <= at && at < f.end);
             emails.add(covered, || format!("{} in {data}", m.as_str()));
         }
     }
@@ -448,7 +451,9 @@ fn collect_fields(value: &serde_json::Value, out: &mut Vec<String>) {
                 if FIELDS.contains(&k.as_str()) {
                     match v {
                         serde_json::Value::String(s) => out.push(s.clone()),
-                        serde_json::Value::Array(a) => out.extend(a.iter().filter_map(|s| s.as_str().map(str::to_owned))),
+                        serde_json::Value::Array(a) => {
+                            out.extend(a.iter().filter_map(|s| s.as_str().map(str::to_owned)))
+                        }
                         _ => {}
                     }
                 }
@@ -473,7 +478,8 @@ fn reference_ipv4s(line: &str) -> Vec<(usize, usize)> {
         .filter(|m| m.start() == 0 || !(word(b[m.start() - 1]) || b[m.start() - 1] == b'.'))
         .filter(|m| {
             let rest = &b[m.end()..];
-            !(rest.first().is_some_and(|&c| word(c)) || (rest.first() == Some(&b'.') && rest.get(1).is_some_and(u8::is_ascii_digit)))
+            !(rest.first().is_some_and(|&c| word(c))
+                || (rest.first() == Some(&b'.') && rest.get(1).is_some_and(u8::is_ascii_digit)))
         })
         .map(|m| (m.start(), m.end()))
         .collect()
@@ -519,7 +525,8 @@ fn loghub_recall() {
             let t = m.as_str().trim_end_matches(':');
             // The README's counting rule: not after a word character, ':', '.' or '%'; not before
             // a word character.
-            let left_ok = m.start() == 0 || !(b[m.start() - 1].is_ascii_alphanumeric() || b"_:.%".contains(&b[m.start() - 1]));
+            let left_ok =
+                m.start() == 0 || !(b[m.start() - 1].is_ascii_alphanumeric() || b"_:.%".contains(&b[m.start() - 1]));
             let end = m.start() + t.len();
             let right_ok = end == b.len() || !(b[end].is_ascii_alphanumeric() || b[end] == b'_');
             if left_ok && right_ok && t != "::" && t.parse::<std::net::Ipv6Addr>().is_ok() && !is_mac(t) {
@@ -598,7 +605,9 @@ fn loghub_look_alikes_left_alone() {
         for line in read(&dir, &format!("loghub/{file}_2k.log")).lines() {
             let found = masker.find(line.as_bytes());
             for m in mac.find_iter(line) {
-                macs.add(!found.iter().any(|f| f.start < m.end() && m.start() < f.end), || m.as_str().to_owned() + " in " + line);
+                macs.add(!found.iter().any(|f| f.start < m.end() && m.start() < f.end), || {
+                    m.as_str().to_owned() + " in " + line
+                });
             }
         }
     }
@@ -615,6 +624,12 @@ fn loghub_look_alikes_left_alone() {
             at_tokens.add(!found.iter().any(|(k, _)| *k == "email"), || format!("{found:?} in {line}"));
         }
     }
-    report(&mut failures, "loghub Android/Zookeeper/Hadoop/Thunderbird/Spark/Windows", "`x@host` lines without e-mail", &at_tokens, 1.0);
+    report(
+        &mut failures,
+        "loghub Android/Zookeeper/Hadoop/Thunderbird/Spark/Windows",
+        "`x@host` lines without e-mail",
+        &at_tokens,
+        1.0,
+    );
     finish(failures);
 }

@@ -51,7 +51,9 @@ fn one_email_in_every_form_gets_one_token() {
 fn url_escapes_in_the_local_part_are_decoded_before_hashing() {
     let masker = keyed();
     let want = expected_token("email", "bob+tag@example.com");
-    for form in ["bob+tag@example.com", "bob%2Btag%40example.com", "bob%2btag%40Example.COM", r"bob+tag\u0040example.com"] {
+    for form in
+        ["bob+tag@example.com", "bob%2Btag%40example.com", "bob%2btag%40Example.COM", r"bob+tag\u0040example.com"]
+    {
         assert_eq!(readonly(&masker, form), want, "form {form:?}");
     }
 }

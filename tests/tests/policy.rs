@@ -35,10 +35,14 @@ fn bad_prefixes_are_rejected() {
 #[test]
 fn bad_identifiers_are_rejected() {
     let ident = |name: &str, pattern: &str| format!("[[identifiers]]\nname = '{name}'\npattern = '{pattern}'\n");
-    assert_eq!(err(&ident("order_id", "ORD-(")), BuildError::IdentifierPattern {
-        name: "order_id".into(),
-        message: regex::Regex::new("ORD-(").unwrap_err().to_string(),
-    });
+    let unclosed = String::from("ORD-(");
+    assert_eq!(
+        err(&ident("order_id", &unclosed)),
+        BuildError::IdentifierPattern {
+            name: "order_id".into(),
+            message: regex::Regex::new(&unclosed).unwrap_err().to_string(),
+        }
+    );
     assert!(matches!(err(&ident("x", "[z-a]")), BuildError::IdentifierPattern { name, .. } if name == "x"));
     assert_eq!(err(&ident("maybe", "a*")), BuildError::IdentifierMatchesEmpty("maybe".into()));
     for bad in ["Order", "1st", "", "email", "ipv4", "ipv6", "order-id", "a23456789012345678901234567890123"] {
@@ -109,7 +113,10 @@ fn operator_shapes_follow_the_policy() {
     let view = |policy: &str| build(policy).unwrap().mask_str(Role::Operator, line).0;
     assert_eq!(view("[operator]\nemail = 'domain-only'"), "***@example.co.jp 203.0.113.* 2001:db8:85a3:*");
     assert_eq!(view("[operator]\nemail = 'token'"), "<email> 203.0.113.* 2001:db8:85a3:*");
-    assert_eq!(view("[operator]\nipv4_prefix = 16\nipv6_prefix = 64"), "t***@example.co.jp 203.0.*.* 2001:db8:85a3:1:*");
+    assert_eq!(
+        view("[operator]\nipv4_prefix = 16\nipv6_prefix = 64"),
+        "t***@example.co.jp 203.0.*.* 2001:db8:85a3:1:*"
+    );
     assert_eq!(view("[operator]\nipv4_prefix = 0\nipv6_prefix = 16"), "t***@example.co.jp *.*.*.* 2001:*");
     for policy in ["[operator]\nipv4_prefix = 0\nipv6_prefix = 112", "[operator]\nemail = 'domain-only'"] {
         let masker = build(policy).unwrap();
