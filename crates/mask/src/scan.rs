@@ -652,6 +652,7 @@ fn domain(hay: &[u8], s: usize) -> Option<usize> {
             Some((c, _)) if c.is_ascii() && LABEL[c as usize] => false,
             _ => break,
         };
+        let mut script_end = label_start;
         while i < n {
             let b = hay[i];
             if b < 0x80 {
@@ -663,9 +664,20 @@ fn domain(hay: &[u8], s: usize) -> Option<usize> {
             }
             match next_char(hay, i) {
                 // "taro@example.jpまで": a CJK character ends an ASCII label.
-                Some((c, len)) if is_letter(c) && (cjk_label || !is_cjk(c)) => i += len,
+                Some((c, len)) if is_letter(c) && (cjk_label || !is_cjk(c)) => {
+                    i += len;
+                    script_end = i;
+                }
                 _ => break,
             }
+        }
+        // "…@example.日本bob@example.com": Latin text run from a CJK label into an at sign is the
+        // next address's local part (as the local-part scan reads it), not the end of this domain.
+        if cjk_label
+            && script_end < i
+            && [&b"@"[..], "＠".as_bytes(), b"%40", b"\\u0040"].iter().any(|a| hay[i..].starts_with(a))
+        {
+            i = script_end;
         }
         let label = &hay[label_start..i];
         if label.len() > 63 || label[0] == b'-' || label[label.len() - 1] == b'-' {
@@ -853,6 +865,10 @@ mod tests {
         assert_eq!(spans(r"a\\u0040example.com"), vec![]);
         assert_eq!(spans(r"\@example.com \%40example.com"), vec![]); // an escape right before the at sign
         assert_eq!(spans(r"C:\山田@example.jp"), vec![("山田@example.jp", "email")]);
+        assert_eq!(
+            spans("bob@example.日本bob@example.com"),
+            vec![("bob@example.日本", "email"), ("bob@example.com", "email")]
+        );
         assert_eq!(spans("retrying...10.0.0.1."), vec![("10.0.0.1", "ipv4")]);
         assert_eq!(spans("]: 1.2.3.4.50550 0.0.0.0.1080: x"), vec![("1.2.3.4", "ipv4"), ("0.0.0.0", "ipv4")]);
         assert_eq!(spans("1.2.3.4.5 1.2.3.4.65536 1.2.3.4.123456 1.2.3.4.123456789012345678901234567890"), vec![]);
