@@ -307,6 +307,20 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     if before.ends_with(b".*") || before.ends_with(b":*") {
         return true;
     }
+    // "b***@example.comÀa::1": the operator view kept the domain "example.comÀa"; its tail is
+    // no address of its own.
+    let domain_len =
+        before.iter().rev().take(DOMAIN_MAX).take_while(|&&b| LABEL[b as usize] || b == b'.' || b >= 0x80).count();
+    let (owner, domain) = before.split_at(before.len() - domain_len);
+    // The scan back also ate the letters and digits of "%40", "\u0040" and the bytes of "＠".
+    let masked_at: [(&[u8], &[u8]); 4] =
+        [(b"***@", b""), (b"***", "＠".as_bytes()), (b"***%", b"40"), (b"***\\", b"u0040")];
+    if masked_at
+        .iter()
+        .any(|(head, tail)| owner.ends_with(head) && domain.len() > tail.len() && domain.starts_with(tail))
+    {
+        return true;
+    }
     if before.last() != Some(&b'>') {
         return false;
     }
@@ -848,6 +862,7 @@ mod tests {
         // Views of "2001:db8::1bob@example.com" and "10.0.0.1::1": nothing new appears.
         assert_eq!(spans("2001:db8::1***@example.com 2001:db8::<email> 10.0.0.*::1 <ipv4>::1 ::ffff:<ipv4>"), vec![]);
         assert_eq!(spans("b***@example.com@example.org <email>@example.com@example.org"), vec![]);
+        assert_eq!(spans("b***@example.comÀa::@ b***@mx.10.0.0.1 日***%40日本.bob%40example.com"), vec![]);
         assert_eq!(spans("@bob@mastodon.social"), vec![("bob@mastodon.social", "email")]);
         assert_eq!(spans("12:34:56.789 aa:bb:cc:dd:ee:ff std::io::Error"), vec![]);
         assert_eq!(spans("1.3.6.1.4.1.311 v1.2.3 1.234.567 256.1.1.1"), vec![]);
