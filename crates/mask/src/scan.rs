@@ -296,10 +296,8 @@ fn product_version(hay: &[u8], start: usize) -> bool {
 const MASK_TOKENS: [&[u8]; 3] = [b"<email", b"<ipv4", b"<ipv6"];
 
 fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
-    let mut after = &hay[end..];
-    if let [b':' | b'.', rest @ ..] = after {
-        after = rest; // "::ffff:<ipv4>"
-    }
+    let punctuation = hay[end..].iter().take_while(|&&b| b == b':' || b == b'.').count();
+    let after = &hay[end + punctuation..]; // "::ffff:<ipv4>", "0::...<email>"
     if after.starts_with(b"***") || MASK_TOKENS.iter().any(|t| after.starts_with(t)) {
         return true;
     }
@@ -863,6 +861,7 @@ mod tests {
         assert_eq!(spans("2001:db8::1***@example.com 2001:db8::<email> 10.0.0.*::1 <ipv4>::1 ::ffff:<ipv4>"), vec![]);
         assert_eq!(spans("b***@example.com@example.org <email>@example.com@example.org"), vec![]);
         assert_eq!(spans("b***@example.comÀa::@ b***@mx.10.0.0.1 日***%40日本.bob%40example.com"), vec![]);
+        assert_eq!(spans("0::...<email> 10.0.0.1..***@"), vec![]);
         assert_eq!(spans("@bob@mastodon.social"), vec![("bob@mastodon.social", "email")]);
         assert_eq!(spans("12:34:56.789 aa:bb:cc:dd:ee:ff std::io::Error"), vec![]);
         assert_eq!(spans("1.3.6.1.4.1.311 v1.2.3 1.234.567 256.1.1.1"), vec![]);
