@@ -301,6 +301,16 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     if after.starts_with(b"***") || MASK_TOKENS.iter().any(|t| after.starts_with(t)) {
         return true;
     }
+    // An operator IP mask ("0:0:0:*", "10.0.0.*") right after: "%40@a.xn--::ffff:1.2.3.4" shows
+    // "%40@a.xn--0:0:0:*", whose "xn--0" must not become a domain.
+    let ip_mask = hay[end..].iter().take_while(|&&b| is_hex(b) || b == b':' || b == b'.').count();
+    if ip_mask > 1
+        && hay.get(end + ip_mask) == Some(&b'*')
+        && matches!(hay[end + ip_mask - 1], b':' | b'.')
+        && hay[end..end + ip_mask].iter().any(|&b| is_hex(b))
+    {
+        return true;
+    }
     let before = &hay[..start];
     if before.ends_with(b".*") || before.ends_with(b":*") {
         return true;
@@ -862,6 +872,8 @@ mod tests {
         assert_eq!(spans("b***@example.com@example.org <email>@example.com@example.org"), vec![]);
         assert_eq!(spans("b***@example.comÀa::@ b***@mx.10.0.0.1 日***%40日本.bob%40example.com"), vec![]);
         assert_eq!(spans("0::...<email> 10.0.0.1..***@"), vec![]);
+        assert_eq!(spans("%40@a.xn--0:0:0:*@"), vec![]);
+        assert_eq!(spans("ACL bob@example.com:* 10.0.0.1:*"), vec![("bob@example.com", "email"), ("10.0.0.1", "ipv4")]);
         assert_eq!(spans("@bob@mastodon.social"), vec![("bob@mastodon.social", "email")]);
         assert_eq!(spans("12:34:56.789 aa:bb:cc:dd:ee:ff std::io::Error"), vec![]);
         assert_eq!(spans("1.3.6.1.4.1.311 v1.2.3 1.234.567 256.1.1.1"), vec![]);
