@@ -298,7 +298,10 @@ const MASK_TOKENS: [&[u8]; 3] = [b"<email", b"<ipv4", b"<ipv6"];
 fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     let punctuation = hay[end..].iter().take_while(|&&b| b == b':' || b == b'.').count();
     let after = &hay[end + punctuation..]; // "::ffff:<ipv4>", "0::...<email>"
-    if after.starts_with(b"***") || MASK_TOKENS.iter().any(|t| after.starts_with(t)) {
+    let email_mask = after
+        .strip_prefix(b"***")
+        .is_some_and(|at| [&b"@"[..], "＠".as_bytes(), b"%40", b"\\u0040"].iter().any(|a| at.starts_with(a)));
+    if email_mask || MASK_TOKENS.iter().any(|t| after.starts_with(t)) {
         return true;
     }
     // An operator IP mask ("0:0:0:*", "10.0.0.*") right after: "%40@a.xn--::ffff:1.2.3.4" shows
@@ -313,6 +316,10 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     }
     let before = &hay[..start];
     if before.ends_with(b".*") || before.ends_with(b":*") {
+        return true;
+    }
+    // "b***%40example.com%@…": text right after an operator e-mail mask (not Markdown's " ***bold").
+    if before.len() > 3 && before.ends_with(b"***") && !before[before.len() - 4].is_ascii_whitespace() {
         return true;
     }
     // "b***@example.comÀa::1": the operator view kept the domain "example.comÀa"; its tail is
@@ -872,7 +879,8 @@ mod tests {
         assert_eq!(spans("b***@example.com@example.org <email>@example.com@example.org"), vec![]);
         assert_eq!(spans("b***@example.comÀa::@ b***@mx.10.0.0.1 日***%40日本.bob%40example.com"), vec![]);
         assert_eq!(spans("0::...<email> 10.0.0.1..***@"), vec![]);
-        assert_eq!(spans("%40@a.xn--0:0:0:*@"), vec![]);
+        assert_eq!(spans("%40@a.xn--0:0:0:*@ b***%40example.com%@日本.aa"), vec![]);
+        assert_eq!(spans("**a*** ***bob@example.com***"), vec![("bob@example.com", "email")]);
         assert_eq!(spans("ACL bob@example.com:* 10.0.0.1:*"), vec![("bob@example.com", "email"), ("10.0.0.1", "ipv4")]);
         assert_eq!(spans("@bob@mastodon.social"), vec![("bob@mastodon.social", "email")]);
         assert_eq!(spans("12:34:56.789 aa:bb:cc:dd:ee:ff std::io::Error"), vec![]);
