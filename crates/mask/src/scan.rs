@@ -330,10 +330,7 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     // The scan back also ate the letters and digits of "%40", "\u0040" and the bytes of "＠".
     let masked_at: [(&[u8], &[u8]); 4] =
         [(b"***@", b""), (b"***", "＠".as_bytes()), (b"***%", b"40"), (b"***\\", b"u0040")];
-    if masked_at
-        .iter()
-        .any(|(head, tail)| owner.ends_with(head) && domain.len() > tail.len() && domain.starts_with(tail))
-    {
+    if masked_at.iter().any(|(head, tail)| owner.ends_with(head) && domain.starts_with(tail)) {
         return true;
     }
     if before.last() != Some(&b'>') {
@@ -881,6 +878,7 @@ mod tests {
         assert_eq!(spans("0::...<email> 10.0.0.1..***@"), vec![]);
         assert_eq!(spans("%40@a.xn--0:0:0:*@ b***%40example.com%@日本.aa"), vec![]);
         assert_eq!(spans("**a*** ***bob@example.com***"), vec![("bob@example.com", "email")]);
+        assert_eq!(spans("日***@10.0.0.1ꀀ.bob@example.com"), vec![]);
         assert_eq!(spans("ACL bob@example.com:* 10.0.0.1:*"), vec![("bob@example.com", "email"), ("10.0.0.1", "ipv4")]);
         assert_eq!(spans("@bob@mastodon.social"), vec![("bob@mastodon.social", "email")]);
         assert_eq!(spans("12:34:56.789 aa:bb:cc:dd:ee:ff std::io::Error"), vec![]);
