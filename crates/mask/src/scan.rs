@@ -298,20 +298,22 @@ const MASK_TOKENS: [&[u8]; 3] = [b"<email", b"<ipv4", b"<ipv6"];
 fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     let punctuation = hay[end..].iter().take_while(|&&b| b == b':' || b == b'.').count();
     let after = &hay[end + punctuation..]; // "::ffff:<ipv4>", "0::...<email>"
-    let email_mask = after
-        .strip_prefix(b"***")
-        .is_some_and(|at| [&b"@"[..], "＠".as_bytes(), b"%40", b"\\u0040"].iter().any(|a| at.starts_with(a)));
-    if email_mask || MASK_TOKENS.iter().any(|t| after.starts_with(t)) {
+    if MASK_TOKENS.iter().any(|t| after.starts_with(t)) {
         return true;
     }
-    // An operator IP mask ("0:0:0:*", "10.0.0.*") right after: "%40@a.xn--::ffff:1.2.3.4" shows
-    // "%40@a.xn--0:0:0:*", whose "xn--0" must not become a domain.
-    let ip_mask = hay[end..].iter().take_while(|&&b| is_hex(b) || b == b':' || b == b'.').count();
-    if ip_mask > 1
-        && hay.get(end + ip_mask) == Some(&b'*')
-        && matches!(hay[end + ip_mask - 1], b':' | b'.')
-        && hay[end..end + ip_mask].iter().any(|&b| is_hex(b))
-    {
+    // Text that reads on into a masked address, up to its "***@" ("bob@example.com.日本1***@…"
+    // is the view of a longer address) or into an operator IP mask ("%40@a.xn--0:0:0:*" and
+    // "bob@example.com.com-0:0:0:*" are views of "…::ffff:1.2.3.4"): not an address of its own.
+    let run = hay[end..].iter().take(LOCAL_MAX).take_while(|&&b| LOCAL[b as usize] || b == b':' || b >= 0x80).count();
+    let rest = &hay[end + run..];
+    let email_mask = rest
+        .strip_prefix(b"***")
+        .is_some_and(|at| [&b"@"[..], "＠".as_bytes(), b"%40", b"\\u0040"].iter().any(|a| at.starts_with(a)));
+    let ip_mask = run >= 2
+        && rest.first() == Some(&b'*')
+        && matches!(hay[end + run - 1], b':' | b'.')
+        && is_hex(hay[end + run - 2]);
+    if email_mask || ip_mask {
         return true;
     }
     let before = &hay[..start];
@@ -879,6 +881,8 @@ mod tests {
         assert_eq!(spans("%40@a.xn--0:0:0:*@ b***%40example.com%@日本.aa"), vec![]);
         assert_eq!(spans("**a*** ***bob@example.com***"), vec![("bob@example.com", "email")]);
         assert_eq!(spans("日***@10.0.0.1ꀀ.bob@example.com"), vec![]);
+        assert_eq!(spans("bob@example.com.日本1***@example.com bob@example.com.com-0:0:0:*"), vec![]);
+        assert_eq!(spans("bob@example.com.* 10.0.0.1.*"), vec![("bob@example.com", "email"), ("10.0.0.1", "ipv4")]);
         assert_eq!(spans("ACL bob@example.com:* 10.0.0.1:*"), vec![("bob@example.com", "email"), ("10.0.0.1", "ipv4")]);
         assert_eq!(spans("@bob@mastodon.social"), vec![("bob@mastodon.social", "email")]);
         assert_eq!(spans("12:34:56.789 aa:bb:cc:dd:ee:ff std::io::Error"), vec![]);
