@@ -309,7 +309,11 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     let email_mask = rest
         .strip_prefix(b"***")
         .is_some_and(|at| [&b"@"[..], "＠".as_bytes(), b"%40", b"\\u0040"].iter().any(|a| at.starts_with(a)));
-    let ip_mask = run >= 2
+    // Domain text only ("10.0.0.1%4010.0.0.*" is not a domain running into a mask).
+    let label_run =
+        hay[end..end + run].iter().take_while(|&&b| LABEL[b as usize] || b == b'.' || b == b':' || b >= 0x80).count();
+    let ip_mask = label_run == run
+        && run >= 2
         && rest.first() == Some(&b'*')
         && matches!(hay[end + run - 1], b':' | b'.')
         && is_hex(hay[end + run - 2]);
@@ -882,7 +886,10 @@ mod tests {
         assert_eq!(spans("**a*** ***bob@example.com***"), vec![("bob@example.com", "email")]);
         assert_eq!(spans("日***@10.0.0.1ꀀ.bob@example.com"), vec![]);
         assert_eq!(spans("bob@example.com.日本1***@example.com bob@example.com.com-0:0:0:*"), vec![]);
-        assert_eq!(spans("bob@example.com.* 10.0.0.1.*"), vec![("bob@example.com", "email"), ("10.0.0.1", "ipv4")]);
+        assert_eq!(
+            spans("bob@example.com.* 10.0.0.1.* 10.0.0.1%40<ipv4>.*"),
+            vec![("bob@example.com", "email"), ("10.0.0.1", "ipv4"), ("10.0.0.1", "ipv4")]
+        );
         assert_eq!(spans("ACL bob@example.com:* 10.0.0.1:*"), vec![("bob@example.com", "email"), ("10.0.0.1", "ipv4")]);
         assert_eq!(spans("@bob@mastodon.social"), vec![("bob@mastodon.social", "email")]);
         assert_eq!(spans("12:34:56.789 aa:bb:cc:dd:ee:ff std::io::Error"), vec![]);
