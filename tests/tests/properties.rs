@@ -108,7 +108,11 @@ fn show(hay: &[u8], found: &[Finding]) -> Vec<(&'static str, String)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+    // 1024 cases keep the suite near a second; PROPTEST_CASES=100000 for a long hunt.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1024),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn admin_is_the_identity(hay in adversarial_bytes()) {
