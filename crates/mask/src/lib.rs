@@ -53,6 +53,7 @@
 
 mod masker;
 mod policy;
+mod prefilter;
 mod scan;
 
 pub use masker::{Counts, Masker, MaskerBuilder};
@@ -61,3 +62,12 @@ pub use scan::{AtForm, Finding, Kind};
 
 #[doc(hidden)]
 pub use scan::reference_scan;
+
+/// The trigger-by-trigger memchr walk that the block prefilter replaced; kept as the portable
+/// baseline the benchmarks compare against and as a second oracle in the tests.
+#[doc(hidden)]
+pub fn memchr_scan(hay: &[u8]) -> Vec<Finding> {
+    let mut found = Vec::new();
+    scan::scan(hay, |f| found.push(f));
+    found
+}

@@ -184,7 +184,7 @@ impl Masker {
     /// Every finding in `hay`, in order, non-overlapping.
     pub fn find(&self, hay: &[u8]) -> Vec<Finding> {
         let mut found = Vec::new();
-        scan::scan(hay, |f| found.push(f));
+        crate::prefilter::scan_blocks(hay, |f| found.push(f));
         if !self.identifiers.is_empty() {
             found = self.merge_identifiers(hay, found);
         }
@@ -210,7 +210,7 @@ impl Masker {
             Role::Admin => {
                 out.extend_from_slice(hay);
                 let mut counts = Counts::default();
-                scan::scan(hay, |f| counts.add(f.kind));
+                crate::prefilter::scan_blocks(hay, |f| counts.add(f.kind));
                 counts
             }
             Role::Operator => self.render_streaming(hay, out, |m, hay, f, out| m.render_operator(hay, f, out)),
@@ -242,7 +242,7 @@ impl Masker {
     ) -> Counts {
         let mut counts = Counts::default();
         let mut copied = 0;
-        scan::scan(hay, |f| {
+        crate::prefilter::scan_blocks(hay, |f| {
             out.extend_from_slice(&hay[copied..f.start]);
             render(self, hay, &f, out);
             copied = f.end;
