@@ -8,10 +8,10 @@
 //!
 //! * IPv4: a dot between two digits that has another such dot 2–4 bytes later. The first dot
 //!   of every dotted quad passes (`1.2.3.4` … `255.255.255.255`).
-//! * IPv6: a colon next to another colon (`::`), or a colon starting a chain of six colons,
+//! * IPv6: the first colon of a `::`, or a colon starting a chain of six colons,
 //!   each 2–5 bytes after the previous. Every IPv6 text form has `::` or at least six colons
 //!   (seven, or six before an embedded IPv4), so its first colon passes.
-//! * E-mail: every `@`, `\`, `0xEF` (first byte of `＠`) and every `%40`.
+//! * E-mail: every `@`, `\`, `%` (for `%40`) and `0xEF` (first byte of `＠`).
 //!
 //! # Contract
 //!
@@ -27,31 +27,36 @@ pub(crate) struct Masks {
     colon: u64,
     digit: u64,
     special: u64,
-    percent40: u64,
 }
 
 /// Positions (bits) in `cur` that may start an address, given the next block as lookahead and
 /// whether the byte before `cur` is a digit.
 #[inline(always)] // called once per block from the scan loop; keeps the masks in registers
 pub(crate) fn candidates(cur: &Masks, next: &Masks, digit_before: bool) -> u64 {
-    let dot = u128::from(cur.dot) | u128::from(next.dot) << 64;
-    let colon = u128::from(cur.colon) | u128::from(next.colon) << 64;
-    let digit = u128::from(cur.digit) | u128::from(next.digit) << 64;
-
-    let digit_prev = digit << 1 | u128::from(digit_before);
-    let digit_next = digit >> 1;
-    let quad_dot = dot & digit_prev & digit_next;
-    let ipv4 = quad_dot & (quad_dot >> 2 | quad_dot >> 3 | quad_dot >> 4);
-
-    let double_colon = colon & (colon >> 1 | colon << 1);
-    let succ = |m: u128| m >> 2 | m >> 3 | m >> 4 | m >> 5;
-    let mut chain = colon;
-    for _ in 0..5 {
-        chain = colon & succ(chain);
+    if cur.dot | cur.colon == 0 {
+        return cur.special; // most blocks of prose and JSON: no IP can start here
     }
-    let ipv6 = double_colon | chain;
-
-    (ipv4 | ipv6) as u64 | cur.special | cur.percent40
+    let mut found = 0u64;
+    if cur.dot != 0 {
+        let dot = u128::from(cur.dot) | u128::from(next.dot) << 64;
+        let digit = u128::from(cur.digit) | u128::from(next.digit) << 64;
+        let quad_dot = dot & (digit << 1 | u128::from(digit_before)) & digit >> 1;
+        found |= (quad_dot & (quad_dot >> 2 | quad_dot >> 3 | quad_dot >> 4)) as u64;
+    }
+    if cur.colon != 0 {
+        let colon = u128::from(cur.colon) | u128::from(next.colon) << 64;
+        let succ = |m: u128| m >> 2 | m >> 3 | m >> 4 | m >> 5;
+        let mut chain = colon;
+        for _ in 0..5 {
+            chain = colon & succ(chain);
+            if chain == 0 {
+                break; // times (12:34:56) end here after two rounds
+            }
+        }
+        // Only the first colon of a "::": any colon of an address finds the same span.
+        found |= (colon & colon >> 1 | chain) as u64;
+    }
+    found | cur.special
 }
 
 /// Classifies 64 bytes.
@@ -82,11 +87,8 @@ pub(crate) fn classify_scalar(block: &[u8; 64]) -> Masks {
         if b.is_ascii_digit() {
             m.digit |= bit;
         }
-        if matches!(b, b'@' | b'\\' | 0xEF) {
+        if matches!(b, b'@' | b'\\' | b'%' | 0xEF) {
             m.special |= bit;
-        }
-        if b == b'%' && block.get(i + 1) == Some(&b'4') && block.get(i + 2) == Some(&b'0') {
-            m.percent40 |= bit;
         }
     }
     m
@@ -113,47 +115,32 @@ mod sse2 {
         u64::from(_mm_movemask_epi8(m) as u16)
     }
 
-    /// One 16-byte lane: dot, colon, digit, special, '%', and '4' | '0' << 16.
+    /// One 16-byte lane: dot, colon, digit and special (`@ \\ % 0xEF`) bits.
     #[target_feature(enable = "sse2")]
     #[inline]
-    fn lane(v: __m128i) -> [u64; 6] {
+    fn lane(v: __m128i) -> [u64; 4] {
         // Signed compares: bytes >= 0x80 are negative, so they are never digits.
         let digit =
             _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(b'/' as i8)), _mm_cmplt_epi8(v, _mm_set1_epi8(b':' as i8)));
-        let special = _mm_or_si128(_mm_or_si128(eq(v, b'@'), eq(v, b'\\')), eq(v, 0xEF));
-        [
-            bits(eq(v, b'.')),
-            bits(eq(v, b':')),
-            bits(digit),
-            bits(special),
-            bits(eq(v, b'%')),
-            bits(eq(v, b'4')) | bits(eq(v, b'0')) << 16,
-        ]
+        let special = _mm_or_si128(_mm_or_si128(eq(v, b'@'), eq(v, b'\\')), _mm_or_si128(eq(v, b'%'), eq(v, 0xEF)));
+        [bits(eq(v, b'.')), bits(eq(v, b':')), bits(digit), bits(special)]
     }
 
     #[target_feature(enable = "sse2")]
     #[inline]
     fn classify_sse2(block: &[u8; 64]) -> Masks {
         let mut m = Masks::default();
-        let mut four = 0u64;
-        let mut zero = 0u64;
-        let mut percent = 0u64;
         for (k, chunk) in block.chunks_exact(16).enumerate() {
             // SAFETY: `chunk` is exactly 16 readable bytes and `_mm_loadu_si128` has no
             // alignment requirement.
             let v = unsafe { _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>()) };
-            let [dot, colon, digit, special, pct, four_zero] = lane(v);
+            let [dot, colon, digit, special] = lane(v);
             let shift = 16 * k;
             m.dot |= dot << shift;
             m.colon |= colon << shift;
             m.digit |= digit << shift;
             m.special |= special << shift;
-            percent |= pct << shift;
-            four |= (four_zero & 0xFFFF) << shift;
-            zero |= (four_zero >> 16) << shift;
         }
-        // "%40" entirely inside the block; a '%' in the last two bytes is kept conservatively.
-        m.percent40 = percent & (four >> 1 | 1 << 63) & (zero >> 2 | 3 << 62);
         m
     }
 
@@ -188,9 +175,6 @@ mod tests {
                 (fast.dot, fast.colon, fast.digit, fast.special),
                 (slow.dot, slow.colon, slow.digit, slow.special)
             );
-            // The fast version may keep a '%' at the block's edge; it must keep every real one.
-            assert_eq!(fast.percent40 & slow.percent40, slow.percent40);
-            assert_eq!(fast.percent40 & !slow.percent40 & !(3 << 62), 0);
         }
     }
 

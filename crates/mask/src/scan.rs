@@ -417,14 +417,13 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
 }
 
 fn ipv4_exact(hay: &[u8], start: usize, end: usize) -> Option<Finding> {
-    parse_ipv4(&hay[start..end])?;
     let right_ok = end == hay.len() || (!is_word(hay[end]) && hay[end] != b'@');
-    (right_ok
-        && ip_left_ok(hay, start)
-        && !touches_mask(hay, start, end)
-        && !leads_email_domain(hay, start, end)
-        && !product_version(hay, start))
-    .then_some(Finding { start, end, kind: Kind::Ipv4 })
+    if !(right_ok && ip_left_ok(hay, start)) {
+        return None;
+    }
+    parse_ipv4(&hay[start..end])?;
+    (!touches_mask(hay, start, end) && !leads_email_domain(hay, start, end) && !product_version(hay, start))
+        .then_some(Finding { start, end, kind: Kind::Ipv4 })
 }
 
 /// Parses a dotted quad, allowing leading zeros (`010.001.002.003` is 10.1.2.3, as most log
@@ -541,13 +540,13 @@ fn ipv6_exact(hay: &[u8], start: usize, end: usize) -> Option<Finding> {
     if text == b"::" {
         return None; // the unspecified address alone is a separator in logs ("listening on ::")
     }
-    parse_ipv6(text)?;
+    // Boundaries first: they are cheap and reject most look-alikes (`std::io`, `iam::1234`).
     let right_ok = end == hay.len() || !is_word(hay[end]);
-    (right_ok && ip_left_ok(hay, start) && !touches_mask(hay, start, end)).then_some(Finding {
-        start,
-        end,
-        kind: Kind::Ipv6,
-    })
+    if !(right_ok && ip_left_ok(hay, start)) {
+        return None;
+    }
+    parse_ipv6(text)?;
+    (!touches_mask(hay, start, end)).then_some(Finding { start, end, kind: Kind::Ipv6 })
 }
 
 pub(crate) fn parse_ipv6(text: &[u8]) -> Option<Ipv6Addr> {
