@@ -295,6 +295,12 @@ fn product_version(hay: &[u8], start: usize) -> bool {
 
 const MASK_TOKENS: [&[u8]; 3] = [b"<email", b"<ipv4", b"<ipv6"];
 
+/// A '*' right against an IP candidate is an operator-mask edge (or looks like one): whichever it
+/// is, no IP touching it is an address, so a first and a second pass agree ("a::*::2").
+fn touches_star(hay: &[u8], start: usize, end: usize) -> bool {
+    hay.get(end) == Some(&b'*') || (start > 0 && hay[start - 1] == b'*')
+}
+
 fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     let punctuation = hay[end..].iter().take_while(|&&b| b == b':' || b == b'.').count();
     let after = &hay[end + punctuation..]; // "::ffff:<ipv4>", "0::...<email>"
@@ -418,7 +424,7 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
 
 fn ipv4_exact(hay: &[u8], start: usize, end: usize) -> Option<Finding> {
     let right_ok = end == hay.len() || (!is_word(hay[end]) && hay[end] != b'@');
-    if !(right_ok && ip_left_ok(hay, start)) {
+    if !(right_ok && ip_left_ok(hay, start)) || touches_star(hay, start, end) {
         return None;
     }
     parse_ipv4(&hay[start..end])?;
@@ -542,7 +548,7 @@ fn ipv6_exact(hay: &[u8], start: usize, end: usize) -> Option<Finding> {
     }
     // Boundaries first: they are cheap and reject most look-alikes (`std::io`, `iam::1234`).
     let right_ok = end == hay.len() || !is_word(hay[end]);
-    if !(right_ok && ip_left_ok(hay, start)) {
+    if !(right_ok && ip_left_ok(hay, start)) || touches_star(hay, start, end) {
         return None;
     }
     parse_ipv6(text)?;
@@ -876,6 +882,8 @@ mod tests {
         assert_eq!(spans("::ffff:192.0.2.1"), vec![("::ffff:192.0.2.1", "ipv6")]);
         assert_eq!(spans("ip:10.0.0.1"), vec![("10.0.0.1", "ipv4")]);
         assert_eq!(spans("listening on :: port 22"), vec![]);
+        // Fuzz find: "a::*::2" masked to "a:0:0:**::2" and then found "::2"; IPs never touch a '*'.
+        assert_eq!(spans("a::*::2 1::*::1 10.0.0.1*"), vec![]);
         // Views of "2001:db8::1bob@example.com" and "10.0.0.1::1": nothing new appears.
         assert_eq!(spans("2001:db8::1***@example.com 2001:db8::<email> 10.0.0.*::1 <ipv4>::1 ::ffff:<ipv4>"), vec![]);
         assert_eq!(spans("b***@example.com@example.org <email>@example.com@example.org"), vec![]);
