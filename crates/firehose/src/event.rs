@@ -1,0 +1,202 @@
+//! The Firehose ⇄ Lambda wire format: the invocation event and the response, with exact size accounting.
+
+use std::collections::BTreeMap;
+use std::io;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
+
+/// The Lambda's synchronous response limit. Going over fails the whole invocation
+/// (`Function.ResponseSizeTooLarge`), so the handler keeps the serialised response below it.
+pub const RESPONSE_LIMIT: usize = 6_291_456;
+
+/// What the handler allows itself by default: the limit minus ~290 KB headroom, as the AWS
+/// blueprint does. The handler counts the envelope, commas and every entry exactly on top.
+pub const DEFAULT_RESPONSE_BUDGET: usize = 6_000_000;
+
+/// The transformation event Firehose sends.
+///
+/// Wire-compatible with `aws_lambda_events::event::firehose::KinesisFirehoseEvent`, but the record
+/// `data` stays base64 text until its record is processed: a record with broken base64 then fails
+/// alone instead of failing the deserialisation of the whole batch, and only one record is decoded
+/// at a time. `kinesisRecordMetadata` is ignored (its `subsequenceNumber` is sometimes `""`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FirehoseEvent {
+    /// Firehose's id of this invocation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation_id: Option<String>,
+    /// `arn:aws:firehose:<region>:<account>:deliverystream/<name>`: the re-ingestion target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_stream_arn: Option<String>,
+    /// Present when the delivery stream reads from a Kinesis data stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_kinesis_stream_arn: Option<String>,
+    /// The delivery stream's region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The batch, in the order the response must keep.
+    #[serde(default)]
+    pub records: Vec<FirehoseRecord>,
+}
+
+/// One input record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FirehoseRecord {
+    /// Echoed back exactly once in the response.
+    #[serde(default)]
+    pub record_id: String,
+    /// Epoch milliseconds (a number on the wire; some documentation samples show a string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approximate_arrival_timestamp: Option<Millis>,
+    /// Base64 of the record's bytes.
+    #[serde(default)]
+    pub data: String,
+}
+
+/// Epoch milliseconds as Firehose writes them, or as documentation samples do.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Millis {
+    /// `1510254469499`
+    Number(i64),
+    /// `"1510254469499"`
+    Text(String),
+}
+
+impl Millis {
+    /// The value, when it is one.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Millis::Number(n) => Some(*n),
+            Millis::Text(s) => s.trim().parse().ok(),
+        }
+    }
+}
+
+impl FirehoseRecord {
+    /// A record carrying `bytes`, for tests, the CLI and the demo.
+    pub fn new(record_id: impl Into<String>, arrival_ms: i64, bytes: &[u8]) -> FirehoseRecord {
+        FirehoseRecord {
+            record_id: record_id.into(),
+            approximate_arrival_timestamp: Some(Millis::Number(arrival_ms)),
+            data: BASE64.encode(bytes),
+        }
+    }
+}
+
+impl From<aws_lambda_events::event::firehose::KinesisFirehoseEvent> for FirehoseEvent {
+    fn from(event: aws_lambda_events::event::firehose::KinesisFirehoseEvent) -> FirehoseEvent {
+        FirehoseEvent {
+            invocation_id: event.invocation_id,
+            delivery_stream_arn: event.delivery_stream_arn,
+            source_kinesis_stream_arn: event.source_kinesis_stream_arn,
+            region: event.region,
+            records: event
+                .records
+                .into_iter()
+                .map(|r| FirehoseRecord {
+                    record_id: r.record_id.unwrap_or_default(),
+                    approximate_arrival_timestamp: Some(Millis::Number(r.approximate_arrival_timestamp.0.timestamp_millis())),
+                    data: BASE64.encode(&r.data.0),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The transformation response.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct FirehoseResponse {
+    /// One entry per input record, same ids, same order.
+    pub records: Vec<ResponseRecord>,
+}
+
+/// The status model's three results, serialised as exactly `Ok`, `Dropped` and `ProcessingFailed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+pub enum RecordResult {
+    /// Transformed; `data` is delivered.
+    Ok,
+    /// Consumed on purpose (a control message, or re-ingested in pieces): nothing is delivered.
+    Dropped,
+    /// Firehose writes the *source* record to the error output prefix.
+    ProcessingFailed,
+}
+
+impl RecordResult {
+    /// The wire value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RecordResult::Ok => "Ok",
+            RecordResult::Dropped => "Dropped",
+            RecordResult::ProcessingFailed => "ProcessingFailed",
+        }
+    }
+}
+
+/// One response entry. `data` and `metadata` are only written for `Ok` records, as the blueprints do.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseRecord {
+    /// The input record's id.
+    pub record_id: String,
+    /// What happened to it.
+    pub result: RecordResult,
+    /// Base64 of the transformed bytes (`Ok` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// Dynamic-partitioning keys (`Ok` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<ResponseMetadata>,
+}
+
+impl ResponseRecord {
+    /// The decoded `data`, if any and valid.
+    pub fn decoded_data(&self) -> Option<Vec<u8>> {
+        self.data.as_deref().and_then(|d| BASE64.decode(d).ok())
+    }
+}
+
+/// `metadata` of an `Ok` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseMetadata {
+    /// Referenced in the S3 prefix as `!{partitionKeyFromLambda:eventType}` and so on.
+    pub partition_keys: BTreeMap<String, String>,
+}
+
+/// Counts bytes written through it; used to size response entries without building them.
+pub(crate) struct ByteCounter(pub usize);
+
+impl io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Serialised size of `value` in bytes.
+pub(crate) fn json_len<T: Serialize>(value: &T) -> usize {
+    let mut counter = ByteCounter(0);
+    // Serialising plain structs into a counter cannot fail.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
+}
+
+/// Length of the standard, padded base64 of `n` bytes.
+pub(crate) const fn base64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
+}
+
+pub(crate) fn encode_base64(bytes: &[u8]) -> String {
+    BASE64.encode(bytes)
+}
+
+pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    BASE64.decode(text)
+}

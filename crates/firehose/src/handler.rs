@@ -1,0 +1,334 @@
+//! The batch: every record once, in order, inside the response budget; overflow re-ingested.
+
+use logmask_mask::{Masker, Role};
+
+use crate::config::Config;
+use crate::event::{
+    DEFAULT_RESPONSE_BUDGET, FirehoseEvent, FirehoseResponse, RecordResult, ResponseMetadata, ResponseRecord, base64_len,
+    decode_base64, encode_base64, json_len,
+};
+use crate::metrics::{BatchMetrics, Summary, render_emf};
+use crate::reingest::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_PIECE_BYTES, Reingest, RetryPolicy, deliver};
+use crate::transform::{Outcome, PartitionKeys, RecordKind, Scratch, marker_line, transform};
+
+/// A re-ingested piece that comes back this many times is given up on (`ProcessingFailed`), so a
+/// record can never circulate forever.
+pub const MAX_HOPS: u8 = 4;
+
+/// Everything one batch produced.
+#[derive(Debug, Clone)]
+pub struct BatchOutput {
+    /// What Firehose gets back.
+    pub response: FirehoseResponse,
+    /// Totals (the CLI's summary line).
+    pub summary: Summary,
+    /// SES and masking counters.
+    pub metrics: BatchMetrics,
+    /// The EMF documents, one JSON object each.
+    pub emf: Vec<String>,
+    /// How each record was recognised, in input order (for the demo and tests).
+    pub kinds: Vec<RecordKind>,
+}
+
+/// The transformation: masker and settings built once at cold start, a re-ingestion client.
+#[derive(Debug)]
+pub struct Transformer<R> {
+    masker: Masker,
+    role: Role,
+    namespace: String,
+    service: String,
+    reingest: R,
+    retry: RetryPolicy,
+    budget: usize,
+}
+
+struct Pending {
+    entry: usize,
+    pieces: Vec<Vec<u8>>,
+}
+
+impl<R: Reingest> Transformer<R> {
+    /// A transformer writing `config.role`'s view.
+    pub fn new(masker: Masker, config: &Config, reingest: R) -> Transformer<R> {
+        Transformer {
+            masker,
+            role: config.role,
+            namespace: config.namespace.clone(),
+            service: config.service.clone(),
+            reingest,
+            retry: RetryPolicy::default(),
+            budget: DEFAULT_RESPONSE_BUDGET,
+        }
+    }
+
+    /// Overrides the response budget (bytes of serialised response); tests use small ones.
+    pub fn with_budget(mut self, budget: usize) -> Transformer<R> {
+        self.budget = budget;
+        self
+    }
+
+    /// Overrides the re-ingestion retry schedule.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Transformer<R> {
+        self.retry = retry;
+        self
+    }
+
+    /// The view this transformer writes.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The re-ingestion client.
+    pub fn reingest_client(&self) -> &R {
+        &self.reingest
+    }
+
+    /// Lambda entry point: processes the batch, prints the EMF documents on stdout (a failure
+    /// there is logged, never fails the batch) and returns the response.
+    pub async fn handle(
+        &self,
+        event: lambda_runtime::LambdaEvent<FirehoseEvent>,
+    ) -> Result<FirehoseResponse, lambda_runtime::Error> {
+        let output = self.process(event.payload).await;
+        let mut stdout = std::io::stdout().lock();
+        for doc in &output.emf {
+            use std::io::Write as _;
+            if let Err(e) = writeln!(stdout, "{doc}") {
+                tracing::warn!(error = %e, "could not write EMF metrics");
+                break;
+            }
+        }
+        let s = &output.summary;
+        tracing::info!(
+            records = s.records,
+            ok = s.ok,
+            dropped = s.dropped,
+            processing_failed = s.processing_failed,
+            reingested = s.reingested,
+            bytes_in = s.bytes_in,
+            bytes_out = s.bytes_out,
+            "batch done"
+        );
+        Ok(output.response)
+    }
+
+    /// Transforms one batch. Never fails: a bad record becomes `ProcessingFailed` on its own.
+    pub async fn process(&self, event: FirehoseEvent) -> BatchOutput {
+        let stream = reingest_target(&event);
+        let failed_entry_len = |id: &str| -> usize {
+            json_len(&ResponseRecord { record_id: id.to_owned(), result: RecordResult::ProcessingFailed, data: None, metadata: None }) + 1
+        };
+        // Room kept for every record still to come, so each can at least be reported.
+        let mut reserve: usize = event.records.iter().map(|r| failed_entry_len(&r.record_id)).sum();
+        let mut used = json_len(&FirehoseResponse::default());
+        // A piece coming back must fit in a response on its own, whatever the budget.
+        let piece_max = MAX_PIECE_BYTES.min(self.budget.saturating_sub(used + 512) / 4 * 3).max(256);
+
+        let mut entries = Vec::with_capacity(event.records.len());
+        let mut kinds = Vec::with_capacity(event.records.len());
+        let mut summary = Summary { records: event.records.len() as u64, ..Summary::default() };
+        let mut metrics = BatchMetrics::default();
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut pending_bytes = 0usize;
+        let mut scratch = Scratch::default();
+
+        // Records are consumed one by one so that each one's base64 text is freed once decoded.
+        for record in event.records {
+            let id = record.record_id.as_str();
+            let entry_min = failed_entry_len(id);
+            reserve -= entry_min;
+            let failed = || ResponseRecord {
+                record_id: id.to_owned(),
+                result: RecordResult::ProcessingFailed,
+                data: None,
+                metadata: None,
+            };
+
+            let decoded = decode_base64(&record.data);
+            drop(record.data);
+            let bytes = match decoded {
+                Ok(b) => b,
+                Err(_) => {
+                    kinds.push(RecordKind::Invalid);
+                    tracing::warn!(record_id = id, kind = "invalid", reason = "data is not valid base64", "record failed");
+                    entries.push(failed());
+                    used += entry_min;
+                    continue;
+                }
+            };
+            summary.bytes_in += bytes.len() as u64;
+            let arrival = record.approximate_arrival_timestamp.as_ref().and_then(|m| m.as_i64());
+            let t = transform(&self.masker, self.role, &bytes, arrival, &mut scratch);
+            drop(bytes);
+            kinds.push(t.kind);
+            metrics.masked += t.counts;
+            if let Some(facts) = &t.ses {
+                metrics.add_ses(facts);
+            }
+            match t.outcome {
+                Outcome::Ok { data, keys, hop } => {
+                    let partition_keys = keys.to_map();
+                    let mut entry = ResponseRecord {
+                        record_id: id.to_owned(),
+                        result: RecordResult::Ok,
+                        data: Some(String::new()),
+                        metadata: Some(ResponseMetadata { partition_keys }),
+                    };
+                    let size = json_len(&entry) + base64_len(data.len()) + 1;
+                    if used + size + reserve <= self.budget {
+                        entry.data = Some(encode_base64(&data));
+                        summary.bytes_out += data.len() as u64;
+                        entries.push(entry);
+                        used += size;
+                        continue;
+                    }
+                    used += entry_min;
+                    let reason = match &stream {
+                        Err(reason) => Some(*reason),
+                        Ok(_) if hop >= MAX_HOPS => Some("re-ingestion hop limit reached"),
+                        Ok(_) => None,
+                    };
+                    if let Some(reason) = reason {
+                        tracing::warn!(record_id = id, kind = t.kind.as_str(), reason, "record does not fit in the response");
+                        entries.push(failed());
+                        continue;
+                    }
+                    let pieces = split_pieces(&data, &keys, hop + 1, piece_max);
+                    pending_bytes += pieces.iter().map(Vec::len).sum::<usize>();
+                    pending.push(Pending { entry: entries.len(), pieces });
+                    entries.push(failed());
+                    if pending_bytes >= MAX_BATCH_BYTES || pending.iter().map(|p| p.pieces.len()).sum::<usize>() >= MAX_BATCH_RECORDS {
+                        if let Ok(stream) = &stream {
+                            self.flush(stream, &mut pending, &mut entries, &mut summary).await;
+                        }
+                        pending_bytes = 0;
+                    }
+                }
+                Outcome::Dropped { reason } => {
+                    tracing::debug!(record_id = id, kind = t.kind.as_str(), reason, "record dropped");
+                    entries.push(ResponseRecord { record_id: id.to_owned(), result: RecordResult::Dropped, data: None, metadata: None });
+                    used += entry_min;
+                }
+                Outcome::Failed { reason } => {
+                    tracing::warn!(record_id = id, kind = t.kind.as_str(), reason = reason.as_str(), "record failed");
+                    entries.push(failed());
+                    used += entry_min;
+                }
+            }
+        }
+        if let Ok(stream) = &stream
+            && !pending.is_empty()
+        {
+            self.flush(stream, &mut pending, &mut entries, &mut summary).await;
+        }
+        for entry in &entries {
+            match entry.result {
+                RecordResult::Ok => summary.ok += 1,
+                RecordResult::Dropped => summary.dropped += 1,
+                RecordResult::ProcessingFailed => summary.processing_failed += 1,
+            }
+        }
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let emf = render_emf(&self.namespace, &self.service, now_ms, &summary, &metrics);
+        BatchOutput { response: FirehoseResponse { records: entries }, summary, metrics, emf, kinds }
+    }
+
+    async fn flush(&self, stream: &str, pending: &mut Vec<Pending>, entries: &mut [ResponseRecord], summary: &mut Summary) {
+        let pieces: Vec<Vec<u8>> = pending.iter().flat_map(|p| p.pieces.iter().cloned()).collect();
+        let delivery = deliver(&self.reingest, stream, &pieces, &self.retry).await;
+        let mut offset = 0;
+        for p in pending.drain(..) {
+            let all = delivery.delivered[offset..offset + p.pieces.len()].iter().all(|&d| d);
+            offset += p.pieces.len();
+            let entry = &mut entries[p.entry];
+            if all {
+                entry.result = RecordResult::Dropped;
+                summary.reingested += 1;
+            } else {
+                tracing::warn!(
+                    record_id = entry.record_id.as_str(),
+                    reason = "re-ingestion failed",
+                    last_error = delivery.last_error.as_deref().unwrap_or(""),
+                    calls = delivery.calls,
+                    "record failed"
+                );
+            }
+        }
+    }
+}
+
+/// The delivery stream to re-ingest into, or why there is none.
+fn reingest_target(event: &FirehoseEvent) -> Result<String, &'static str> {
+    if event.source_kinesis_stream_arn.is_some() {
+        // PutRecordBatch is refused on streams fed by Kinesis Data Streams.
+        return Err("response full and re-ingestion into a Kinesis-sourced stream is not supported");
+    }
+    let arn = event.delivery_stream_arn.as_deref().ok_or("response full and the event names no delivery stream")?;
+    match arn.split_once(":deliverystream/") {
+        Some((_, name)) if !name.is_empty() => Ok(name.to_owned()),
+        _ => Err("response full and deliveryStreamArn is malformed"),
+    }
+}
+
+/// Cuts `data` into pieces of at most `piece_max` bytes, marker line included, at line ends when
+/// possible (one log event or SES record per line), else at a UTF-8 character boundary.
+fn split_pieces(data: &[u8], keys: &PartitionKeys, hop: u8, piece_max: usize) -> Vec<Vec<u8>> {
+    let marker = marker_line(keys, hop);
+    let body_max = piece_max.saturating_sub(marker.len()).max(64);
+    let mut pieces = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let take = if rest.len() <= body_max {
+            rest.len()
+        } else {
+            match rest[..body_max].iter().rposition(|&b| b == b'\n') {
+                Some(nl) => nl + 1,
+                None => {
+                    let mut cut = body_max;
+                    while cut > 1 && (rest[cut] & 0xC0) == 0x80 {
+                        cut -= 1;
+                    }
+                    cut
+                }
+            }
+        };
+        let mut piece = Vec::with_capacity(marker.len() + take);
+        piece.extend_from_slice(&marker);
+        piece.extend_from_slice(&rest[..take]);
+        pieces.push(piece);
+        rest = &rest[take..];
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+
+    #[test]
+    fn pieces_cut_at_line_ends_and_keep_all_bytes() {
+        let keys = PartitionKeys { event_type: "CloudWatchLogs".into(), time: DateTime::from_timestamp(0, 0).unwrap() };
+        let data: Vec<u8> = (0..100).flat_map(|i| format!("line {i} é\n").into_bytes()).collect();
+        let pieces = split_pieces(&data, &keys, 1, 200);
+        let marker = marker_line(&keys, 1);
+        let mut joined = Vec::new();
+        for p in &pieces {
+            assert!(p.len() <= 200 && p.starts_with(&marker));
+            assert!(p.ends_with(b"\n"));
+            joined.extend_from_slice(&p[marker.len()..]);
+        }
+        assert_eq!(joined, data);
+    }
+
+    #[test]
+    fn reingest_target_reads_the_stream_name() {
+        let mut e = FirehoseEvent {
+            delivery_stream_arn: Some("arn:aws:firehose:ap-northeast-1:123456789012:deliverystream/ses-events".into()),
+            ..FirehoseEvent::default()
+        };
+        assert_eq!(reingest_target(&e), Ok("ses-events".to_owned()));
+        e.source_kinesis_stream_arn = Some("arn:aws:kinesis:x".into());
+        assert!(reingest_target(&e).is_err());
+    }
+}

@@ -1,0 +1,236 @@
+//! Re-ingestion of records that do not fit in the response: `PutRecordBatch` into the same
+//! delivery stream, in calls of at most 500 records and 4 MiB, retrying only the failed entries
+//! with exponential backoff and full jitter, for a bounded number of attempts.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::error::ReingestError;
+
+/// `PutRecordBatch` accepts at most this many records per call.
+pub const MAX_BATCH_RECORDS: usize = 500;
+/// `PutRecordBatch` accepts at most 4 MiB per call; this leaves room for request overhead.
+pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024 - 64 * 1024;
+/// Firehose's maximum record size before base64 is 1,000 KiB; re-ingested pieces stay below.
+pub const MAX_PIECE_BYTES: usize = 1_000_000;
+
+/// One `PutRecordBatch` call. The handler builds batching and retries on top.
+pub trait Reingest: Send + Sync {
+    /// Sends `records` to `stream` in one call. On success returns one entry per record: `None`
+    /// if it was accepted, `Some(error code)` if it failed. `Err` means the whole call failed.
+    fn put_record_batch(
+        &self,
+        stream: &str,
+        records: &[Vec<u8>],
+    ) -> impl Future<Output = Result<Vec<Option<String>>, ReingestError>> + Send;
+}
+
+impl<T: Reingest + ?Sized> Reingest for &T {
+    fn put_record_batch(
+        &self,
+        stream: &str,
+        records: &[Vec<u8>],
+    ) -> impl Future<Output = Result<Vec<Option<String>>, ReingestError>> + Send {
+        (**self).put_record_batch(stream, records)
+    }
+}
+
+impl<T: Reingest + ?Sized> Reingest for std::sync::Arc<T> {
+    fn put_record_batch(
+        &self,
+        stream: &str,
+        records: &[Vec<u8>],
+    ) -> impl Future<Output = Result<Vec<Option<String>>, ReingestError>> + Send {
+        (**self).put_record_batch(stream, records)
+    }
+}
+
+/// Retry schedule for failed entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Calls per entry, first try included.
+    pub max_attempts: u32,
+    /// Backoff before the second attempt; doubles each time.
+    pub base_delay: Duration,
+    /// Ceiling of one backoff.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 8 attempts, 100 ms doubling to at most 5 s: at most ~15 s of sleeping, well inside the
+    /// Lambda timeout a Firehose transform should have (60 s or more).
+    fn default() -> RetryPolicy {
+        RetryPolicy { max_attempts: 8, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(5) }
+    }
+}
+
+impl RetryPolicy {
+    /// Full jitter: a uniform delay in `[0, min(max, base * 2^retry)]`.
+    fn delay(&self, retry: u32) -> Duration {
+        let ceiling = self.base_delay.saturating_mul(1u32 << retry.min(20)).min(self.max_delay);
+        let nanos = ceiling.as_nanos() as u64;
+        if nanos == 0 { Duration::ZERO } else { Duration::from_nanos(jitter() % (nanos + 1)) }
+    }
+}
+
+/// SplitMix64 over a counter seeded from the clock: enough to de-synchronise retrying clients.
+fn jitter() -> u64 {
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let seed = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+        ^ std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// What a delivery attempt achieved.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Per record: delivered or not.
+    pub delivered: Vec<bool>,
+    /// `PutRecordBatch` calls made.
+    pub calls: u32,
+    /// The last error seen, for the log (error codes and messages from AWS, never record data).
+    pub last_error: Option<String>,
+}
+
+/// Delivers `records` to `stream`: batches by count and bytes, retries failed entries.
+pub async fn deliver<R: Reingest + ?Sized>(client: &R, stream: &str, records: &[Vec<u8>], policy: &RetryPolicy) -> Delivery {
+    let mut delivery = Delivery { delivered: vec![false; records.len()], ..Delivery::default() };
+    let mut pending: Vec<usize> = (0..records.len()).filter(|&i| records[i].len() <= MAX_PIECE_BYTES).collect();
+    if pending.len() < records.len() {
+        delivery.last_error = Some("record above the 1,000 KiB Firehose limit".to_owned());
+    }
+    for attempt in 0..policy.max_attempts.max(1) {
+        if pending.is_empty() {
+            break;
+        }
+        if attempt > 0 {
+            tokio::time::sleep(policy.delay(attempt - 1)).await;
+        }
+        let mut still_failed = Vec::new();
+        for batch in batches(&pending, records) {
+            let payload: Vec<Vec<u8>> = batch.iter().map(|&i| records[i].clone()).collect();
+            delivery.calls += 1;
+            match client.put_record_batch(stream, &payload).await {
+                Ok(results) => {
+                    for (k, &i) in batch.iter().enumerate() {
+                        match results.get(k) {
+                            Some(None) => delivery.delivered[i] = true,
+                            Some(Some(code)) => {
+                                delivery.last_error = Some(code.clone());
+                                still_failed.push(i);
+                            }
+                            None => {
+                                delivery.last_error = Some("PutRecordBatch returned fewer results than records".into());
+                                still_failed.push(i);
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    let retryable = e.is_retryable();
+                    delivery.last_error = Some(e.to_string());
+                    if !retryable {
+                        // Nothing will change on a retry (missing stream, access denied): stop.
+                        return delivery;
+                    }
+                    still_failed.extend_from_slice(batch);
+                }
+            }
+        }
+        pending = still_failed;
+    }
+    delivery
+}
+
+fn batches<'a>(pending: &'a [usize], records: &[Vec<u8>]) -> Vec<&'a [usize]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (k, &i) in pending.iter().enumerate() {
+        let len = records[i].len();
+        if k > start && (k - start == MAX_BATCH_RECORDS || bytes + len > MAX_BATCH_BYTES) {
+            out.push(&pending[start..k]);
+            (start, bytes) = (k, 0);
+        }
+        bytes += len;
+    }
+    if start < pending.len() {
+        out.push(&pending[start..]);
+    }
+    out
+}
+
+/// The real client: `PutRecordBatch` through aws-sdk-firehose.
+#[derive(Debug, Clone)]
+pub struct FirehoseReingest {
+    client: aws_sdk_firehose::Client,
+}
+
+impl FirehoseReingest {
+    /// Wraps a configured client (the SDK honours `AWS_ENDPOINT_URL`).
+    pub fn new(client: aws_sdk_firehose::Client) -> FirehoseReingest {
+        FirehoseReingest { client }
+    }
+}
+
+impl Reingest for FirehoseReingest {
+    async fn put_record_batch(&self, stream: &str, records: &[Vec<u8>]) -> Result<Vec<Option<String>>, ReingestError> {
+        use aws_sdk_firehose::error::ProvideErrorMetadata as _;
+        use aws_sdk_firehose::primitives::Blob;
+        use aws_sdk_firehose::types::Record;
+
+        let mut request = self.client.put_record_batch().delivery_stream_name(stream);
+        for bytes in records {
+            let record = Record::builder()
+                .data(Blob::new(bytes.clone()))
+                .build()
+                .map_err(|e| ReingestError::Request { message: e.to_string(), retryable: false })?;
+            request = request.records(record);
+        }
+        match request.send().await {
+            Ok(output) => Ok(output.request_responses().iter().map(|r| r.error_code().map(str::to_owned)).collect()),
+            Err(err) => {
+                let code = err.code().unwrap_or("").to_owned();
+                let retryable = !matches!(
+                    code.as_str(),
+                    "ResourceNotFoundException" | "InvalidArgumentException" | "AccessDeniedException" | "InvalidKMSResourceException"
+                );
+                let message = match err.message() {
+                    Some(m) => format!("{code}: {m}"),
+                    None => format!("PutRecordBatch failed: {}", aws_sdk_firehose::error::DisplayErrorContext(&err)),
+                };
+                Err(ReingestError::Request { message, retryable })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_respect_count_and_bytes() {
+        let records: Vec<Vec<u8>> = (0..1200).map(|_| vec![0u8; 10]).collect();
+        let pending: Vec<usize> = (0..records.len()).collect();
+        let sizes: Vec<usize> = batches(&pending, &records).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, vec![500, 500, 200]);
+
+        let records: Vec<Vec<u8>> = (0..10).map(|_| vec![0u8; 900_000]).collect();
+        let pending: Vec<usize> = (0..records.len()).collect();
+        for batch in batches(&pending, &records) {
+            assert!(batch.iter().map(|&i| records[i].len()).sum::<usize>() <= MAX_BATCH_BYTES);
+        }
+    }
+
+    #[test]
+    fn delays_grow_and_stay_capped() {
+        let policy = RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(50) };
+        for retry in 0..10 {
+            assert!(policy.delay(retry) <= Duration::from_millis(50));
+        }
+    }
+}

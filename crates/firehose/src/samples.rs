@@ -1,0 +1,164 @@
+//! Bundled sample records (written for this project after the documented shapes; documentation
+//! addresses only) and generators of large batches for benchmarks and memory measurements.
+
+use std::io::Write as _;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+use crate::event::{FirehoseEvent, FirehoseRecord};
+
+/// SES event-publishing records, one JSON document per line.
+pub const SES_EVENTS: &str = include_str!("../data/ses-events.ndjson");
+/// A CloudWatch Logs `DATA_MESSAGE` subscription document (before gzip).
+pub const CLOUDWATCH_LOGS: &str = include_str!("../data/cloudwatch-logs.json");
+/// A CloudWatch Logs `CONTROL_MESSAGE` (before gzip).
+pub const CLOUDWATCH_LOGS_CONTROL: &str = include_str!("../data/cloudwatch-logs-control.json");
+
+/// The delivery stream every sample event names.
+pub const SAMPLE_STREAM_ARN: &str = "arn:aws:firehose:ap-northeast-1:123456789012:deliverystream/ses-migration-production-events";
+
+/// Gzip, as CloudWatch Logs compresses subscription payloads.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}
+
+/// An event over `records`, addressed to [`SAMPLE_STREAM_ARN`].
+pub fn event(records: Vec<FirehoseRecord>) -> FirehoseEvent {
+    FirehoseEvent {
+        invocation_id: Some("00540a87-5050-496a-84e4-e7d92bbaf5e2".to_owned()),
+        delivery_stream_arn: Some(SAMPLE_STREAM_ARN.to_owned()),
+        region: Some("ap-northeast-1".to_owned()),
+        source_kinesis_stream_arn: None,
+        records,
+    }
+}
+
+fn record_id(i: usize) -> String {
+    format!("49546986683135544286507457936321625675700192471156785{i:03}")
+}
+
+/// The demo batch: every SES sample, a gzip CloudWatch Logs document, a control message and a
+/// truncated gzip record (which must fail alone).
+pub fn demo_event() -> FirehoseEvent {
+    let arrival = 1_714_555_805_000;
+    let mut records: Vec<FirehoseRecord> = SES_EVENTS
+        .lines()
+        .enumerate()
+        .map(|(i, line)| FirehoseRecord::new(record_id(i), arrival, format!("{line}\n").as_bytes()))
+        .collect();
+    let n = records.len();
+    records.push(FirehoseRecord::new(record_id(n), arrival, &gzip(CLOUDWATCH_LOGS.as_bytes())));
+    records.push(FirehoseRecord::new(record_id(n + 1), arrival, &gzip(CLOUDWATCH_LOGS_CONTROL.as_bytes())));
+    let broken = gzip(CLOUDWATCH_LOGS.as_bytes());
+    records.push(FirehoseRecord::new(record_id(n + 2), arrival, &broken[..broken.len() / 2]));
+    event(records)
+}
+
+/// Deterministic pseudo-random numbers for the generators.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+}
+
+fn log_message(rng: &mut Lcg) -> String {
+    let n = rng.next();
+    match n % 5 {
+        0 => format!(
+            "INFO  request id=req-{:08x} user=user{}@example.co.jp ip=192.0.2.{} path=/api/orders/{} status=200 ms={}",
+            rng.next() as u32,
+            n % 5000,
+            n % 254 + 1,
+            n % 100_000,
+            n % 900
+        ),
+        1 => format!(
+            "WARN  smtp deferred for customer{}@example.net via 198.51.100.{}:25 (421 4.7.0 try again later) attempt={}",
+            n % 7000,
+            n % 254 + 1,
+            n % 5
+        ),
+        2 => format!(
+            "{{\"level\":\"info\",\"event\":\"login\",\"email\":\"member{}@example.com\",\"src\":\"2001:db8:{:x}::{:x}\",\"ua\":\"Mozilla/5.0\",\"ok\":true}}",
+            n % 9000,
+            n % 65535,
+            rng.next() % 65535
+        ),
+        3 => format!(
+            "DEBUG cache hit key=catalog:{} region=ap-northeast-1 version=1.2.{} took={}us",
+            n % 100_000,
+            n % 40,
+            n % 5000
+        ),
+        _ => format!(
+            "ERROR payment declined order={} card=**** reason=\"insufficient funds\" contact=billing@example.org trace={:016x}",
+            n % 1_000_000,
+            rng.next()
+        ),
+    }
+}
+
+/// A CloudWatch Logs subscription document with `events` log events.
+pub fn cloudwatch_logs_document(seed: u64, events: usize) -> Vec<u8> {
+    let mut rng = Lcg(seed);
+    let log_events: Vec<serde_json::Value> = (0..events)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("3754021461732512735812659047213327142837504923453615{:04}", i % 10_000),
+                "timestamp": 1_714_555_800_000i64 + i as i64 * 37,
+                "message": log_message(&mut rng),
+            })
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": "/aws/lambda/ses-migration-production-mailer",
+        "logStream": "2024/05/01/[$LATEST]0123456789abcdef",
+        "subscriptionFilters": ["to-firehose"],
+        "logEvents": log_events,
+    }))
+    .unwrap_or_default()
+}
+
+/// A batch of gzip CloudWatch Logs records whose event JSON is about `target_bytes` long.
+pub fn cloudwatch_batch(target_bytes: usize, events_per_record: usize) -> FirehoseEvent {
+    fill(target_bytes, |i| gzip(&cloudwatch_logs_document(i as u64 + 1, events_per_record)))
+}
+
+/// A batch of SES event records (the samples, cycled with varied addresses) of about `target_bytes`.
+pub fn ses_batch(target_bytes: usize) -> FirehoseEvent {
+    let samples: Vec<&str> = SES_EVENTS.lines().collect();
+    fill(target_bytes, |i| {
+        let line = samples[i % samples.len()]
+            .replace("taro.yamada@", &format!("taro.yamada{i}@"))
+            .replace("hanako@", &format!("hanako{i}@"))
+            .replace("192.0.2.10", &format!("192.0.2.{}", i % 250 + 1));
+        format!("{line}\n").into_bytes()
+    })
+}
+
+fn fill(target_bytes: usize, mut make: impl FnMut(usize) -> Vec<u8>) -> FirehoseEvent {
+    let mut records = Vec::new();
+    // The envelope plus ~200 bytes of record fields around each base64 payload.
+    let mut size = 300;
+    let mut i = 0;
+    while size < target_bytes {
+        let data = make(i);
+        let record = FirehoseRecord::new(format!("{}{i:08}", &record_id(0)[..48]), 1_714_555_805_000 + i as i64, &data);
+        size += record.data.len() + record.record_id.len() + 70;
+        if size > target_bytes && !records.is_empty() {
+            break;
+        }
+        records.push(record);
+        i += 1;
+    }
+    event(records)
+}

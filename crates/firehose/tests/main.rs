@@ -1,0 +1,7 @@
+//! Integration tests of the Firehose transformation (one binary, several modules).
+
+mod common;
+mod contract;
+mod corpus;
+mod moto;
+mod ses_samples;
