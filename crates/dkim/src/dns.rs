@@ -122,6 +122,23 @@ pub enum DnsStatus {
     Match,
 }
 
+impl DnsStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DnsStatus::NotFound => "NOT_FOUND",
+            DnsStatus::Mismatch => "MISMATCH",
+            DnsStatus::MultipleRecords => "MULTIPLE_RECORDS",
+            DnsStatus::Match => "MATCH",
+        }
+    }
+}
+
+impl std::fmt::Display for DnsStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What [`check_dns`] saw. Everything here is public DNS data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsCheck {

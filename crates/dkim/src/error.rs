@@ -86,7 +86,7 @@ pub enum Error {
     CertificateNotFound { domain: String, selector: String },
     #[error("NO_PENDING_KEY: {domain} has no generated key waiting to be applied")]
     NoPendingKey { domain: String },
-    #[error("DNS_TXT_NOT_READY: {record_name} is {status:?}, not MATCH ({detail}); SES was not touched")]
+    #[error("DNS_TXT_NOT_READY: {record_name} is {status}, not MATCH ({detail}); SES was not touched")]
     DnsNotReady { record_name: String, status: DnsStatus, detail: String },
     #[error("refused: {0}")]
     Refused(String),

@@ -148,9 +148,6 @@ impl Response {
     }
 }
 
-fn to_value<T: Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
 
 /// Runs one request.
 pub async fn handle<S, N, E, R>(payload: &Value, deps: &Deps<S, N, E, R>, now: Timestamp) -> Result<Response, Error>
@@ -437,7 +434,7 @@ where
     async fn dns_check_and_record(&self, info: &mut CertificateInfo) -> Result<DnsCheck, Error> {
         let public = self.verified_public_key(info).await?;
         let check = check_dns(&self.deps.dns, &info.domain, &info.selector, &public).await?;
-        info!(domain = %info.domain, selector = %info.selector, status = ?check.status, "DNS checked");
+        info!(domain = %info.domain, selector = %info.selector, status = %check.status, "DNS checked");
         if check.status == DnsStatus::Match
             && info.advance(KeyState::DnsVerified, self.now, "DNS publishes exactly this key")
         {
