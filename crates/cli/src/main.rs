@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod demo;
 mod dkim;
+mod firehose;
 mod mask;
 
 #[derive(Parser)]
@@ -23,6 +25,10 @@ enum Command {
     /// DKIM key tools (BYODKIM): keygen, TXT record, DNS check.
     #[command(subcommand)]
     Dkim(dkim::DkimCommand),
+    /// Run the Firehose transformation Lambda's handler on an event file (response JSON on stdout).
+    Firehose(firehose::FirehoseArgs),
+    /// The product's main job in one screen: a bundled Firehose batch as admin, operator and readonly see it.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +36,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Mask(args) => mask::run(args),
         Command::Dkim(cmd) => dkim::run(cmd),
+        Command::Firehose(args) => firehose::run(args),
+        Command::Demo(args) => demo::run(args),
     };
     match result {
         Ok(code) => code,
