@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use anyhow::Context as _;
 use logmask_firehose::{
-    AwsKeyStore, Config, FirehoseEvent, FirehoseReingest, KeyStore, KeySource, Reingest, ReingestError, SecretBytes,
+    AwsKeyStore, Config, FirehoseEvent, FirehoseReingest, KeySource, KeyStore, Reingest, ReingestError, SecretBytes,
     Transformer,
 };
 use logmask_mask::Role;
@@ -37,8 +37,9 @@ pub fn run(args: FirehoseArgs) -> anyhow::Result<ExitCode> {
             .init();
     }
     let text = fs::read(&args.event).with_context(|| format!("reading {}", args.event.display()))?;
-    let event: FirehoseEvent = serde_json::from_slice(&text)
-        .map_err(|e| anyhow::anyhow!("{}: not a Firehose event (line {} column {})", args.event.display(), e.line(), e.column()))?;
+    let event: FirehoseEvent = serde_json::from_slice(&text).map_err(|e| {
+        anyhow::anyhow!("{}: not a Firehose event (line {} column {})", args.event.display(), e.line(), e.column())
+    })?;
     drop(text);
     let mut config = Config::from_env()?;
     if let Some(role) = args.role {

@@ -271,7 +271,9 @@ mod tests {
     fn streaming_equals_whole_buffer_masking_for_any_read_size() {
         let mut input = Vec::new();
         for i in 0..30_000 {
-            input.extend_from_slice(format!("{i} user{i}@example.com from 10.0.{}.{} ok\n", i % 256, i % 200).as_bytes());
+            input.extend_from_slice(
+                format!("{i} user{i}@example.com from 10.0.{}.{} ok\n", i % 256, i % 200).as_bytes(),
+            );
         }
         input.extend_from_slice(b"last line without newline 2001:db8::1");
         let (expected, expected_counts) = Masker::new().mask(Role::Readonly, &input);

@@ -148,7 +148,6 @@ impl Response {
     }
 }
 
-
 /// Runs one request.
 pub async fn handle<S, N, E, R>(payload: &Value, deps: &Deps<S, N, E, R>, now: Timestamp) -> Result<Response, Error>
 where

@@ -21,7 +21,8 @@ pub struct DnsServer {
 /// split into ≤ 255-byte strings, several values make several records at that name.
 pub async fn start_dns(origin: &str, records: &[(&str, Vec<String>)]) -> DnsServer {
     let origin_name = Name::from_ascii(format!("{origin}.")).unwrap();
-    let mut zone: InMemoryZoneHandler = InMemoryZoneHandler::empty(origin_name.clone(), ZoneType::Primary, AxfrPolicy::Deny);
+    let mut zone: InMemoryZoneHandler =
+        InMemoryZoneHandler::empty(origin_name.clone(), ZoneType::Primary, AxfrPolicy::Deny);
     let soa = SOA::new(
         Name::from_ascii(format!("ns.{origin}.")).unwrap(),
         Name::from_ascii(format!("hostmaster.{origin}.")).unwrap(),

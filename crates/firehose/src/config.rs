@@ -101,9 +101,9 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let role = match get("MASK_ROLE") {
-            Some(value) => value
-                .parse::<Role>()
-                .map_err(|e| ConfigError::Invalid { name: "MASK_ROLE", message: e.to_string() })?,
+            Some(value) => {
+                value.parse::<Role>().map_err(|e| ConfigError::Invalid { name: "MASK_ROLE", message: e.to_string() })?
+            }
             None => Role::Readonly,
         };
         let namespace = get("METRICS_NAMESPACE").unwrap_or_else(|| {
@@ -202,7 +202,8 @@ impl KeyStore for AwsKeyStore {
                     .send()
                     .await
                     .map_err(|e| fail(aws_sdk_ssm::error::DisplayErrorContext(&e).to_string()))?;
-                let value = out.parameter().and_then(|p| p.value()).ok_or_else(|| fail("parameter has no value".to_owned()))?;
+                let value =
+                    out.parameter().and_then(|p| p.value()).ok_or_else(|| fail("parameter has no value".to_owned()))?;
                 Ok(SecretBytes::new(value.as_bytes().to_vec()))
             }
         }

@@ -99,7 +99,9 @@ impl From<aws_lambda_events::event::firehose::KinesisFirehoseEvent> for Firehose
                 .into_iter()
                 .map(|r| FirehoseRecord {
                     record_id: r.record_id.unwrap_or_default(),
-                    approximate_arrival_timestamp: Some(Millis::Number(r.approximate_arrival_timestamp.0.timestamp_millis())),
+                    approximate_arrival_timestamp: Some(Millis::Number(
+                        r.approximate_arrival_timestamp.0.timestamp_millis(),
+                    )),
                     data: BASE64.encode(&r.data.0),
                 })
                 .collect(),

@@ -4,8 +4,8 @@ use logmask_mask::{Masker, Role};
 
 use crate::config::Config;
 use crate::event::{
-    DEFAULT_RESPONSE_BUDGET, FirehoseEvent, FirehoseResponse, RecordResult, ResponseMetadata, ResponseRecord, base64_len,
-    decode_base64, encode_base64, json_len,
+    DEFAULT_RESPONSE_BUDGET, FirehoseEvent, FirehoseResponse, RecordResult, ResponseMetadata, ResponseRecord,
+    base64_len, decode_base64, encode_base64, json_len,
 };
 use crate::metrics::{BatchMetrics, Summary, render_emf};
 use crate::reingest::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_PIECE_BYTES, Reingest, RetryPolicy, deliver};
@@ -116,7 +116,12 @@ impl<R: Reingest> Transformer<R> {
     pub async fn process(&self, event: FirehoseEvent) -> BatchOutput {
         let stream = reingest_target(&event);
         let failed_entry_len = |id: &str| -> usize {
-            json_len(&ResponseRecord { record_id: id.to_owned(), result: RecordResult::ProcessingFailed, data: None, metadata: None }) + 1
+            json_len(&ResponseRecord {
+                record_id: id.to_owned(),
+                result: RecordResult::ProcessingFailed,
+                data: None,
+                metadata: None,
+            }) + 1
         };
         // Room kept for every record still to come, so each can at least be reported.
         let mut reserve: usize = event.records.iter().map(|r| failed_entry_len(&r.record_id)).sum();
@@ -150,7 +155,12 @@ impl<R: Reingest> Transformer<R> {
                 Ok(b) => b,
                 Err(_) => {
                     kinds.push(RecordKind::Invalid);
-                    tracing::warn!(record_id = id, kind = "invalid", reason = "data is not valid base64", "record failed");
+                    tracing::warn!(
+                        record_id = id,
+                        kind = "invalid",
+                        reason = "data is not valid base64",
+                        "record failed"
+                    );
                     entries.push(failed());
                     used += entry_min;
                     continue;
@@ -189,7 +199,12 @@ impl<R: Reingest> Transformer<R> {
                         Ok(_) => None,
                     };
                     if let Some(reason) = reason {
-                        tracing::warn!(record_id = id, kind = t.kind.as_str(), reason, "record does not fit in the response");
+                        tracing::warn!(
+                            record_id = id,
+                            kind = t.kind.as_str(),
+                            reason,
+                            "record does not fit in the response"
+                        );
                         entries.push(failed());
                         continue;
                     }
@@ -197,7 +212,9 @@ impl<R: Reingest> Transformer<R> {
                     pending_bytes += pieces.iter().map(Vec::len).sum::<usize>();
                     pending.push(Pending { entry: entries.len(), pieces });
                     entries.push(failed());
-                    if pending_bytes >= MAX_BATCH_BYTES || pending.iter().map(|p| p.pieces.len()).sum::<usize>() >= MAX_BATCH_RECORDS {
+                    if pending_bytes >= MAX_BATCH_BYTES
+                        || pending.iter().map(|p| p.pieces.len()).sum::<usize>() >= MAX_BATCH_RECORDS
+                    {
                         if let Ok(stream) = &stream {
                             self.flush(stream, &mut pending, &mut entries, &mut summary).await;
                         }
@@ -206,7 +223,12 @@ impl<R: Reingest> Transformer<R> {
                 }
                 Outcome::Dropped { reason } => {
                     tracing::debug!(record_id = id, kind = t.kind.as_str(), reason, "record dropped");
-                    entries.push(ResponseRecord { record_id: id.to_owned(), result: RecordResult::Dropped, data: None, metadata: None });
+                    entries.push(ResponseRecord {
+                        record_id: id.to_owned(),
+                        result: RecordResult::Dropped,
+                        data: None,
+                        metadata: None,
+                    });
                     used += entry_min;
                 }
                 Outcome::Failed { reason } => {
@@ -233,7 +255,13 @@ impl<R: Reingest> Transformer<R> {
         BatchOutput { response: FirehoseResponse { records: entries }, summary, metrics, emf, kinds }
     }
 
-    async fn flush(&self, stream: &str, pending: &mut Vec<Pending>, entries: &mut [ResponseRecord], summary: &mut Summary) {
+    async fn flush(
+        &self,
+        stream: &str,
+        pending: &mut Vec<Pending>,
+        entries: &mut [ResponseRecord],
+        summary: &mut Summary,
+    ) {
         let pieces: Vec<Vec<u8>> = pending.iter().flat_map(|p| p.pieces.iter().cloned()).collect();
         let delivery = deliver(&self.reingest, stream, &pieces, &self.retry).await;
         let mut offset = 0;

@@ -74,7 +74,11 @@ pub use transform::{MAX_DECOMPRESSED, PartitionKeys, RecordKind};
 pub struct NoReingest;
 
 impl Reingest for NoReingest {
-    async fn put_record_batch(&self, _stream: &str, _records: &[Vec<u8>]) -> Result<Vec<Option<String>>, ReingestError> {
+    async fn put_record_batch(
+        &self,
+        _stream: &str,
+        _records: &[Vec<u8>],
+    ) -> Result<Vec<Option<String>>, ReingestError> {
         Err(ReingestError::Request { message: "re-ingestion is disabled".to_owned(), retryable: false })
     }
 }

@@ -122,7 +122,13 @@ pub struct Summary {
 }
 
 /// Renders the batch as EMF documents, one JSON object per line of stdout.
-pub fn render_emf(namespace: &str, service: &str, timestamp_ms: i64, summary: &Summary, metrics: &BatchMetrics) -> Vec<String> {
+pub fn render_emf(
+    namespace: &str,
+    service: &str,
+    timestamp_ms: i64,
+    summary: &Summary,
+    metrics: &BatchMetrics,
+) -> Vec<String> {
     let mut docs = Vec::with_capacity(metrics.ses.len() + 1);
     for ((configuration_set, domain), counts) in &metrics.ses {
         let mut doc = Map::new();
@@ -151,7 +157,13 @@ pub fn render_emf(namespace: &str, service: &str, timestamp_ms: i64, summary: &S
     docs
 }
 
-fn emf_document(namespace: &str, timestamp_ms: i64, dimensions: &[&str], mut doc: Map<String, Value>, values: &[(&str, u64)]) -> String {
+fn emf_document(
+    namespace: &str,
+    timestamp_ms: i64,
+    dimensions: &[&str],
+    mut doc: Map<String, Value>,
+    values: &[(&str, u64)],
+) -> String {
     let directives: Vec<Value> = values
         .chunks(MAX_METRICS_PER_DIRECTIVE)
         .map(|chunk| {

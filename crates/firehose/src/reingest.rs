@@ -97,7 +97,12 @@ pub struct Delivery {
 }
 
 /// Delivers `records` to `stream`: batches by count and bytes, retries failed entries.
-pub async fn deliver<R: Reingest + ?Sized>(client: &R, stream: &str, records: &[Vec<u8>], policy: &RetryPolicy) -> Delivery {
+pub async fn deliver<R: Reingest + ?Sized>(
+    client: &R,
+    stream: &str,
+    records: &[Vec<u8>],
+    policy: &RetryPolicy,
+) -> Delivery {
     let mut delivery = Delivery { delivered: vec![false; records.len()], ..Delivery::default() };
     let mut pending: Vec<usize> = (0..records.len()).filter(|&i| records[i].len() <= MAX_PIECE_BYTES).collect();
     if pending.len() < records.len() {
@@ -196,7 +201,10 @@ impl Reingest for FirehoseReingest {
                 let code = err.code().unwrap_or("").to_owned();
                 let retryable = !matches!(
                     code.as_str(),
-                    "ResourceNotFoundException" | "InvalidArgumentException" | "AccessDeniedException" | "InvalidKMSResourceException"
+                    "ResourceNotFoundException"
+                        | "InvalidArgumentException"
+                        | "AccessDeniedException"
+                        | "InvalidKMSResourceException"
                 );
                 let message = match err.message() {
                     Some(m) => format!("{code}: {m}"),
@@ -228,7 +236,11 @@ mod tests {
 
     #[test]
     fn delays_grow_and_stay_capped() {
-        let policy = RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(50) };
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+        };
         for retry in 0..10 {
             assert!(policy.delay(retry) <= Duration::from_millis(50));
         }

@@ -16,7 +16,8 @@ pub const CLOUDWATCH_LOGS: &str = include_str!("../data/cloudwatch-logs.json");
 pub const CLOUDWATCH_LOGS_CONTROL: &str = include_str!("../data/cloudwatch-logs-control.json");
 
 /// The delivery stream every sample event names.
-pub const SAMPLE_STREAM_ARN: &str = "arn:aws:firehose:ap-northeast-1:123456789012:deliverystream/ses-migration-production-events";
+pub const SAMPLE_STREAM_ARN: &str =
+    "arn:aws:firehose:ap-northeast-1:123456789012:deliverystream/ses-migration-production-events";
 
 /// Gzip, as CloudWatch Logs compresses subscription payloads.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {

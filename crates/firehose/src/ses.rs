@@ -154,11 +154,19 @@ impl<'a> Probe<'a> {
 
     /// The event's own time: the detail object's timestamp, else `mail.timestamp`.
     pub fn ses_timestamp(&self) -> Option<&str> {
-        [&self.bounce, &self.complaint, &self.delivery, &self.open, &self.click, &self.delivery_delay, &self.subscription]
-            .into_iter()
-            .flatten()
-            .find_map(|d| d.timestamp.as_deref())
-            .or_else(|| self.mail.as_ref()?.timestamp.as_deref())
+        [
+            &self.bounce,
+            &self.complaint,
+            &self.delivery,
+            &self.open,
+            &self.click,
+            &self.delivery_delay,
+            &self.subscription,
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|d| d.timestamp.as_deref())
+        .or_else(|| self.mail.as_ref()?.timestamp.as_deref())
     }
 
     pub fn ses_facts(&self) -> SesFacts {
@@ -170,7 +178,8 @@ impl<'a> Probe<'a> {
                 let bounce = self.bounce.as_ref();
                 match bounce.and_then(|b| b.bounce_type.as_deref()) {
                     Some("Permanent") => SesEvent::BouncePermanent {
-                        suppressed: bounce.and_then(|b| b.bounce_sub_type.as_deref()) == Some("OnAccountSuppressionList"),
+                        suppressed: bounce.and_then(|b| b.bounce_sub_type.as_deref())
+                            == Some("OnAccountSuppressionList"),
                     },
                     Some("Transient") => SesEvent::BounceTransient,
                     _ => SesEvent::BounceUndetermined,
@@ -193,10 +202,8 @@ impl<'a> Probe<'a> {
             .map(|v| sanitise_dimension(v))
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| "none".to_owned());
-        let sending_domain = mail
-            .and_then(|m| m.source.as_deref())
-            .and_then(sending_domain)
-            .unwrap_or_else(|| "unknown".to_owned());
+        let sending_domain =
+            mail.and_then(|m| m.source.as_deref()).and_then(sending_domain).unwrap_or_else(|| "unknown".to_owned());
         SesFacts { event, configuration_set, sending_domain }
     }
 }
@@ -217,11 +224,7 @@ pub fn sending_domain(source: &str) -> Option<String> {
 
 /// Dimension values come from event data: keep them to a safe alphabet and length.
 fn sanitise_dimension(value: &str) -> String {
-    value
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .take(64)
-        .collect()
+    value.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).take(64).collect()
 }
 
 #[cfg(test)]

@@ -13,7 +13,11 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
 }
 
 pub fn fast_retry() -> RetryPolicy {
-    RetryPolicy { max_attempts: 5, base_delay: std::time::Duration::from_millis(1), max_delay: std::time::Duration::from_millis(4) }
+    RetryPolicy {
+        max_attempts: 5,
+        base_delay: std::time::Duration::from_millis(1),
+        max_delay: std::time::Duration::from_millis(4),
+    }
 }
 
 pub fn transformer<R: Reingest>(role: Role, reingest: R) -> Transformer<R> {
@@ -84,7 +88,10 @@ impl Reingest for MemoryStream {
         assert!(records.len() <= logmask_firehose::MAX_BATCH_RECORDS);
         assert!(records.iter().map(Vec::len).sum::<usize>() <= logmask_firehose::MAX_BATCH_BYTES);
         if self.always_fail || call <= self.throttle_calls {
-            return Err(ReingestError::Request { message: "ThrottlingException: Rate exceeded".into(), retryable: true });
+            return Err(ReingestError::Request {
+                message: "ThrottlingException: Rate exceeded".into(),
+                retryable: true,
+            });
         }
         let mut delivered = self.delivered.lock().unwrap();
         Ok(records

@@ -40,15 +40,22 @@ fn firehose_doc_samples_produce_the_expected_metrics() {
     assert!(out.kinds.iter().all(|k| *k == RecordKind::SesEvent), "{:?}", out.kinds);
     assert!(out.response.records.iter().all(|r| r.result == RecordResult::Ok));
 
-    let event_types: Vec<String> = out
-        .response
-        .records
-        .iter()
-        .map(|r| r.metadata.as_ref().unwrap().partition_keys["eventType"].clone())
-        .collect();
+    let event_types: Vec<String> =
+        out.response.records.iter().map(|r| r.metadata.as_ref().unwrap().partition_keys["eventType"].clone()).collect();
     assert_eq!(
         event_types,
-        ["Bounce", "Click", "Complaint", "DeliveryDelay", "Delivery", "RenderingFailure", "Open", "Reject", "Send", "Subscription"]
+        [
+            "Bounce",
+            "Click",
+            "Complaint",
+            "DeliveryDelay",
+            "Delivery",
+            "RenderingFailure",
+            "Open",
+            "Reject",
+            "Send",
+            "Subscription"
+        ]
     );
     // The Bounce sample's own time (bounce.timestamp) picks the partition, not the wall clock.
     let bounce: serde_json::Value = serde_json::from_slice(&records[0]).unwrap();
@@ -62,7 +69,18 @@ fn firehose_doc_samples_produce_the_expected_metrics() {
     let count = |metric: &str| -> u64 {
         out.metrics.ses.keys().map(|(set, domain)| out.metrics.get(set, domain, metric)).sum()
     };
-    for metric in ["Send", "Delivery", "Bounce", "Complaint", "Reject", "Open", "Click", "RenderingFailure", "DeliveryDelay", "Subscription"] {
+    for metric in [
+        "Send",
+        "Delivery",
+        "Bounce",
+        "Complaint",
+        "Reject",
+        "Open",
+        "Click",
+        "RenderingFailure",
+        "DeliveryDelay",
+        "Subscription",
+    ] {
         assert_eq!(count(metric), 1, "{metric}");
     }
     assert_eq!(count("BouncePermanent"), 1);

@@ -76,7 +76,11 @@ async fn serve(stream: TcpStream, event: std::sync::Arc<Vec<u8>>, seen: mpsc::Un
             );
             [head.into_bytes(), event.to_vec()].concat()
         } else if method == "POST" && path.contains("/runtime/") {
-            let _ = seen.send(if path.ends_with("/response") { Seen::Response(path, body) } else { Seen::Error(path, body) });
+            let _ = seen.send(if path.ends_with("/response") {
+                Seen::Response(path, body)
+            } else {
+                Seen::Error(path, body)
+            });
             b"HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: 16\r\n\r\n{\"status\":\"OK\"}\n".to_vec()
         } else {
             b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n".to_vec()
@@ -102,7 +106,8 @@ fn the_binary_transforms_an_invocation_through_the_runtime_api() {
             }
         });
 
-        let binary = std::env::var("FIREHOSE_TRANSFORM_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_firehose-transform").to_owned());
+        let binary = std::env::var("FIREHOSE_TRANSFORM_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_firehose-transform").to_owned());
         let started = Instant::now();
         let mut child = tokio::process::Command::new(binary)
             .env_clear()
@@ -165,7 +170,8 @@ fn the_binary_transforms_an_invocation_through_the_runtime_api() {
         child.start_kill().unwrap();
         let output = child.wait_with_output().await.unwrap();
         let stdout = String::from_utf8(output.stdout).unwrap();
-        let emf: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).expect("stdout carries only EMF")).collect();
+        let emf: Vec<serde_json::Value> =
+            stdout.lines().map(|l| serde_json::from_str(l).expect("stdout carries only EMF")).collect();
         assert!(emf.len() >= 3, "{stdout}");
         assert!(emf.iter().all(|d| d["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ses-migration/production/SES"));
         let stderr = String::from_utf8_lossy(&output.stderr);
