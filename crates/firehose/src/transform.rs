@@ -102,7 +102,13 @@ pub(crate) struct Scratch {
     inflated: Vec<u8>,
 }
 
-pub(crate) fn transform(masker: &Masker, role: Role, bytes: &[u8], arrival_ms: Option<i64>, scratch: &mut Scratch) -> Transformed {
+pub(crate) fn transform(
+    masker: &Masker,
+    role: Role,
+    bytes: &[u8],
+    arrival_ms: Option<i64>,
+    scratch: &mut Scratch,
+) -> Transformed {
     let arrival = arrival_ms.and_then(DateTime::<Utc>::from_timestamp_millis).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     if bytes.is_empty() {
         return Transformed::failed(RecordKind::Invalid, "empty record");
@@ -129,10 +135,18 @@ pub(crate) fn transform(masker: &Masker, role: Role, bytes: &[u8], arrival_ms: O
         let mut data = Vec::with_capacity(body.len());
         // Re-masking already masked text changes nothing, and a forged marker gains nothing.
         let counts = masker.mask_into(role, body, &mut data);
-        return Transformed { kind: RecordKind::Reingested, outcome: Outcome::Ok { data, keys, hop }, counts, ses: None };
+        return Transformed {
+            kind: RecordKind::Reingested,
+            outcome: Outcome::Ok { data, keys, hop },
+            counts,
+            ses: None,
+        };
     }
     if let Err(e) = std::str::from_utf8(bytes) {
-        return Transformed::failed(RecordKind::Invalid, format!("not UTF-8 text (invalid byte at offset {})", e.valid_up_to()));
+        return Transformed::failed(
+            RecordKind::Invalid,
+            format!("not UTF-8 text (invalid byte at offset {})", e.valid_up_to()),
+        );
     }
     if bytes.trim_ascii_start().starts_with(b"{") {
         return transform_json(masker, role, bytes, arrival, false);
@@ -194,7 +208,12 @@ fn transform_json(masker: &Masker, role: Role, text: &[u8], arrival: DateTime<Ut
         let keys = PartitionKeys { event_type: facts.event.partition_name().to_owned(), time };
         // SES follows each record with a newline; keep exactly one so S3 objects stay NDJSON.
         ensure_trailing_newline(&mut data);
-        return Transformed { kind: RecordKind::SesEvent, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: Some(facts) };
+        return Transformed {
+            kind: RecordKind::SesEvent,
+            outcome: Outcome::Ok { data, keys, hop: 0 },
+            counts,
+            ses: Some(facts),
+        };
     }
     let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
     Transformed { kind: RecordKind::Json, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
@@ -324,7 +343,9 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
 /// piece lands where its source record would have.
 pub(crate) fn marker_line(keys: &PartitionKeys, hop: u8) -> Vec<u8> {
     let mut line = MARKER_PREFIX.to_vec();
-    line.extend_from_slice(format!("hop={hop} eventType={} ts={}\n", keys.event_type, keys.time.timestamp()).as_bytes());
+    line.extend_from_slice(
+        format!("hop={hop} eventType={} ts={}\n", keys.event_type, keys.time.timestamp()).as_bytes(),
+    );
     line
 }
 
@@ -337,7 +358,9 @@ fn parse_marker(bytes: &[u8]) -> Option<(PartitionKeys, u8, &[u8])> {
         match field.split_once('=')? {
             ("hop", v) => hop = v.parse::<u8>().ok(),
             ("eventType", v)
-                if !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+                if !v.is_empty()
+                    && v.len() <= 64
+                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
             {
                 event_type = Some(v.to_owned())
             }
@@ -354,7 +377,8 @@ mod tests {
 
     #[test]
     fn marker_round_trips_and_rejects_garbage() {
-        let keys = PartitionKeys { event_type: "Bounce".into(), time: DateTime::from_timestamp(1_500_000_000, 0).unwrap() };
+        let keys =
+            PartitionKeys { event_type: "Bounce".into(), time: DateTime::from_timestamp(1_500_000_000, 0).unwrap() };
         let mut piece = marker_line(&keys, 2);
         piece.extend_from_slice(b"body\n");
         let (parsed, hop, body) = parse_marker(&piece).unwrap();

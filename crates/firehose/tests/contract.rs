@@ -45,7 +45,9 @@ impl Spec {
                 let lines: Vec<&str> = samples::SES_EVENTS.lines().collect();
                 format!("{}\n", lines[i % lines.len()]).into_bytes()
             }
-            Spec::CloudWatchGzip { events, message_len, seed } => samples::gzip(&cwl_document(*events, *message_len, *seed)),
+            Spec::CloudWatchGzip { events, message_len, seed } => {
+                samples::gzip(&cwl_document(*events, *message_len, *seed))
+            }
             Spec::CloudWatchPlain { events, seed } => cwl_document(*events, 40, *seed),
             Spec::Control => samples::gzip(samples::CLOUDWATCH_LOGS_CONTROL.as_bytes()),
             Spec::Text(t) => t.clone().into_bytes(),
@@ -172,13 +174,22 @@ fn malformed_records_fail_alone_with_a_one_line_reason_that_never_quotes_them() 
         (format!("{{\"eventType\":\"Send\",\"mail\":\"{secret}\"}} trailing {secret}").into_bytes(), "invalid JSON"),
         (Vec::new(), "empty record"),
         (samples::gzip(format!("{{\"note\":\"{secret}\"}}").as_bytes()), "not a CloudWatch Logs"),
-        (samples::gzip(format!("{{\"messageType\":\"OTHER\",\"logEvents\":[],\"logGroup\":\"{secret}\"}}").as_bytes()), "messageType"),
+        (
+            samples::gzip(
+                format!("{{\"messageType\":\"OTHER\",\"logEvents\":[],\"logGroup\":\"{secret}\"}}").as_bytes(),
+            ),
+            "messageType",
+        ),
     ];
     let mut records: Vec<Vec<u8>> = vec![samples::SES_EVENTS.lines().next().unwrap().as_bytes().to_vec()];
     records.extend(cases.iter().map(|(bytes, _)| bytes.clone()));
     records.push(samples::gzip(samples::CLOUDWATCH_LOGS.as_bytes()));
     let mut event = event_of(records);
-    event.records.push(FirehoseRecord { record_id: "bad-base64".into(), data: format!("{secret}!!"), ..Default::default() });
+    event.records.push(FirehoseRecord {
+        record_id: "bad-base64".into(),
+        data: format!("{secret}!!"),
+        ..Default::default()
+    });
 
     let (out, logs) = capture_logs(|| run(Role::Readonly, 6_000_000, &MemoryStream::default(), event));
     let results: Vec<RecordResult> = out.response.records.iter().map(|r| r.result).collect();
@@ -224,7 +235,10 @@ fn cloudwatch_logs_become_masked_lines_and_control_messages_are_dropped() {
     assert_eq!(lines[1]["message"], "WARN smtp retry for h***@example.net via [2001:db8:85a3:*]:587");
     let keys = &out.response.records[0].metadata.as_ref().unwrap().partition_keys;
     let keys: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    assert_eq!(keys, [("day", "01"), ("eventType", "CloudWatchLogs"), ("hour", "09"), ("month", "05"), ("year", "2024")]);
+    assert_eq!(
+        keys,
+        [("day", "01"), ("eventType", "CloudWatchLogs"), ("hour", "09"), ("month", "05"), ("year", "2024")]
+    );
     // The wire format carries the literal status strings and no data on Dropped.
     let wire = serde_json::to_string(&out.response.records[2]).unwrap();
     assert_eq!(wire, format!(r#"{{"recordId":"{}","result":"Dropped"}}"#, out.response.records[2].record_id));
@@ -250,7 +264,8 @@ fn an_oversized_record_is_split_by_log_events_and_reassembles_on_the_next_pass()
     let reference = run(Role::Readonly, 6_000_000, &MemoryStream::default(), event_of(vec![samples::gzip(&doc)]));
     let joined: Vec<u8> = second.response.records.iter().flat_map(|r| r.decoded_data().unwrap()).collect();
     assert_eq!(joined, reference.response.records[0].decoded_data().unwrap());
-    let keys = |o: &logmask_firehose::BatchOutput, i: usize| o.response.records[i].metadata.clone().unwrap().partition_keys;
+    let keys =
+        |o: &logmask_firehose::BatchOutput, i: usize| o.response.records[i].metadata.clone().unwrap().partition_keys;
     assert_eq!(keys(&second, 0), keys(&reference, 0));
     // Metrics are not counted twice for re-ingested pieces.
     assert!(second.metrics.ses.is_empty());

@@ -54,7 +54,8 @@ fn corpus_cases_render_identically_through_every_record_kind() {
             let line: serde_json::Value = serde_json::from_slice(&cwl.decoded_data().unwrap()).unwrap();
             let want_message = want.trim_end_matches(['\n', '\r']);
             if line["message"] != want_message {
-                problems.push(format!("{role} cloudwatch {:?}: got {} want {want_message:?}", case.name, line["message"]));
+                problems
+                    .push(format!("{role} cloudwatch {:?}: got {} want {want_message:?}", case.name, line["message"]));
             }
             let doc: serde_json::Value = match serde_json::from_slice(&ses.decoded_data().unwrap()) {
                 Ok(doc) => doc,

@@ -93,10 +93,15 @@ fn overflow_is_reingested_into_the_delivery_stream_and_lands_in_s3_masked() {
     block_on(async {
         let sdk = sdk().await;
         let (stream, bucket) = delivery_stream(&sdk).await;
-        let records: Vec<Vec<u8>> = (0..12).map(|i| samples::gzip(&samples::cloudwatch_logs_document(i, 150))).collect();
-        let transformer = Transformer::new(Masker::new(), &Config::default(), FirehoseReingest::new(aws_sdk_firehose::Client::new(&sdk)))
-            .with_budget(80_000)
-            .with_retry(fast_retry());
+        let records: Vec<Vec<u8>> =
+            (0..12).map(|i| samples::gzip(&samples::cloudwatch_logs_document(i, 150))).collect();
+        let transformer = Transformer::new(
+            Masker::new(),
+            &Config::default(),
+            FirehoseReingest::new(aws_sdk_firehose::Client::new(&sdk)),
+        )
+        .with_budget(80_000)
+        .with_retry(fast_retry());
         let out = transformer.process(event_for(&stream, records)).await;
         let reingested = out.summary.reingested as usize;
         assert!(reingested >= 5, "{:?}", out.summary);
@@ -127,9 +132,13 @@ impl Reingest for Faulty {
             calls.len()
         };
         if call <= self.throttle {
-            return Err(ReingestError::Request { message: "ThrottlingException: Rate exceeded".into(), retryable: true });
+            return Err(ReingestError::Request {
+                message: "ThrottlingException: Rate exceeded".into(),
+                retryable: true,
+            });
         }
-        let (pass, fail): (Vec<usize>, Vec<usize>) = (0..records.len()).partition(|i| (i + call) % self.fail_every != 0);
+        let (pass, fail): (Vec<usize>, Vec<usize>) =
+            (0..records.len()).partition(|i| (i + call) % self.fail_every != 0);
         let forwarded: Vec<Vec<u8>> = pass.iter().map(|&i| records[i].clone()).collect();
         let answers = self.inner.put_record_batch(stream, &forwarded).await?;
         let mut results = vec![Some("ServiceUnavailableException".to_owned()); records.len()];
@@ -152,8 +161,10 @@ fn throttling_and_partial_failures_retry_only_failed_entries() {
             fail_every: 3,
             calls: Mutex::new(Vec::new()),
         };
-        let records: Vec<Vec<u8>> = (0..15).map(|i| samples::gzip(&samples::cloudwatch_logs_document(100 + i, 100))).collect();
-        let transformer = Transformer::new(Masker::new(), &Config::default(), &faulty).with_budget(50_000).with_retry(fast_retry());
+        let records: Vec<Vec<u8>> =
+            (0..15).map(|i| samples::gzip(&samples::cloudwatch_logs_document(100 + i, 100))).collect();
+        let transformer =
+            Transformer::new(Masker::new(), &Config::default(), &faulty).with_budget(50_000).with_retry(fast_retry());
         let out = transformer.process(event_for(&stream, records)).await;
         assert!(out.summary.reingested >= 8, "{:?}", out.summary);
         assert_eq!(out.summary.ok + out.summary.reingested, 15);
@@ -172,10 +183,15 @@ fn throttling_and_partial_failures_retry_only_failed_entries() {
 fn a_missing_stream_fails_the_overflow_records_not_the_batch() {
     block_on(async {
         let sdk = sdk().await;
-        let records: Vec<Vec<u8>> = (0..10).map(|i| samples::gzip(&samples::cloudwatch_logs_document(i, 150))).collect();
-        let transformer = Transformer::new(Masker::new(), &Config::default(), FirehoseReingest::new(aws_sdk_firehose::Client::new(&sdk)))
-            .with_budget(60_000)
-            .with_retry(fast_retry());
+        let records: Vec<Vec<u8>> =
+            (0..10).map(|i| samples::gzip(&samples::cloudwatch_logs_document(i, 150))).collect();
+        let transformer = Transformer::new(
+            Masker::new(),
+            &Config::default(),
+            FirehoseReingest::new(aws_sdk_firehose::Client::new(&sdk)),
+        )
+        .with_budget(60_000)
+        .with_retry(fast_retry());
         let out = transformer.process(event_for(&unique("no-such-stream"), records)).await;
         assert!(out.summary.processing_failed >= 1 && out.summary.ok >= 1, "{:?}", out.summary);
         assert_eq!(out.summary.ok + out.summary.processing_failed, 10);
@@ -224,13 +240,20 @@ fn token_key_loads_once_from_secrets_manager_and_ssm_and_never_leaks() {
                 assert!(!text.contains(KEY) && !out.emf.join("").contains(KEY));
                 assert!(!format!("{config:?}").contains(KEY));
             }
-            let missing = Config { token_key: Some(KeySource::SecretsManager("no/such/secret".into())), ..Config::default() };
+            let missing =
+                Config { token_key: Some(KeySource::SecretsManager("no/such/secret".into())), ..Config::default() };
             let err = missing.build_masker(&store).await.unwrap_err();
             assert!(matches!(err, ConfigError::TokenKey { .. }));
             assert!(err.to_string().contains("secretsmanager:no/such/secret"), "{err}");
             tracing::info!(error = %err, "token key error as logged");
             let short = unique("logmask/short-key");
-            aws_sdk_secretsmanager::Client::new(&sdk).create_secret().name(&short).secret_string("short").send().await.unwrap();
+            aws_sdk_secretsmanager::Client::new(&sdk)
+                .create_secret()
+                .name(&short)
+                .secret_string("short")
+                .send()
+                .await
+                .unwrap();
             let err = Config { token_key: Some(KeySource::SecretsManager(short)), ..Config::default() }
                 .build_masker(&store)
                 .await
