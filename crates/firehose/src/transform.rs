@@ -226,51 +226,44 @@ fn ensure_trailing_newline(data: &mut Vec<u8>) {
     data.push(b'\n');
 }
 
-/// Masks a JSON document as text: every string value, key and unknown field is scanned. The
-/// engine keeps JSON valid; this checks it, and falls back to masking each decoded string if
-/// the check ever fails, so the output is valid JSON either way.
-pub(crate) fn mask_json_text(masker: &Masker, role: Role, text: &[u8], out: &mut Vec<u8>) -> logmask_mask::Counts {
-    let start = out.len();
-    let counts = masker.mask_into(role, text, out);
-    if serde_json::from_slice::<serde::de::IgnoredAny>(&out[start..]).is_ok() {
-        return counts;
-    }
-    out.truncate(start);
-    tracing::warn!("masked JSON failed to re-parse; masking decoded strings instead");
-    match serde_json::from_slice::<serde_json::Value>(text) {
-        Ok(mut value) => {
-            let mut counts = Counts::default();
-            mask_value(masker, role, &mut value, &mut counts);
-            // Serialising a Value into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *out, &value);
-            counts
+/// Masks every string of a JSON document (keys and unknown fields included): each string token is
+/// decoded, masked as text and re-encoded; strings without findings keep their original bytes and
+/// everything between strings is copied as is, so field order and formatting survive. Decoding
+/// first means escapes cannot hide an address (`\n` before it, `\u0040`, JSON text nested in a
+/// string) and the output is valid JSON by construction. `text` must be valid JSON.
+pub(crate) fn mask_json_text(masker: &Masker, role: Role, text: &[u8], out: &mut Vec<u8>) -> Counts {
+    let mut counts = Counts::default();
+    let mut masked = Vec::new();
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(offset) = memchr_quote(&text[i..]) {
+        let open = i + offset;
+        let mut close = open + 1;
+        while close < text.len() && text[close] != b'"' {
+            close += if text[close] == b'\\' { 2 } else { 1 };
         }
-        Err(_) => {
-            out.extend_from_slice(b"{}");
-            Counts::default()
+        let close = close.min(text.len() - 1);
+        let token = &text[open..=close];
+        i = close + 1;
+        let Ok(decoded) = serde_json::from_slice::<std::borrow::Cow<'_, str>>(token) else { continue };
+        masked.clear();
+        let c = masker.mask_into(role, decoded.as_bytes(), &mut masked);
+        if c.total() == 0 && masked.as_slice() == decoded.as_bytes() {
+            continue;
         }
+        counts += c;
+        out.extend_from_slice(&text[copied..open]);
+        let masked_str = String::from_utf8_lossy(&masked);
+        // Serialising a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, masked_str.as_ref());
+        copied = i;
     }
+    out.extend_from_slice(&text[copied..]);
+    counts
 }
 
-fn mask_value(masker: &Masker, role: Role, value: &mut serde_json::Value, counts: &mut Counts) {
-    match value {
-        serde_json::Value::String(s) => {
-            let (masked, c) = masker.mask_str(role, s);
-            *counts += c;
-            *s = masked;
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_value(masker, role, v, counts)),
-        serde_json::Value::Object(map) => {
-            let entries = std::mem::take(map);
-            for (key, mut v) in entries {
-                let (key, c) = masker.mask_str(role, &key);
-                *counts += c;
-                mask_value(masker, role, &mut v, counts);
-                map.insert(key, v);
-            }
-        }
-        _ => {}
-    }
+fn memchr_quote(hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == b'"')
 }
 
 #[derive(Serialize)]

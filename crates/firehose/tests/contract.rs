@@ -247,7 +247,7 @@ fn cloudwatch_logs_become_masked_lines_and_control_messages_are_dropped() {
 #[test]
 fn an_oversized_record_is_split_by_log_events_and_reassembles_on_the_next_pass() {
     // ~3 MB of log lines in one gzip record: far more than one response may carry.
-    let doc = samples::cloudwatch_logs_document(42, 30_000);
+    let doc = samples::cloudwatch_logs_document(42, 10_000);
     let stream = MemoryStream::default();
     let out = run(Role::Readonly, 6_000_000, &stream, event_of(vec![samples::gzip(&doc)]));
     assert_eq!(out.response.records[0].result, RecordResult::Ok, "a 6 MB budget fits it");
@@ -274,8 +274,8 @@ fn an_oversized_record_is_split_by_log_events_and_reassembles_on_the_next_pass()
 #[test]
 fn failed_reingestion_is_processing_failed_never_dropped() {
     let stream = MemoryStream { always_fail: true, ..MemoryStream::default() };
-    let records: Vec<Vec<u8>> = (0..20).map(|i| samples::gzip(&samples::cloudwatch_logs_document(i, 200))).collect();
-    let (out, logs) = capture_logs(|| run(Role::Readonly, 50_000, &stream, event_of(records)));
+    let records: Vec<Vec<u8>> = (0..20).map(|i| samples::gzip(&samples::cloudwatch_logs_document(i, 100))).collect();
+    let (out, logs) = capture_logs(|| run(Role::Readonly, 150_000, &stream, event_of(records)));
     let ok = out.response.records.iter().filter(|r| r.result == RecordResult::Ok).count();
     let failed = out.response.records.iter().filter(|r| r.result == RecordResult::ProcessingFailed).count();
     assert!(ok >= 1 && failed >= 1 && ok + failed == 20, "ok {ok} failed {failed}");

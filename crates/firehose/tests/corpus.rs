@@ -45,10 +45,12 @@ fn corpus_cases_render_identically_through_every_record_kind() {
                     problems.push(format!("{role} text {:?}: got {got:?} want {want:?}", case.name));
                 }
             } else if text.result == RecordResult::Ok {
-                // JSON-looking inputs are masked as JSON text: same rendering.
-                let got = String::from_utf8(text.decoded_data().unwrap()).unwrap();
-                if got != want {
-                    problems.push(format!("{role} json {:?}: got {got:?} want {want:?}", case.name));
+                // JSON records have each string decoded, masked and re-encoded: the same values
+                // as the text view, possibly spelled with other escapes (and SES events end in a newline).
+                let got: serde_json::Value = serde_json::from_slice(&text.decoded_data().unwrap()).unwrap();
+                let want_value: Result<serde_json::Value, _> = serde_json::from_str(want);
+                if want_value.as_ref().ok() != Some(&got) {
+                    problems.push(format!("{role} json {:?}: got {got} want {want:?}", case.name));
                 }
             }
             let line: serde_json::Value = serde_json::from_slice(&cwl.decoded_data().unwrap()).unwrap();

@@ -183,8 +183,7 @@ fn throttling_and_partial_failures_retry_only_failed_entries() {
 fn a_missing_stream_fails_the_overflow_records_not_the_batch() {
     block_on(async {
         let sdk = sdk().await;
-        let records: Vec<Vec<u8>> =
-            (0..10).map(|i| samples::gzip(&samples::cloudwatch_logs_document(i, 150))).collect();
+        let records: Vec<Vec<u8>> = (0..10).map(|i| samples::gzip(&samples::cloudwatch_logs_document(i, 60))).collect();
         let transformer = Transformer::new(
             Masker::new(),
             &Config::default(),
