@@ -116,7 +116,6 @@ async fn no_key_material_in_logs_responses_errors_or_notifications() {
     run(json!({"action": "disable_easy_dkim", "domain": DOMAIN})).await; // refused: BYODKIM
     run(json!({"action": "status", "domain": DOMAIN})).await.unwrap();
     run(json!({"action": "no_such_action"})).await;
-    drop(run);
 
     let mut fragments = Vec::new();
     for selector in ["s1", second["selector"].as_str().unwrap()] {
