@@ -1,7 +1,7 @@
 //! Shared helpers: running a batch, capturing logs, fake re-ingestion clients.
 
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use logmask_firehose::{
     BatchOutput, Config, FirehoseEvent, FirehoseRecord, Reingest, ReingestError, RetryPolicy, Transformer, samples,
@@ -34,25 +34,20 @@ pub fn event_of(records: Vec<Vec<u8>>) -> FirehoseEvent {
     )
 }
 
-/// Runs `f` with a thread-local subscriber writing plain text into the returned buffer.
-pub fn capture_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
-    let buffer = SharedBuffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(buffer.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .finish();
-    let out = tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    (out, text)
+thread_local! {
+    static CAPTURED: std::cell::RefCell<Option<Vec<u8>>> = const { std::cell::RefCell::new(None) };
 }
 
-#[derive(Clone, Default)]
-pub struct SharedBuffer(pub Arc<Mutex<Vec<u8>>>);
+/// Writes into the current thread's capture buffer, if one is active.
+struct ThreadWriter;
 
-impl io::Write for SharedBuffer {
+impl io::Write for ThreadWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        CAPTURED.with(|c| {
+            if let Some(out) = c.borrow_mut().as_mut() {
+                out.extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -60,11 +55,22 @@ impl io::Write for SharedBuffer {
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for SharedBuffer {
-    type Writer = SharedBuffer;
-    fn make_writer(&'a self) -> SharedBuffer {
-        self.clone()
-    }
+/// Runs `f` and returns what it logged on this thread. One global subscriber writes to per-thread
+/// buffers: thread-local default subscribers miss events when tracing's callsite-interest cache
+/// was filled by a concurrently running test.
+pub fn capture_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(|| ThreadWriter)
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .try_init();
+    });
+    CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    let out = f();
+    let bytes = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    (out, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// An in-memory delivery stream. `fail_every`: every n-th entry of each call fails (0: never);
