@@ -458,6 +458,14 @@ fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
     if !(prev_hex || next_ok) {
         return Outcome::Skip(p + 1);
     }
+    // "std::io", "mailer::queue", "arn:aws:iam::123456789012:role": what follows a "::" must be a
+    // group of at most four hex digits ending at a non-word byte, or no address holds this "::".
+    if hay.get(p + 1) == Some(&b':') {
+        let group = hay[p + 2..].iter().take(5).take_while(|&&b| is_hex(b)).count();
+        if group == 5 || hay.get(p + 2 + group).is_some_and(|&b| is_word(b)) {
+            return Outcome::Skip(p + 2 + group);
+        }
+    }
     let lo = floor.max(p.saturating_sub(IP_EXPAND));
     let mut s = p;
     while s > lo && V6[hay[s - 1] as usize] {
@@ -473,12 +481,18 @@ fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
     }
     // Cheap shape test before any parsing: without "::" an address has exactly 7 colons
     // (6 with an embedded IPv4). Times (12:34:56) and MACs (6 groups) stop here.
+    // Spans are at most 2 × IP_EXPAND bytes, mostly a few: plain loops beat memchr's set-up here.
     let span = &hay[s..e];
-    let colons = span.iter().filter(|&&b| b == b':').count();
-    let compressed = memchr::memmem::find(span, b"::").is_some();
+    let (mut colons, mut compressed, mut prev_colon) = (0usize, false, false);
+    for &b in span {
+        let colon = b == b':';
+        colons += usize::from(colon);
+        compressed |= colon && prev_colon;
+        prev_colon = colon;
+    }
     // The whole span gives the same verdict from every colon in it; dots are left for IPv4
     // ("ip:10.0.0.1" is an IPv4 address after a label).
-    let skip = memchr::memchr(b'.', &hay[p + 1..e]).map_or(e, |i| p + 1 + i);
+    let skip = hay[p + 1..e].iter().position(|&b| b == b'.').map_or(e, |i| p + 1 + i);
     if colons < 2 || (!compressed && colons < 6) {
         return Outcome::Skip(skip);
     }
@@ -493,7 +507,7 @@ fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
     }
     ends[2] = end;
     // "2001:db8::1234:58430" (HAProxy): a five-digit port cannot be a group.
-    if let Some(last_colon) = memchr::memrchr(b':', &hay[s..end]).map(|i| s + i) {
+    if let Some(last_colon) = hay[s..end].iter().rposition(|&b| b == b':').map(|i| s + i) {
         let port = &hay[last_colon + 1..end];
         if port.len() == 5 && port.iter().all(u8::is_ascii_digit) && last_colon > s && hay[last_colon - 1] != b':' {
             end = last_colon;
@@ -520,7 +534,7 @@ fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
     }
     // "ip:fe80::1", "[IPv6:2001:db8::1]": a label ending in a hex digit (or in nothing) runs into
     // the address through its colon. Not for ":::" ("arn:aws:s3:::cafe-bucket").
-    let label_colon = s + memchr::memchr(b':', span).expect("the span holds the trigger colon");
+    let label_colon = s + span.iter().position(|&b| b == b':').expect("the span holds the trigger colon");
     let after = label_colon + 1;
     let label_before = label_colon == s || !ip_left_ok(hay, s);
     if label_before && after < e && hay[after] != b':' {
