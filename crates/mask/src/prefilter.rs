@@ -42,18 +42,25 @@ pub(crate) fn candidates(cur: &Masks, next: &Masks, digit_before: bool) -> u64 {
         let dot = u128::from(cur.dot) | u128::from(next.dot) << 64;
         let digit = u128::from(cur.digit) | u128::from(next.digit) << 64;
         let quad_dot = dot & (digit << 1 | u128::from(digit_before)) & digit >> 1;
-        let succ = |m: u128| m >> 2 | m >> 3 | m >> 4;
-        // A dotted quad has three such dots in a row; versions (1.2.3) and decimals stop early.
-        found |= (quad_dot & succ(quad_dot & succ(quad_dot))) as u64;
+        // A dotted quad has three such dots in a row; versions (1.2.3) and decimals stop early,
+        // and most windows (one time stamp per line) do not even hold three of them.
+        if quad_dot.count_ones() >= 3 {
+            let succ = |m: u128| m >> 2 | m >> 3 | m >> 4;
+            found |= (quad_dot & succ(quad_dot & succ(quad_dot))) as u64;
+        }
     }
     if cur.colon != 0 {
         let colon = u128::from(cur.colon) | u128::from(next.colon) << 64;
-        let succ = |m: u128| m >> 2 | m >> 3 | m >> 4 | m >> 5;
-        let mut chain = colon;
-        for _ in 0..5 {
-            chain = colon & succ(chain);
-            if chain == 0 {
-                break; // times (12:34:56) end here after two rounds
+        let mut chain = 0;
+        // A six-colon chain starting in this block ends inside the window.
+        if colon.count_ones() >= 6 {
+            let succ = |m: u128| m >> 2 | m >> 3 | m >> 4 | m >> 5;
+            chain = colon;
+            for _ in 0..5 {
+                chain = colon & succ(chain);
+                if chain == 0 {
+                    break; // times (12:34:56) end here after two rounds
+                }
             }
         }
         // Only the first colon of a "::": any colon of an address finds the same span.
@@ -202,13 +209,18 @@ mod avx2 {
         m
     }
 
-    /// Proof that the running CPU has AVX2: the only way to reach the AVX2 scan loop.
+    /// Proof that the running CPU has AVX2, POPCNT, BMI1 and BMI2 (every AVX2 CPU so far): the
+    /// only way to reach the AVX2 scan loop.
     #[derive(Clone, Copy)]
     pub(super) struct Avx2(());
 
     impl Avx2 {
         pub(super) fn detect() -> Option<Avx2> {
-            std::is_x86_feature_detected!("avx2").then_some(Avx2(()))
+            let all = std::is_x86_feature_detected!("avx2")
+                && std::is_x86_feature_detected!("popcnt")
+                && std::is_x86_feature_detected!("bmi1")
+                && std::is_x86_feature_detected!("bmi2");
+            all.then_some(Avx2(()))
         }
     }
 }
@@ -227,12 +239,12 @@ pub(crate) fn scan_blocks(hay: &[u8], emit: impl FnMut(crate::scan::Finding)) {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)] // keeps the caller's render closure inlinable; the body below is the real function
 fn scan_blocks_avx2(_proof: avx2::Avx2, hay: &[u8], emit: impl FnMut(crate::scan::Finding)) {
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,popcnt,bmi1,bmi2")]
     fn scan(hay: &[u8], emit: impl FnMut(crate::scan::Finding)) {
         scan_blocks_with(hay, emit, |block| avx2::classify(block));
     }
-    // SAFETY: an `Avx2` value exists only after `is_x86_feature_detected!("avx2")` said yes, so
-    // the running CPU executes every instruction `scan` may contain.
+    // SAFETY: an `Avx2` value exists only after `is_x86_feature_detected!` said yes to each of
+    // these features, so the running CPU executes every instruction `scan` may contain.
     unsafe { scan(hay, emit) }
 }
 
