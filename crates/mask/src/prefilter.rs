@@ -26,26 +26,28 @@
 pub(crate) struct Masks {
     dot: u64,
     colon: u64,
-    digit: u64,
     special: u64,
 }
 
-/// Positions (bits) in `cur` that may start an address, given the next block as lookahead and
-/// whether the byte before `cur` is a digit.
+/// Positions (bits) in `cur` that may start an address, given the next block as lookahead.
+/// `digits` gives the digit masks of both blocks and whether the byte before `cur` is a digit;
+/// it is called only for the rare windows with three dots in a row.
 #[inline(always)] // called once per block from the scan loop; keeps the masks in registers
-pub(crate) fn candidates(cur: &Masks, next: &Masks, digit_before: bool) -> u64 {
+pub(crate) fn candidates(cur: &Masks, next: &Masks, digits: impl FnOnce() -> (u64, u64, bool)) -> u64 {
     if cur.dot | cur.colon == 0 {
         return cur.special; // most blocks of prose and JSON: no IP can start here
     }
     let mut found = 0u64;
     if cur.dot != 0 {
         let dot = u128::from(cur.dot) | u128::from(next.dot) << 64;
-        let digit = u128::from(cur.digit) | u128::from(next.digit) << 64;
-        let quad_dot = dot & (digit << 1 | u128::from(digit_before)) & digit >> 1;
-        // A dotted quad has three such dots in a row; versions (1.2.3) and decimals stop early,
-        // and most windows (one time stamp per line) do not even hold three of them.
-        if quad_dot.count_ones() >= 3 {
-            let succ = |m: u128| m >> 2 | m >> 3 | m >> 4;
+        let succ = |m: u128| m >> 2 | m >> 3 | m >> 4;
+        // A dotted quad has three dots in a row, each between digits; versions (1.2.3) and
+        // decimals stop early, and most windows (one time stamp per line) do not even hold three
+        // dots. Digits are looked at only when the dots alone pass.
+        if dot.count_ones() >= 3 && (dot & succ(dot & succ(dot))) as u64 != 0 {
+            let (digit_cur, digit_next, digit_before) = digits();
+            let digit = u128::from(digit_cur) | u128::from(digit_next) << 64;
+            let quad_dot = dot & (digit << 1 | u128::from(digit_before)) & digit >> 1;
             found |= (quad_dot & succ(quad_dot & succ(quad_dot))) as u64;
         }
     }
@@ -82,7 +84,26 @@ pub(crate) fn classify(block: &[u8; 64]) -> Masks {
     }
 }
 
-/// The portable definition of [`classify`]; the SSE2 version must agree with it.
+/// The digit mask of 64 bytes (the portable definition; the SIMD versions must agree with it).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+pub(crate) fn digits_scalar(block: &[u8; 64]) -> u64 {
+    block.iter().enumerate().filter(|(_, b)| b.is_ascii_digit()).fold(0, |m, (i, _)| m | 1 << i)
+}
+
+/// Digit mask of 64 bytes, for the SSE2 / portable scan loop.
+#[inline(always)] // called for the few windows with three dots in a row
+fn digits(block: &[u8; 64]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        sse2::digits(block)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        digits_scalar(block)
+    }
+}
+
+/// The portable definition of [`classify`]; the SIMD versions must agree with it.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 pub(crate) fn classify_scalar(block: &[u8; 64]) -> Masks {
     let mut m = Masks::default();
@@ -93,9 +114,6 @@ pub(crate) fn classify_scalar(block: &[u8; 64]) -> Masks {
         }
         if b == b':' {
             m.colon |= bit;
-        }
-        if b.is_ascii_digit() {
-            m.digit |= bit;
         }
         if matches!(b, b'@' | b'\\' | b'%' | 0xEF) {
             m.special |= bit;
@@ -125,15 +143,36 @@ mod sse2 {
         u64::from(_mm_movemask_epi8(m) as u16)
     }
 
-    /// One 16-byte lane: dot, colon, digit and special (`@ \\ % 0xEF`) bits.
+    /// One 16-byte lane: dot, colon and special (`@ \\ % 0xEF`) bits.
     #[target_feature(enable = "sse2")]
     #[inline]
-    fn lane(v: __m128i) -> [u64; 4] {
-        // Signed compares: bytes >= 0x80 are negative, so they are never digits.
-        let digit =
-            _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(b'/' as i8)), _mm_cmplt_epi8(v, _mm_set1_epi8(b':' as i8)));
+    fn lane(v: __m128i) -> [u64; 3] {
         let special = _mm_or_si128(_mm_or_si128(eq(v, b'@'), eq(v, b'\\')), _mm_or_si128(eq(v, b'%'), eq(v, 0xEF)));
-        [bits(eq(v, b'.')), bits(eq(v, b':')), bits(digit), bits(special)]
+        [bits(eq(v, b'.')), bits(eq(v, b':')), bits(special)]
+    }
+
+    #[target_feature(enable = "sse2")]
+    #[inline]
+    fn digits_sse2(block: &[u8; 64]) -> u64 {
+        let mut mask = 0;
+        for (k, chunk) in block.chunks_exact(16).enumerate() {
+            // SAFETY: `chunk` is exactly 16 readable bytes and `_mm_loadu_si128` has no
+            // alignment requirement.
+            let v = unsafe { _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>()) };
+            // Signed compares: bytes >= 0x80 are negative, so they are never digits.
+            let digit = _mm_and_si128(
+                _mm_cmpgt_epi8(v, _mm_set1_epi8(b'/' as i8)),
+                _mm_cmplt_epi8(v, _mm_set1_epi8(b':' as i8)),
+            );
+            mask |= bits(digit) << (16 * k);
+        }
+        mask
+    }
+
+    #[inline(always)] // a few calls per window with three dots in a row
+    pub(super) fn digits(block: &[u8; 64]) -> u64 {
+        // SAFETY: SSE2 is part of the x86_64 baseline (see `classify`).
+        unsafe { digits_sse2(block) }
     }
 
     #[target_feature(enable = "sse2")]
@@ -144,11 +183,10 @@ mod sse2 {
             // SAFETY: `chunk` is exactly 16 readable bytes and `_mm_loadu_si128` has no
             // alignment requirement.
             let v = unsafe { _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>()) };
-            let [dot, colon, digit, special] = lane(v);
+            let [dot, colon, special] = lane(v);
             let shift = 16 * k;
             m.dot |= dot << shift;
             m.colon |= colon << shift;
-            m.digit |= digit << shift;
             m.special |= special << shift;
         }
         m
@@ -168,10 +206,26 @@ mod sse2 {
 mod avx2 {
     use core::arch::x86_64::{
         __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
-        _mm256_or_si256, _mm256_set1_epi8,
+        _mm256_set1_epi8, _mm256_setr_epi8, _mm256_shuffle_epi8,
     };
 
     use super::Masks;
+
+    /// Entry `n` (in both 128-bit lanes) is the special byte whose low nibble is `n` (`@` 0x40,
+    /// `%` 0x25, `\\` 0x5C, 0xEF); the others hold 0x40, whose low nibble is not `n`.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    #[rustfmt::skip]
+    fn special_by_low_nibble() -> __m256i {
+        const AT: i8 = b'@' as i8;
+        const PCT: i8 = b'%' as i8;
+        const BSL: i8 = b'\\' as i8;
+        const EF: i8 = 0xEFu8 as i8;
+        _mm256_setr_epi8(
+            AT, AT, AT, AT, AT, PCT, AT, AT, AT, AT, AT, AT, BSL, AT, AT, EF,
+            AT, AT, AT, AT, AT, PCT, AT, AT, AT, AT, AT, AT, BSL, AT, AT, EF,
+        )
+    }
 
     #[target_feature(enable = "avx2")]
     #[inline]
@@ -193,20 +247,33 @@ mod avx2 {
             // SAFETY: `chunk` is exactly 32 readable bytes and `_mm256_loadu_si256` has no
             // alignment requirement.
             let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast::<__m256i>()) };
+            // The four special bytes have distinct low nibbles: one table lookup finds them all.
+            let expected = _mm256_shuffle_epi8(special_by_low_nibble(), _mm256_and_si256(v, _mm256_set1_epi8(0x0F)));
+            let special = _mm256_cmpeq_epi8(v, expected);
+            let shift = 32 * k;
+            m.dot |= bits(eq(v, b'.')) << shift;
+            m.colon |= bits(eq(v, b':')) << shift;
+            m.special |= bits(special) << shift;
+        }
+        m
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(super) fn digits(block: &[u8; 64]) -> u64 {
+        let mut mask = 0;
+        for (k, chunk) in block.chunks_exact(32).enumerate() {
+            // SAFETY: `chunk` is exactly 32 readable bytes and `_mm256_loadu_si256` has no
+            // alignment requirement.
+            let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast::<__m256i>()) };
             // Signed compares: bytes >= 0x80 are negative, so they are never digits.
             let digit = _mm256_and_si256(
                 _mm256_cmpgt_epi8(v, _mm256_set1_epi8(b'/' as i8)),
                 _mm256_cmpgt_epi8(_mm256_set1_epi8(b':' as i8), v),
             );
-            let special =
-                _mm256_or_si256(_mm256_or_si256(eq(v, b'@'), eq(v, b'\\')), _mm256_or_si256(eq(v, b'%'), eq(v, 0xEF)));
-            let shift = 32 * k;
-            m.dot |= bits(eq(v, b'.')) << shift;
-            m.colon |= bits(eq(v, b':')) << shift;
-            m.digit |= bits(digit) << shift;
-            m.special |= bits(special) << shift;
+            mask |= bits(digit) << (32 * k);
         }
-        m
+        mask
     }
 
     /// Proof that the running CPU has AVX2, POPCNT, BMI1 and BMI2 (every AVX2 CPU so far): the
@@ -232,7 +299,7 @@ pub(crate) fn scan_blocks(hay: &[u8], emit: impl FnMut(crate::scan::Finding)) {
     if let Some(token) = avx2::Avx2::detect() {
         return scan_blocks_avx2(token, hay, emit);
     }
-    scan_blocks_with(hay, emit, classify);
+    scan_blocks_with(hay, emit, classify, digits);
 }
 
 /// [`scan_blocks_with`] compiled for AVX2, with the AVX2 classifier inlined into it.
@@ -241,7 +308,7 @@ pub(crate) fn scan_blocks(hay: &[u8], emit: impl FnMut(crate::scan::Finding)) {
 fn scan_blocks_avx2(_proof: avx2::Avx2, hay: &[u8], emit: impl FnMut(crate::scan::Finding)) {
     #[target_feature(enable = "avx2,popcnt,bmi1,bmi2")]
     fn scan(hay: &[u8], emit: impl FnMut(crate::scan::Finding)) {
-        scan_blocks_with(hay, emit, |block| avx2::classify(block));
+        scan_blocks_with(hay, emit, |block| avx2::classify(block), |block| avx2::digits(block));
     }
     // SAFETY: an `Avx2` value exists only after `is_x86_feature_detected!` said yes to each of
     // these features, so the running CPU executes every instruction `scan` may contain.
@@ -249,10 +316,27 @@ fn scan_blocks_avx2(_proof: avx2::Avx2, hay: &[u8], emit: impl FnMut(crate::scan
 }
 
 #[inline(always)] // inlined into each entry point with that entry point's classifier
-fn scan_blocks_with(hay: &[u8], mut emit: impl FnMut(crate::scan::Finding), classify: impl Fn(&[u8; 64]) -> Masks) {
+fn scan_blocks_with(
+    hay: &[u8],
+    mut emit: impl FnMut(crate::scan::Finding),
+    classify: impl Fn(&[u8; 64]) -> Masks,
+    digits: impl Fn(&[u8; 64]) -> u64,
+) {
     use crate::scan::{Outcome, candidate_at};
 
     let n = hay.len();
+    // Runs `f` on the 64 bytes at `offset`, zero-padded past the end; `None` past the end.
+    let with_block = |offset: usize, f: &dyn Fn(&[u8; 64]) -> u64| -> Option<u64> {
+        if let Some(block) = hay.get(offset..offset + 64) {
+            Some(f(block.try_into().expect("64-byte slice")))
+        } else if offset < n {
+            let mut padded = [0u8; 64];
+            padded[..n - offset].copy_from_slice(&hay[offset..]);
+            Some(f(&padded))
+        } else {
+            None
+        }
+    };
     let block_at = |offset: usize| -> Masks {
         if let Some(block) = hay.get(offset..offset + 64) {
             classify(block.try_into().expect("64-byte slice"))
@@ -264,14 +348,16 @@ fn scan_blocks_with(hay: &[u8], mut emit: impl FnMut(crate::scan::Finding), clas
             Masks::default()
         }
     };
+    let digits_at = |offset: usize| with_block(offset, &digits).unwrap_or(0);
     let mut from = 0;
     let mut floor = 0;
     let mut offset = 0;
     let mut cur = block_at(0);
     while offset < n {
         let next = block_at(offset + 64);
-        let digit_before = offset > 0 && hay[offset - 1].is_ascii_digit();
-        let mut bits = candidates(&cur, &next, digit_before);
+        let mut bits = candidates(&cur, &next, || {
+            (digits_at(offset), digits_at(offset + 64), offset > 0 && hay[offset - 1].is_ascii_digit())
+        });
         if from > offset {
             bits &= if from - offset >= 64 { 0 } else { !0u64 << (from - offset) };
         }
@@ -317,18 +403,14 @@ mod tests {
             }
             let fast = classify(&block);
             let slow = classify_scalar(&block);
-            assert_eq!(
-                (fast.dot, fast.colon, fast.digit, fast.special),
-                (slow.dot, slow.colon, slow.digit, slow.special)
-            );
+            assert_eq!((fast.dot, fast.colon, fast.special), (slow.dot, slow.colon, slow.special));
+            assert_eq!(digits(&block), digits_scalar(&block));
             #[cfg(target_arch = "x86_64")]
             if avx2::Avx2::detect().is_some() {
                 // SAFETY: AVX2 was detected just above.
-                let wide = unsafe { avx2::classify(&block) };
-                assert_eq!(
-                    (wide.dot, wide.colon, wide.digit, wide.special),
-                    (slow.dot, slow.colon, slow.digit, slow.special)
-                );
+                let (wide, wide_digits) = unsafe { (avx2::classify(&block), avx2::digits(&block)) };
+                assert_eq!((wide.dot, wide.colon, wide.special), (slow.dot, slow.colon, slow.special));
+                assert_eq!(wide_digits, digits_scalar(&block));
             }
         }
     }
@@ -342,7 +424,7 @@ mod tests {
             if text.len() > 64 {
                 next[..text.len() - 64].copy_from_slice(&text[64..]);
             }
-            candidates(&classify(&cur), &classify(&next), false) & 1 << at != 0
+            candidates(&classify(&cur), &classify(&next), || (digits(&cur), digits(&next), false)) & 1 << at != 0
         }
         assert!(passes(b"1.2.3.4", 1));
         assert!(passes(b"255.255.255.255", 3));
