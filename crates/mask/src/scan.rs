@@ -318,11 +318,14 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     // Domain text only ("10.0.0.1%4010.0.0.*" is not a domain running into a mask).
     let label_run =
         hay[end..end + run].iter().take_while(|&&b| LABEL[b as usize] || b == b'.' || b == b':' || b >= 0x80).count();
+    // An operator IP mask never holds "::" (IPv6 prefixes are written out group by group), so a
+    // run through one ("1.2.3.4::ffff:1.2.3.4.*") crosses another address and proves nothing.
     let ip_mask = label_run == run
         && run >= 2
         && rest.first() == Some(&b'*')
         && matches!(hay[end + run - 1], b':' | b'.')
-        && is_hex(hay[end + run - 2]);
+        && is_hex(hay[end + run - 2])
+        && !hay[end..end + run].windows(2).any(|w| w == b"::");
     if email_mask || ip_mask {
         return true;
     }
@@ -385,7 +388,9 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
     let mut start = s;
     if hay[start] == b'.' {
         // "ipAdEntAddr.127.0.0.1": an OID suffix, not an address; "done...10.0.0.1" is an ellipsis.
-        if start > 0 && is_word(hay[start - 1]) && hay[start + 1] != b'.' && !escape_ends_at(hay, start) {
+        // A word that ends a finding ("bob@example.com.10.0.0.1") is masked away, so it does not
+        // count: the view must read the same after masking.
+        if start > floor && is_word(hay[start - 1]) && hay[start + 1] != b'.' && !escape_ends_at(hay, start) {
             return Outcome::Skip(e);
         }
         while hay[start] == b'.' {
@@ -691,9 +696,10 @@ fn domain(hay: &[u8], s: usize) -> Option<usize> {
     if hay[s] == b'[' {
         return domain_literal(hay, s);
     }
-    // (start, end) of the last two labels, to retry without a trailing non-TLD label.
-    let mut last = (s, s);
-    let mut before_last = (s, s);
+    // End of the longest run of two or more labels whose last label can be a TLD: the domain
+    // when trailing labels cannot end one ("user@example.com.1", "…@example.com.com0ﬀ10.0.0.1",
+    // which must read the same once its IP address is masked).
+    let mut tld_end = None;
     let mut labels = 0;
     let mut i = s;
     loop {
@@ -735,8 +741,9 @@ fn domain(hay: &[u8], s: usize) -> Option<usize> {
             return None;
         }
         labels += 1;
-        before_last = last;
-        last = (label_start, i);
+        if labels >= 2 && is_tld(label) {
+            tld_end = Some(i);
+        }
         if i - s > DOMAIN_MAX {
             return None;
         }
@@ -746,14 +753,7 @@ fn domain(hay: &[u8], s: usize) -> Option<usize> {
         }
         break;
     }
-    if labels >= 2 && is_tld(&hay[last.0..last.1]) {
-        return Some(last.1);
-    }
-    // "user@example.com.1": drop one trailing label that cannot be a TLD.
-    if labels >= 3 && is_tld(&hay[before_last.0..before_last.1]) {
-        return Some(before_last.1);
-    }
-    None
+    tld_end
 }
 
 fn starts_label(hay: &[u8], i: usize) -> bool {
