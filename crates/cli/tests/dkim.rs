@@ -1,6 +1,12 @@
-//! `logmask dkim keygen` and `logmask dkim txt` through the built binary.
+//! `logmask dkim keygen`, `txt` and `check-dns` through the built binary; `check-dns` asks an
+//! in-process hickory DNS server on 127.0.0.1 (the same helper the DKIM crate's tests use).
 
+use std::path::Path;
 use std::process::Command;
+
+#[allow(dead_code)] // the helper file also serves the DKIM crate's moto tests
+#[path = "../../dkim/tests/support.rs"]
+mod support;
 
 fn logmask() -> Command {
     Command::new(env!("CARGO_BIN_EXE_logmask"))
@@ -65,4 +71,56 @@ fn invalid_selector_is_rejected() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("bad_selector"));
+}
+
+fn keygen(dir: &Path, selector: &str) -> (std::path::PathBuf, String) {
+    let output = logmask()
+        .args(["dkim", "keygen", "--domain", "example.jp", "--selector", selector, "--out"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{selector}.dns_record.json"))).unwrap())
+            .unwrap();
+    (dir.join(format!("{selector}.public_key.pem")), record["value"].as_str().unwrap().to_owned())
+}
+
+#[test]
+fn check_dns_passes_only_when_dns_holds_our_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ours, our_value) = keygen(dir.path(), "s1");
+    let (other, other_value) = keygen(dir.path(), "s2");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let dns = runtime.block_on(support::start_dns(
+        "example.jp",
+        &[("s1._domainkey", vec![our_value.clone()]), ("s3._domainkey", vec![our_value, other_value])],
+    ));
+    let check = |selector: &str, key: &Path| {
+        let output = logmask()
+            .args(["dkim", "check-dns", "--domain", "example.jp", "--selector", selector, "--expect-key"])
+            .arg(key)
+            .args(["--nameserver", &dns.addr.to_string()])
+            .output()
+            .unwrap();
+        (output.status.code(), String::from_utf8(output.stdout).unwrap())
+    };
+
+    let (code, stdout) = check("s1", &ours);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.starts_with("s1._domainkey.example.jp MATCH"), "{stdout}");
+
+    // Same selector, another key: a record exists, but it is not ours.
+    let (code, stdout) = check("s1", &other);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains(" MISMATCH"), "{stdout}");
+
+    let (code, stdout) = check("s2", &other);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains(" NOT_FOUND"), "{stdout}");
+
+    let (code, stdout) = check("s3", &ours);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains(" MULTIPLE_RECORDS"), "{stdout}");
+    drop(dns);
 }
