@@ -148,13 +148,14 @@ fn mask_stream(
     let batch_len = rayon::current_num_threads().max(1) * 2;
     let mut counts = Counts::default();
     let mut carry: Vec<u8> = Vec::new();
+    let mut scratch = vec![0u8; READ_SIZE];
     let mut eof = false;
     while !eof {
         let mut batch: Vec<Vec<u8>> = Vec::with_capacity(batch_len);
         while batch.len() < batch_len && !eof {
             let mut chunk = std::mem::take(&mut carry);
             chunk.reserve(CHUNK);
-            let short = fill(&mut input, &mut chunk, CHUNK)?;
+            let short = fill(&mut input, &mut chunk, CHUNK, &mut scratch)?;
             eof = short.eof;
             if let Some(bar) = &bar {
                 bar.inc(short.read as u64);
@@ -203,22 +204,26 @@ struct Fill {
     partial: bool,
 }
 
+/// Size of one read: a pipe's buffer is 64 KiB.
+const READ_SIZE: usize = 64 * 1024;
+
 /// Reads into `chunk` until it holds `want` more bytes, the source ends, or a read comes up short.
-fn fill(input: &mut impl Read, chunk: &mut Vec<u8>, want: usize) -> io::Result<Fill> {
+/// Reads go through `scratch` (`READ_SIZE` bytes, zeroed once by the caller), so a slow pipe that
+/// returns a byte at a time costs a byte's work per read, not a chunk's.
+fn fill(input: &mut impl Read, chunk: &mut Vec<u8>, want: usize, scratch: &mut [u8]) -> io::Result<Fill> {
     let start = chunk.len();
     let target = start + want;
-    chunk.resize(target, 0);
-    let mut len = start;
     let mut result = Fill { read: 0, eof: false, partial: false };
-    while len < target {
-        match input.read(&mut chunk[len..target]) {
+    while chunk.len() < target {
+        let ask = scratch.len().min(target - chunk.len());
+        match input.read(&mut scratch[..ask]) {
             Ok(0) => {
                 result.eof = true;
                 break;
             }
             Ok(n) => {
-                len += n;
-                if len < target && n < 64 * 1024 {
+                chunk.extend_from_slice(&scratch[..n]);
+                if chunk.len() < target && n < ask {
                     result.partial = true;
                     break;
                 }
@@ -227,8 +232,7 @@ fn fill(input: &mut impl Read, chunk: &mut Vec<u8>, want: usize) -> io::Result<F
             Err(e) => return Err(e),
         }
     }
-    chunk.truncate(len);
-    result.read = len - start;
+    result.read = chunk.len() - start;
     Ok(result)
 }
 
