@@ -160,6 +160,51 @@ proptest! {
     }
 }
 
+/// Bytes a decoder may meet: anything, gzip of anything, a valid gzip document with a few bytes
+/// overwritten, JSON-ish text.
+fn hostile_record() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..600),
+        proptest::collection::vec(any::<u8>(), 0..600).prop_map(|b| samples::gzip(&b)),
+        (proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6), 1usize..30).prop_map(|(edits, events)| {
+            let mut gz = samples::gzip(&cwl_document(events, 60, 3));
+            let len = gz.len();
+            for (at, byte) in edits {
+                gz[at % len] = byte;
+            }
+            gz
+        }),
+        r#"[{}\[\]":,a-z0-9@. \\]{0,300}"#.prop_map(String::into_bytes),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// The decode path never panics: every record comes back once, Ok records carry UTF-8
+    /// data and partition keys, and anything undecodable is ProcessingFailed, not dropped.
+    #[test]
+    fn hostile_bytes_never_panic_and_never_vanish(records in proptest::collection::vec(hostile_record(), 1..12)) {
+        let event = event_of(records.clone());
+        let out = run(Role::Readonly, usize::MAX / 2, &MemoryStream::default(), event);
+        prop_assert_eq!(out.response.records.len(), records.len());
+        for (input, record) in records.iter().zip(&out.response.records) {
+            match record.result {
+                RecordResult::Ok => {
+                    let data = record.decoded_data();
+                    prop_assert!(data.as_deref().is_some_and(|d| std::str::from_utf8(d).is_ok()));
+                    prop_assert!(record.metadata.is_some());
+                }
+                RecordResult::Dropped => {
+                    // Only CloudWatch Logs control messages are dropped without re-ingestion.
+                    prop_assert!(input.starts_with(&[0x1f, 0x8b]) || input.starts_with(b"{"), "{:?}", input);
+                }
+                RecordResult::ProcessingFailed => prop_assert!(record.data.is_none()),
+            }
+        }
+    }
+}
+
 #[test]
 fn malformed_records_fail_alone_with_a_one_line_reason_that_never_quotes_them() {
     let secret = "leaky.person@example.com";

@@ -1,0 +1,64 @@
+//! Arbitrary bytes as Firehose records: base64 in, every decode path (gzip, CloudWatch Logs
+//! JSON, SES JSON, text, re-ingest marker) out.
+//!
+//! The input is cut into records at each `0xFF 0x00` pair; the first byte picks the view and a
+//! small response budget so that the overflow path runs too (no re-ingestion client: overflow
+//! must become ProcessingFailed). Checks: no panic; every recordId once, in order; the response
+//! inside the budget; Ok records carry UTF-8 data and partition keys.
+//!
+//! Run: `cd crates/firehose/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run decode -s none`
+#![no_main]
+
+use std::sync::LazyLock;
+
+use libfuzzer_sys::fuzz_target;
+use logmask_firehose::{Config, FirehoseRecord, NoReingest, RecordResult, Transformer, samples};
+use logmask_mask::{Masker, Role};
+
+static RUNTIME: LazyLock<tokio::runtime::Runtime> =
+    LazyLock::new(|| tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime"));
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, rest)) = data.split_first() else { return };
+    let role = Role::ALL[usize::from(selector) % Role::ALL.len()];
+    let budget = if selector & 0x80 != 0 { 2_000 } else { usize::MAX / 2 };
+    let mut records = Vec::new();
+    let mut start = 0;
+    for i in 0..rest.len() {
+        if i >= start && rest[i] == 0xFF && rest.get(i + 1) == Some(&0x00) {
+            records.push(&rest[start..i]);
+            start = i + 2;
+        }
+    }
+    records.push(&rest[start.min(rest.len())..]);
+    let event = samples::event(
+        records
+            .iter()
+            .enumerate()
+            .map(|(i, bytes)| FirehoseRecord::new(format!("r{i}"), 1_714_555_805_000, bytes))
+            .collect(),
+    );
+    let transformer = Transformer::new(Masker::new(), &Config { role, ..Config::default() }, NoReingest)
+        .with_budget(budget);
+    let out = RUNTIME.block_on(transformer.process(event));
+
+    assert_eq!(out.response.records.len(), records.len(), "a record vanished");
+    for (i, record) in out.response.records.iter().enumerate() {
+        assert_eq!(record.record_id, format!("r{i}"), "recordIds out of order");
+        if record.result == RecordResult::Ok {
+            let bytes = record.decoded_data().expect("Ok data is base64");
+            assert!(std::str::from_utf8(&bytes).is_ok(), "Ok data is UTF-8");
+            assert!(record.metadata.is_some(), "Ok records carry partition keys");
+        }
+    }
+    if budget < usize::MAX / 2 {
+        // Every record must at least be reported, so a tiny budget stretches to that floor.
+        let limit = budget.max(out.response.records.len() * 80 + 14);
+        let actual = serde_json_len(&out.response);
+        assert!(actual <= limit, "response {actual} bytes over budget {limit}");
+    }
+});
+
+fn serde_json_len(response: &logmask_firehose::FirehoseResponse) -> usize {
+    serde_json::to_vec(response).map(|v| v.len()).unwrap_or(0)
+}
