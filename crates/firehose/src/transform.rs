@@ -242,10 +242,21 @@ pub(crate) fn mask_json_text(masker: &Masker, role: Role, text: &[u8], out: &mut
         while close < text.len() && text[close] != b'"' {
             close += if text[close] == b'\\' { 2 } else { 1 };
         }
-        let close = close.min(text.len() - 1);
+        if close >= text.len() {
+            break; // an unterminated string: nothing after it is JSON
+        }
         let token = &text[open..=close];
         i = close + 1;
-        let Ok(decoded) = serde_json::from_slice::<std::borrow::Cow<'_, str>>(token) else { continue };
+        // Most strings hold no escape: their text is the bytes between the quotes. Only the others
+        // go through serde_json (a parser per string costs more than masking it).
+        let inner = &token[1..token.len() - 1];
+        let decoded = if inner.contains(&b'\\') {
+            let Ok(decoded) = serde_json::from_slice::<std::borrow::Cow<'_, str>>(token) else { continue };
+            decoded
+        } else {
+            let Ok(plain) = std::str::from_utf8(inner) else { continue };
+            std::borrow::Cow::Borrowed(plain)
+        };
         masked.clear();
         let c = masker.mask_into(role, decoded.as_bytes(), &mut masked);
         if c.total() == 0 && masked.as_slice() == decoded.as_bytes() {
@@ -264,16 +275,6 @@ pub(crate) fn mask_json_text(masker: &Masker, role: Role, text: &[u8], out: &mut
 
 fn memchr_quote(hay: &[u8]) -> Option<usize> {
     hay.iter().position(|&b| b == b'"')
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct LogLine<'a> {
-    log_group: &'a str,
-    log_stream: &'a str,
-    id: &'a str,
-    timestamp: i64,
-    message: &'a str,
 }
 
 fn transform_cloudwatch_logs(masker: &Masker, role: Role, probe: &Probe<'_>, kind: RecordKind) -> Transformed {
@@ -306,22 +307,28 @@ fn transform_cloudwatch_logs(masker: &Masker, role: Role, probe: &Probe<'_>, kin
     let total: usize = events.iter().map(|e| e.message.len() + 64).sum();
     let mut data = Vec::with_capacity(total + events.len() * (log_group.len() + log_stream.len()));
     let mut masked = Vec::with_capacity(4096);
+    // Every line is {"logGroup":…,"logStream":…,"id":…,"timestamp":…,"message":…}; the group and
+    // stream are the same for the whole document, so they are encoded once.
+    let mut prefix = Vec::with_capacity(log_group.len() + log_stream.len() + 48);
+    prefix.extend_from_slice(b"{\"logGroup\":");
+    // Serialising strings and integers into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut prefix, log_group.as_str());
+    prefix.extend_from_slice(b",\"logStream\":");
+    let _ = serde_json::to_writer(&mut prefix, log_stream.as_str());
+    prefix.extend_from_slice(b",\"id\":");
     for event in events {
         masked.clear();
         counts += masker.mask_into(role, event.message.as_bytes(), &mut masked);
         let Ok(message) = std::str::from_utf8(&masked) else {
             return Transformed::failed(kind, "masked log event is not UTF-8");
         };
-        let line = LogLine {
-            log_group: &log_group,
-            log_stream: &log_stream,
-            id: &event.id,
-            timestamp: event.timestamp,
-            message: message.trim_end_matches(['\n', '\r']),
-        };
-        // Writing a plain struct into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut data, &line);
-        data.push(b'\n');
+        data.extend_from_slice(&prefix);
+        let _ = serde_json::to_writer(&mut data, &*event.id);
+        data.extend_from_slice(b",\"timestamp\":");
+        let _ = serde_json::to_writer(&mut data, &event.timestamp);
+        data.extend_from_slice(b",\"message\":");
+        let _ = serde_json::to_writer(&mut data, message.trim_end_matches(['\n', '\r']));
+        data.extend_from_slice(b"}\n");
     }
     let time = DateTime::<Utc>::from_timestamp_millis(first.timestamp).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let keys = PartitionKeys { event_type: "CloudWatchLogs".to_owned(), time };
