@@ -9,6 +9,9 @@ use logmask_firehose::{FirehoseEvent, FirehoseResponse, RecordResult, samples};
 use logmask_mask::Masker;
 use serde_json::Value;
 
+#[path = "../../firehose/tests/moto_stream.rs"]
+mod moto_stream;
+
 fn logmask() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_logmask"));
     // Local runs must not reach for AWS unless a test asks for it.
@@ -226,33 +229,7 @@ fn overflow_is_reingested_through_aws_endpoint_url() {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let bucket = format!("logmask-cli-{nanos}");
     let stream = format!("cli-ses-events-{nanos}");
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
-    runtime.block_on(async {
-        s3.create_bucket()
-            .bucket(&bucket)
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::ApNortheast1)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        aws_sdk_firehose::Client::new(&sdk)
-            .create_delivery_stream()
-            .delivery_stream_name(&stream)
-            .delivery_stream_type(aws_sdk_firehose::types::DeliveryStreamType::DirectPut)
-            .extended_s3_destination_configuration(
-                aws_sdk_firehose::types::ExtendedS3DestinationConfiguration::builder()
-                    .role_arn("arn:aws:iam::123456789012:role/firehose")
-                    .bucket_arn(format!("arn:aws:s3:::{bucket}"))
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-    });
+    runtime.block_on(moto_stream::create_delivery_stream(&sdk, &stream, &bucket));
 
     // Gzip CloudWatch Logs expand several-fold: a 3 MB event overflows the 6 MB response.
     let mut event = samples::cloudwatch_batch(3_000_000, 400);
@@ -278,15 +255,7 @@ fn overflow_is_reingested_through_aws_endpoint_url() {
     assert_eq!(run.summary["dropped"].as_u64(), Some(reingested), "re-ingested records are Dropped");
     assert!(serde_json::to_vec(&run.response).unwrap().len() < logmask_firehose::RESPONSE_LIMIT);
 
-    let landed = runtime.block_on(async {
-        let list = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
-        let mut all = Vec::new();
-        for object in list.contents() {
-            let body = s3.get_object().bucket(&bucket).key(object.key().unwrap()).send().await.unwrap().body;
-            all.extend_from_slice(&body.collect().await.unwrap().into_bytes());
-        }
-        all
-    });
+    let landed = runtime.block_on(moto_stream::bucket_contents(&sdk, &bucket));
     assert!(!landed.is_empty(), "re-ingested pieces reached the stream's bucket");
     let text = String::from_utf8_lossy(&landed);
     assert!(text.contains("\"logGroup\""), "pieces hold the masked log-event lines");

@@ -4,4 +4,5 @@ mod common;
 mod contract;
 mod corpus;
 mod moto;
+mod moto_stream;
 mod ses_samples;

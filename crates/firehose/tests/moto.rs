@@ -13,6 +13,7 @@ use logmask_firehose::{
 use logmask_mask::{Masker, Role};
 
 use crate::common::{block_on, capture_logs, event_of, fast_retry};
+use crate::moto_stream::{bucket_contents, create_delivery_stream};
 
 fn moto_endpoint() -> String {
     std::env::var("MOTO_ENDPOINT").expect(
@@ -37,45 +38,9 @@ fn unique(prefix: &str) -> String {
 
 /// A bucket and a Direct PUT delivery stream writing into it; returns (stream name, bucket).
 async fn delivery_stream(sdk: &aws_config::SdkConfig) -> (String, String) {
-    let bucket = unique("logmask-firehose");
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
-    s3.create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::ApNortheast1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let stream = unique("ses-events");
-    aws_sdk_firehose::Client::new(sdk)
-        .create_delivery_stream()
-        .delivery_stream_name(&stream)
-        .delivery_stream_type(aws_sdk_firehose::types::DeliveryStreamType::DirectPut)
-        .extended_s3_destination_configuration(
-            aws_sdk_firehose::types::ExtendedS3DestinationConfiguration::builder()
-                .role_arn("arn:aws:iam::123456789012:role/firehose")
-                .bucket_arn(format!("arn:aws:s3:::{bucket}"))
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let (stream, bucket) = (unique("ses-events"), unique("logmask-firehose"));
+    create_delivery_stream(sdk, &stream, &bucket).await;
     (stream, bucket)
-}
-
-async fn bucket_contents(sdk: &aws_config::SdkConfig, bucket: &str) -> Vec<u8> {
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
-    let list = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
-    let mut all = Vec::new();
-    for object in list.contents() {
-        let body = s3.get_object().bucket(bucket).key(object.key().unwrap()).send().await.unwrap().body;
-        all.extend_from_slice(&body.collect().await.unwrap().into_bytes());
-    }
-    all
 }
 
 fn event_for(stream: &str, records: Vec<Vec<u8>>) -> logmask_firehose::FirehoseEvent {
