@@ -315,6 +315,20 @@ fn scan_blocks_avx2(_proof: avx2::Avx2, hay: &[u8], emit: impl FnMut(crate::scan
     unsafe { scan(hay, emit) }
 }
 
+/// `f` of the 64 bytes at `offset`, zero-padded past the end of `hay`; `empty` once past it.
+#[inline(always)] // once or twice per block on the hot path
+fn on_block<T>(hay: &[u8], offset: usize, empty: T, f: impl Fn(&[u8; 64]) -> T) -> T {
+    if let Some(block) = hay.get(offset..offset + 64) {
+        f(block.try_into().expect("64-byte slice"))
+    } else if offset < hay.len() {
+        let mut padded = [0u8; 64];
+        padded[..hay.len() - offset].copy_from_slice(&hay[offset..]);
+        f(&padded)
+    } else {
+        empty
+    }
+}
+
 #[inline(always)] // inlined into each entry point with that entry point's classifier
 fn scan_blocks_with(
     hay: &[u8],
@@ -325,30 +339,8 @@ fn scan_blocks_with(
     use crate::scan::{Outcome, candidate_at};
 
     let n = hay.len();
-    // Runs `f` on the 64 bytes at `offset`, zero-padded past the end; `None` past the end.
-    let with_block = |offset: usize, f: &dyn Fn(&[u8; 64]) -> u64| -> Option<u64> {
-        if let Some(block) = hay.get(offset..offset + 64) {
-            Some(f(block.try_into().expect("64-byte slice")))
-        } else if offset < n {
-            let mut padded = [0u8; 64];
-            padded[..n - offset].copy_from_slice(&hay[offset..]);
-            Some(f(&padded))
-        } else {
-            None
-        }
-    };
-    let block_at = |offset: usize| -> Masks {
-        if let Some(block) = hay.get(offset..offset + 64) {
-            classify(block.try_into().expect("64-byte slice"))
-        } else if offset < n {
-            let mut padded = [0u8; 64];
-            padded[..n - offset].copy_from_slice(&hay[offset..]);
-            classify(&padded)
-        } else {
-            Masks::default()
-        }
-    };
-    let digits_at = |offset: usize| with_block(offset, &digits).unwrap_or(0);
+    let block_at = |offset: usize| on_block(hay, offset, Masks::default(), &classify);
+    let digits_at = |offset: usize| on_block(hay, offset, 0, &digits);
     let mut from = 0;
     let mut floor = 0;
     let mut offset = 0;
