@@ -226,55 +226,84 @@ fn ensure_trailing_newline(data: &mut Vec<u8>) {
     data.push(b'\n');
 }
 
-/// Masks every string of a JSON document (keys and unknown fields included): each string token is
-/// decoded, masked as text and re-encoded; strings without findings keep their original bytes and
-/// everything between strings is copied as is, so field order and formatting survive. Decoding
-/// first means escapes cannot hide an address (`\n` before it, `\u0040`, JSON text nested in a
-/// string) and the output is valid JSON by construction. `text` must be valid JSON.
+/// Masks every string of a JSON document (keys and unknown fields included), keeping field order
+/// and formatting. Strings without escapes are masked where they stand: the text between two
+/// strings that hold escapes goes through the masker in one call (a quote is never part of an
+/// address, so no finding crosses a string's edge, and numbers, `true` and punctuation hold
+/// nothing). A string with escapes is decoded, masked as text and re-encoded when something was
+/// found, so escapes cannot hide an address (`\u0040`, JSON text nested in a string) and the output
+/// is valid JSON by construction. `text` must be valid JSON.
 pub(crate) fn mask_json_text(masker: &Masker, role: Role, text: &[u8], out: &mut Vec<u8>) -> Counts {
     let mut counts = Counts::default();
     let mut masked = Vec::new();
-    let mut copied = 0;
+    let mut unmasked_from = 0;
     let mut i = 0;
-    while let Some(offset) = memchr_quote(&text[i..]) {
+    while let Some(offset) = memchr::memchr(b'"', &text[i..]) {
         let open = i + offset;
-        let mut close = open + 1;
-        while close < text.len() && text[close] != b'"' {
-            close += if text[close] == b'\\' { 2 } else { 1 };
-        }
-        if close >= text.len() {
+        let Some((close, has_escape)) = string_end(text, open) else {
             break; // an unterminated string: nothing after it is JSON
-        }
-        let token = &text[open..=close];
-        i = close + 1;
-        // Most strings hold no escape: their text is the bytes between the quotes. Only the others
-        // go through serde_json (a parser per string costs more than masking it).
-        let inner = &token[1..token.len() - 1];
-        let decoded = if inner.contains(&b'\\') {
-            let Ok(decoded) = serde_json::from_slice::<std::borrow::Cow<'_, str>>(token) else { continue };
-            decoded
-        } else {
-            let Ok(plain) = std::str::from_utf8(inner) else { continue };
-            std::borrow::Cow::Borrowed(plain)
         };
-        masked.clear();
-        let c = masker.mask_into(role, decoded.as_bytes(), &mut masked);
-        if c.total() == 0 && masked.as_slice() == decoded.as_bytes() {
+        i = close + 1;
+        if !has_escape {
             continue;
         }
-        counts += c;
-        out.extend_from_slice(&text[copied..open]);
-        let masked_str = String::from_utf8_lossy(&masked);
-        // Serialising a string into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, masked_str.as_ref());
-        copied = i;
+        counts += masker.mask_into(role, &text[unmasked_from..open], out);
+        unmasked_from = i;
+        let token = &text[open..=close];
+        let Ok(decoded) = serde_json::from_slice::<String>(token) else {
+            // Valid JSON that serde_json will not decode (a lone surrogate escape): the masker
+            // reads escapes itself.
+            counts += masker.mask_into(role, token, out);
+            continue;
+        };
+        masked.clear();
+        counts += masker.mask_into(role, decoded.as_bytes(), &mut masked);
+        if masked == decoded.as_bytes() {
+            // Nothing changed (the admin view, or no finding): the token keeps its escapes.
+            out.extend_from_slice(token);
+        } else {
+            write_json_string(out, &masked);
+        }
     }
-    out.extend_from_slice(&text[copied..]);
+    counts += masker.mask_into(role, &text[unmasked_from..], out);
     counts
 }
 
-fn memchr_quote(hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == b'"')
+/// The closing quote of the JSON string opening at `open`, and whether the string holds a
+/// backslash escape.
+fn string_end(text: &[u8], open: usize) -> Option<(usize, bool)> {
+    let mut at = open + 1;
+    let mut has_escape = false;
+    loop {
+        let found = at + memchr::memchr2(b'"', b'\\', text.get(at..)?)?;
+        if text[found] == b'"' {
+            return Some((found, has_escape));
+        }
+        has_escape = true;
+        at = found + 2;
+    }
+}
+
+/// Appends `text` as a JSON string. Most text needs no escape: it is checked in one vectorisable
+/// pass and copied; the rest goes through serde_json. Invalid UTF-8 becomes U+FFFD.
+pub(crate) fn write_json_string(out: &mut Vec<u8>, text: &[u8]) {
+    let needs_escape =
+        text.chunks(64).any(|chunk| chunk.iter().fold(false, |acc, &b| acc | (b < 0x20) | (b == b'"') | (b == b'\\')));
+    match std::str::from_utf8(text) {
+        Ok(_) if !needs_escape => {
+            out.reserve(text.len() + 2);
+            out.push(b'"');
+            out.extend_from_slice(text);
+            out.push(b'"');
+        }
+        // Serialising a string into a Vec cannot fail.
+        Ok(valid) => {
+            let _ = serde_json::to_writer(&mut *out, valid);
+        }
+        Err(_) => {
+            let _ = serde_json::to_writer(&mut *out, String::from_utf8_lossy(text).as_ref());
+        }
+    }
 }
 
 fn transform_cloudwatch_logs(masker: &Masker, role: Role, probe: &Probe<'_>, kind: RecordKind) -> Transformed {
@@ -319,15 +348,16 @@ fn transform_cloudwatch_logs(masker: &Masker, role: Role, probe: &Probe<'_>, kin
     for event in events {
         masked.clear();
         counts += masker.mask_into(role, event.message.as_bytes(), &mut masked);
-        let Ok(message) = std::str::from_utf8(&masked) else {
-            return Transformed::failed(kind, "masked log event is not UTF-8");
-        };
+        let mut end = masked.len();
+        while end > 0 && matches!(masked[end - 1], b'\n' | b'\r') {
+            end -= 1;
+        }
         data.extend_from_slice(&prefix);
-        let _ = serde_json::to_writer(&mut data, &*event.id);
+        write_json_string(&mut data, event.id.as_bytes());
         data.extend_from_slice(b",\"timestamp\":");
         let _ = serde_json::to_writer(&mut data, &event.timestamp);
         data.extend_from_slice(b",\"message\":");
-        let _ = serde_json::to_writer(&mut data, message.trim_end_matches(['\n', '\r']));
+        write_json_string(&mut data, &masked[..end]);
         data.extend_from_slice(b"}\n");
     }
     let time = DateTime::<Utc>::from_timestamp_millis(first.timestamp).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
@@ -385,6 +415,38 @@ mod tests {
         assert_eq!((parsed, hop, body), (keys, 2, &b"body\n"[..]));
         assert!(parse_marker(b"\x1elogmask-reingest/1 hop=1 eventType=a/b ts=1\nx").is_none());
         assert!(parse_marker(b"\x1elogmask-reingest/1 hop=1 eventType=A\nx").is_none());
+    }
+
+    #[test]
+    fn json_text_is_masked_in_runs_and_escaped_strings_decoded() {
+        let masker = Masker::new();
+        let doc = concat!(
+            r#"{"a@example.com":"x 192.0.2.1","q":"\"Bob\" <bob@example.com>","b":"\\","#,
+            r#""n":1.5,"s":"\ud800 carol@example.com","t":"dave\u0040example.com"}"#
+        );
+        let mut out = Vec::new();
+        let counts = mask_json_text(&masker, Role::Readonly, doc.as_bytes(), &mut out);
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            concat!(
+                r#"{"<email>":"x <ipv4>","q":"\"Bob\" <<email>>","b":"\\","#,
+                r#""n":1.5,"s":"\ud800 <email>","t":"<email>"}"#
+            )
+        );
+        assert_eq!((counts.emails, counts.ipv4), (4, 1));
+        let mut admin = Vec::new();
+        mask_json_text(&masker, Role::Admin, doc.as_bytes(), &mut admin);
+        assert_eq!(admin, doc.as_bytes());
+    }
+
+    #[test]
+    fn json_strings_are_escaped_only_when_needed() {
+        let mut out = Vec::new();
+        write_json_string(&mut out, "plain テキスト".as_bytes());
+        write_json_string(&mut out, b"q\"b\\c\n\x01");
+        write_json_string(&mut out, b"bad \xff");
+        assert_eq!(String::from_utf8(out).unwrap(), "\"plain テキスト\"\"q\\\"b\\\\c\\n\\u0001\"\"bad \u{fffd}\"");
     }
 
     #[test]
