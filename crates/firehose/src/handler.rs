@@ -262,12 +262,14 @@ impl<R: Reingest> Transformer<R> {
         entries: &mut [ResponseRecord],
         summary: &mut Summary,
     ) {
-        let pieces: Vec<Vec<u8>> = pending.iter().flat_map(|p| p.pieces.iter().cloned()).collect();
+        let counts: Vec<usize> = pending.iter().map(|p| p.pieces.len()).collect();
+        let pieces: Vec<Vec<u8>> = pending.iter_mut().flat_map(|p| std::mem::take(&mut p.pieces)).collect();
         let delivery = deliver(&self.reingest, stream, &pieces, &self.retry).await;
+        drop(pieces);
         let mut offset = 0;
-        for p in pending.drain(..) {
-            let all = delivery.delivered[offset..offset + p.pieces.len()].iter().all(|&d| d);
-            offset += p.pieces.len();
+        for (p, count) in pending.drain(..).zip(counts) {
+            let all = delivery.delivered[offset..offset + count].iter().all(|&d| d);
+            offset += count;
             let entry = &mut entries[p.entry];
             if all {
                 entry.result = RecordResult::Dropped;
