@@ -3,6 +3,7 @@
 mod common;
 mod contract;
 mod corpus;
+mod json_records;
 mod moto;
 mod moto_stream;
 mod ses_samples;
