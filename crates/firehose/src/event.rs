@@ -199,6 +199,7 @@ pub(crate) fn encode_base64(bytes: &[u8]) -> String {
     BASE64.encode(bytes)
 }
 
-pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
-    BASE64.decode(text)
+/// Decodes `text` into `out` (appended), so one buffer serves a whole batch.
+pub(crate) fn decode_base64(text: &str, out: &mut Vec<u8>) -> Result<(), base64::DecodeError> {
+    BASE64.decode_vec(text, out)
 }

@@ -115,14 +115,6 @@ impl<R: Reingest> Transformer<R> {
     /// Transforms one batch. Never fails: a bad record becomes `ProcessingFailed` on its own.
     pub async fn process(&self, event: FirehoseEvent) -> BatchOutput {
         let stream = reingest_target(&event);
-        let failed_entry_len = |id: &str| -> usize {
-            json_len(&ResponseRecord {
-                record_id: id.to_owned(),
-                result: RecordResult::ProcessingFailed,
-                data: None,
-                metadata: None,
-            }) + 1
-        };
         // Room kept for every record still to come, so each can at least be reported.
         let mut reserve: usize = event.records.iter().map(|r| failed_entry_len(&r.record_id)).sum();
         let mut used = json_len(&FirehoseResponse::default());
@@ -136,6 +128,7 @@ impl<R: Reingest> Transformer<R> {
         let mut pending: Vec<Pending> = Vec::new();
         let mut pending_bytes = 0usize;
         let mut scratch = Scratch::default();
+        let mut decoded = Vec::new();
 
         // Records are consumed one by one so that each one's base64 text is freed once decoded.
         for record in event.records {
@@ -149,10 +142,11 @@ impl<R: Reingest> Transformer<R> {
                 metadata: None,
             };
 
-            let decoded = decode_base64(&record.data);
+            decoded.clear();
+            let valid = decode_base64(&record.data, &mut decoded);
             drop(record.data);
-            let bytes = match decoded {
-                Ok(b) => b,
+            let bytes = match valid {
+                Ok(()) => decoded.as_slice(),
                 Err(_) => {
                     kinds.push(RecordKind::Invalid);
                     tracing::warn!(
@@ -168,11 +162,10 @@ impl<R: Reingest> Transformer<R> {
             };
             summary.bytes_in += bytes.len() as u64;
             let arrival = record.approximate_arrival_timestamp.as_ref().and_then(|m| m.as_i64());
-            let t = transform(&self.masker, self.role, &bytes, arrival, &mut scratch);
-            drop(bytes);
+            let t = transform(&self.masker, self.role, bytes, arrival, &mut scratch);
             kinds.push(t.kind);
             metrics.masked += t.counts;
-            if let Some(facts) = &t.ses {
+            if let Some(facts) = t.ses {
                 metrics.add_ses(facts);
             }
             match t.outcome {
@@ -287,6 +280,12 @@ impl<R: Reingest> Transformer<R> {
     }
 }
 
+/// Serialised size of a `ProcessingFailed` entry for `id`, with its comma: the least every record
+/// takes in the response.
+fn failed_entry_len(id: &str) -> usize {
+    json_len(&id) + r#"{"recordId":,"result":"ProcessingFailed"},"#.len()
+}
+
 /// The delivery stream to re-ingest into, or why there is none.
 fn reingest_target(event: &FirehoseEvent) -> Result<String, &'static str> {
     if event.source_kinesis_stream_arn.is_some() {
@@ -349,6 +348,19 @@ mod tests {
             joined.extend_from_slice(&p[marker.len()..]);
         }
         assert_eq!(joined, data);
+    }
+
+    #[test]
+    fn failed_entry_len_is_the_serialised_size() {
+        for id in ["", "49546986683135544286507457936321625675700192471156785154", "a\"b\\c\u{1}é"] {
+            let entry = ResponseRecord {
+                record_id: id.to_owned(),
+                result: RecordResult::ProcessingFailed,
+                data: None,
+                metadata: None,
+            };
+            assert_eq!(failed_entry_len(id), serde_json::to_vec(&entry).unwrap().len() + 1, "{id:?}");
+        }
     }
 
     #[test]

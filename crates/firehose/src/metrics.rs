@@ -58,8 +58,8 @@ pub struct BatchMetrics {
 
 impl BatchMetrics {
     /// Counts one SES event.
-    pub fn add_ses(&mut self, facts: &SesFacts) {
-        let counts = self.ses.entry((facts.configuration_set.clone(), facts.sending_domain.clone())).or_default();
+    pub fn add_ses(&mut self, facts: SesFacts) {
+        let counts = self.ses.entry((facts.configuration_set, facts.sending_domain)).or_default();
         let mut bump = |name: &str| {
             if let Some(i) = SES_METRICS.iter().position(|m| *m == name) {
                 counts[i] += 1;

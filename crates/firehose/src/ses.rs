@@ -3,7 +3,6 @@
 //! Everything is optional: the documented samples already disagree on which fields exist.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use serde::Deserialize;
 
@@ -119,7 +118,65 @@ pub(crate) struct Mail<'a> {
     #[serde(borrow, default)]
     pub source: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    pub tags: Option<HashMap<Cow<'a, str>, Vec<Cow<'a, str>>>>,
+    pub tags: Option<ConfigurationSetTag<'a>>,
+}
+
+/// `mail.tags`, of which only `ses:configuration-set` is kept: the other tags are skipped by the
+/// parser without being stored.
+#[derive(Debug, Default)]
+pub(crate) struct ConfigurationSetTag<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for ConfigurationSetTag<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = ConfigurationSetTag<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of tag names to lists of values")
+            }
+
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut found = None;
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    if key == "ses:configuration-set" && found.is_none() {
+                        found = map.next_value::<FirstValue<'a>>()?.0;
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(ConfigurationSetTag(found))
+            }
+        }
+
+        deserializer.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+/// The first string of a list, the rest skipped.
+struct FirstValue<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FirstValue<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = FirstValue<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of strings")
+            }
+
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+                let first = seq.next_element::<Cow<'de, str>>()?;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(FirstValue(first))
+            }
+        }
+
+        deserializer.deserialize_seq(Visit(std::marker::PhantomData))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -197,9 +254,8 @@ impl<'a> Probe<'a> {
         let mail = self.mail.as_ref();
         let configuration_set = mail
             .and_then(|m| m.tags.as_ref())
-            .and_then(|t| t.get("ses:configuration-set"))
-            .and_then(|v| v.first())
-            .map(|v| sanitise_dimension(v))
+            .and_then(|t| t.0.as_deref())
+            .map(sanitise_dimension)
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| "none".to_owned());
         let sending_domain =
