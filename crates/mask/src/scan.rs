@@ -301,6 +301,15 @@ fn touches_star(hay: &[u8], start: usize, end: usize) -> bool {
     hay.get(end) == Some(&b'*') || (start > 0 && hay[start - 1] == b'*')
 }
 
+/// Does `text` end in four dot-separated numbers ("¡10.0.0.1")? An operator IPv4 mask shows at
+/// most three octets before its `*`, so a run ending in four ends in an address of its own, which
+/// the view masks: the run does not reach the `*` there, and must not here either.
+fn ends_in_dotted_quad(text: &[u8]) -> bool {
+    let numeric = text.iter().rev().take_while(|&&b| b.is_ascii_digit() || b == b'.').count();
+    let mut parts = text[text.len() - numeric..].rsplit(|&b| b == b'.');
+    (0..4).all(|_| parts.next().is_some_and(|p| !p.is_empty()))
+}
+
 fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     let punctuation = hay[end..].iter().take_while(|&&b| b == b':' || b == b'.').count();
     let after = &hay[end + punctuation..]; // "::ffff:<ipv4>", "0::...<email>"
@@ -325,7 +334,8 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
         && rest.first() == Some(&b'*')
         && matches!(hay[end + run - 1], b':' | b'.')
         && is_hex(hay[end + run - 2])
-        && !hay[end..end + run].windows(2).any(|w| w == b"::");
+        && !hay[end..end + run].windows(2).any(|w| w == b"::")
+        && !ends_in_dotted_quad(&hay[end..end + run - 1]);
     if email_mask || ip_mask {
         return true;
     }
