@@ -12,7 +12,7 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use logmask_firehose::{Config, FirehoseRecord, NoReingest, RecordResult, Transformer, samples};
+use logmask_firehose::{Config, FirehoseRecord, NoReingest, RecordKind, RecordResult, Transformer, samples};
 use logmask_mask::{Masker, Role};
 
 static RUNTIME: LazyLock<tokio::runtime::Runtime> =
@@ -49,6 +49,14 @@ fuzz_target!(|data: &[u8]| {
             let bytes = record.decoded_data().expect("Ok data is base64");
             assert!(std::str::from_utf8(&bytes).is_ok(), "Ok data is UTF-8");
             assert!(record.metadata.is_some(), "Ok records carry partition keys");
+            let is_json = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).is_ok();
+            if matches!(out.kinds[i], RecordKind::Json | RecordKind::SesEvent) && is_json(records[i]) {
+                // JSON stays JSON: masking in place never breaks a string or an escape.
+                assert!(is_json(&bytes), "masked JSON record {i} is not JSON");
+            }
+            if role == Role::Admin && matches!(out.kinds[i], RecordKind::Json | RecordKind::Text) {
+                assert_eq!(bytes, records[i], "the admin view of record {i} is its input byte for byte");
+            }
         }
     }
     if budget < usize::MAX / 2 {
