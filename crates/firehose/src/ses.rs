@@ -141,7 +141,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for ConfigurationSetTag<'a> {
                 let mut found = None;
                 while let Some(key) = map.next_key::<Cow<'de, str>>()? {
                     if key == "ses:configuration-set" && found.is_none() {
-                        found = map.next_value::<FirstValue<'a>>()?.0;
+                        found = map.next_value::<Vec<Cow<'a, str>>>()?.into_iter().next();
                     } else {
                         map.next_value::<serde::de::IgnoredAny>()?;
                     }
@@ -151,31 +151,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for ConfigurationSetTag<'a> {
         }
 
         deserializer.deserialize_map(Visit(std::marker::PhantomData))
-    }
-}
-
-/// The first string of a list, the rest skipped.
-struct FirstValue<'a>(Option<Cow<'a, str>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for FirstValue<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
-
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
-            type Value = FirstValue<'a>;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a list of strings")
-            }
-
-            fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
-                let first = seq.next_element::<Cow<'de, str>>()?;
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(FirstValue(first))
-            }
-        }
-
-        deserializer.deserialize_seq(Visit(std::marker::PhantomData))
     }
 }
 
@@ -293,6 +268,18 @@ mod tests {
         assert_eq!(sending_domain("sender@example.com").as_deref(), Some("example.com"));
         assert_eq!(sending_domain("no address"), None);
         assert_eq!(sending_domain("a@exa mple.com"), None);
+    }
+
+    #[test]
+    fn only_the_configuration_set_tag_is_read() {
+        let json = r#"{"eventType":"Send","mail":{"source":"a@example.com","tags":{
+            "ses:source-ip":["192.0.2.1"],"other":{"nested":[1,2]},
+            "ses:configuration-set":["Marketing-1","second"],"ses:configuration-set":["late"]}}}"#;
+        let probe: Probe = serde_json::from_str(json).unwrap();
+        assert_eq!(probe.ses_facts().configuration_set, "Marketing-1");
+        let untagged: Probe = serde_json::from_str(r#"{"eventType":"Send","mail":{"tags":{}}}"#).unwrap();
+        assert_eq!(untagged.ses_facts().configuration_set, "none");
+        assert!(serde_json::from_str::<Probe>(r#"{"mail":{"tags":{"ses:configuration-set":"x"}}}"#).is_err());
     }
 
     #[test]
