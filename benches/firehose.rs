@@ -5,12 +5,21 @@
 //! The generated events are also written to `$FIREHOSE_BENCH_DIR` (default: the system temp dir,
 //! `logmask-firehose-bench/`) for `benches/blueprint_baseline.py` and for `/usr/bin/time -v
 //! logmask firehose --event …` peak-RSS runs.
+//!
+//! Next to each event, `<event>/blueprint-in-rust`: the Python blueprint's own logic in Rust (no
+//! masking), the least work any transformation does on that event.
 
 use std::hint::black_box;
+use std::io::Read as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use logmask_firehose::{Config, FirehoseEvent, Reingest, ReingestError, Transformer, samples};
+use logmask_firehose::{
+    Config, FirehoseEvent, FirehoseResponse, RecordResult, Reingest, ReingestError, ResponseRecord, Transformer,
+    samples,
+};
 use logmask_mask::Masker;
 
 /// Accepts everything and only counts bytes: large CloudWatch Logs batches always overflow one
@@ -67,8 +76,53 @@ fn bench(c: &mut Criterion) {
         );
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_function(&name, |b| b.iter(|| black_box(run())));
+        group.bench_function(format!("{name}/blueprint-in-rust"), |b| b.iter(|| black_box(blueprint(&bytes))));
     }
     group.finish();
+}
+
+/// The Python blueprint's logic (`blueprint_baseline.py`) written in Rust, with no masking and no
+/// size budget: what any implementation of the contract pays at least. Its speed over the Python
+/// figure bounds the speed-up a Rust transformation can reach on the same event.
+fn blueprint(event: &[u8]) -> usize {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Document<'a> {
+        #[serde(borrow)]
+        message_type: std::borrow::Cow<'a, str>,
+        #[serde(borrow, default)]
+        log_events: Vec<LogEvent<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct LogEvent<'a> {
+        #[serde(borrow)]
+        message: std::borrow::Cow<'a, str>,
+    }
+
+    let event: FirehoseEvent = serde_json::from_slice(event).unwrap();
+    let mut records = Vec::with_capacity(event.records.len());
+    for record in event.records {
+        let raw = BASE64.decode(&record.data).unwrap();
+        let (result, data) = if raw.starts_with(&[0x1f, 0x8b]) {
+            let mut text = Vec::new();
+            flate2::read::MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut text).unwrap();
+            let doc: Document = serde_json::from_slice(&text).unwrap();
+            if doc.message_type == "CONTROL_MESSAGE" {
+                (RecordResult::Dropped, None)
+            } else {
+                let mut joined = String::with_capacity(text.len());
+                for e in &doc.log_events {
+                    joined.push_str(&e.message);
+                    joined.push('\n');
+                }
+                (RecordResult::Ok, Some(BASE64.encode(joined)))
+            }
+        } else {
+            (RecordResult::Ok, Some(BASE64.encode(&raw)))
+        };
+        records.push(ResponseRecord { record_id: record.record_id, result, data, metadata: None });
+    }
+    serde_json::to_vec(&FirehoseResponse { records }).unwrap().len()
 }
 
 criterion_group!(benches, bench);
