@@ -286,7 +286,7 @@ fn string_end(text: &[u8], open: usize) -> Option<(usize, bool)> {
 
 /// Appends `text` as a JSON string. Most text needs no escape: it is checked in one vectorisable
 /// pass and copied; the rest goes through serde_json. Invalid UTF-8 becomes U+FFFD.
-pub(crate) fn write_json_string(out: &mut Vec<u8>, text: &[u8]) {
+fn write_json_string(out: &mut Vec<u8>, text: &[u8]) {
     let needs_escape =
         text.chunks(64).any(|chunk| chunk.iter().fold(false, |acc, &b| acc | (b < 0x20) | (b == b'"') | (b == b'\\')));
     match std::str::from_utf8(text) {
@@ -340,10 +340,9 @@ fn transform_cloudwatch_logs(masker: &Masker, role: Role, probe: &Probe<'_>, kin
     // stream are the same for the whole document, so they are encoded once.
     let mut prefix = Vec::with_capacity(log_group.len() + log_stream.len() + 48);
     prefix.extend_from_slice(b"{\"logGroup\":");
-    // Serialising strings and integers into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut prefix, log_group.as_str());
+    write_json_string(&mut prefix, log_group.as_bytes());
     prefix.extend_from_slice(b",\"logStream\":");
-    let _ = serde_json::to_writer(&mut prefix, log_stream.as_str());
+    write_json_string(&mut prefix, log_stream.as_bytes());
     prefix.extend_from_slice(b",\"id\":");
     for event in events {
         masked.clear();
@@ -355,6 +354,7 @@ fn transform_cloudwatch_logs(masker: &Masker, role: Role, probe: &Probe<'_>, kin
         data.extend_from_slice(&prefix);
         write_json_string(&mut data, event.id.as_bytes());
         data.extend_from_slice(b",\"timestamp\":");
+        // Serialising an integer into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut data, &event.timestamp);
         data.extend_from_slice(b",\"message\":");
         write_json_string(&mut data, &masked[..end]);
