@@ -3,8 +3,10 @@
 //!
 //! Logs are full of dots and colons (timestamps, durations, versions) that are not addresses;
 //! visiting each of them one by one caps the scan near the speed of a trigger walk. This
-//! filter rejects them in bulk, with bit arithmetic over a 128-byte window (a block plus the
-//! next one as lookahead):
+//! filter rejects them in bulk. The SIMD classifier already looks at each byte's neighbours
+//! (it reads a 66-byte window: the block and one byte either side), so the masks it hands over
+//! are narrow; bit arithmetic over a 128-bit window (a block plus the next one as lookahead)
+//! does the rest, on the few blocks that need it:
 //!
 //! * IPv4: a dot between two digits that starts a chain of three such dots, each 2–4 bytes
 //!   after the previous. The first dot of every dotted quad passes (`1.2.3.4` …
@@ -21,96 +23,75 @@
 //! positions that hold nothing; [`crate::scan::candidate_at`] rejects those. The tests compare
 //! the filtered scan with the byte-by-byte reference on adversarial inputs.
 
-/// Bit masks of one 64-byte block: bit `i` describes byte `i`.
+/// The bytes one block is classified from: the byte before it, its 64 bytes, the byte after.
+pub(crate) type Window = [u8; 66];
+
+/// Bit masks of one 64-byte block: bit `i` describes byte `i` of the block.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Masks {
-    dot: u64,
+    /// `.` with an ASCII digit on both sides.
+    quad_dot: u64,
     colon: u64,
+    /// `@ \\ % 0xEF`
     special: u64,
 }
 
+/// Every successor of the bits of `m` at distance 2 to 4: the next dot of a dotted quad.
+#[inline(always)]
+fn next_quad_dot(m: u128) -> u128 {
+    m >> 2 | m >> 3 | m >> 4
+}
+
+/// Every successor at distance 2 to 5: the next colon of an IPv6 address.
+#[inline(always)]
+fn next_colon(m: u128) -> u128 {
+    m >> 2 | m >> 3 | m >> 4 | m >> 5
+}
+
 /// Positions (bits) in `cur` that may start an address, given the next block as lookahead.
-/// `digits` gives the digit masks of both blocks and whether the byte before `cur` is a digit;
-/// it is called only for the rare windows with three dots in a row.
 #[inline(always)] // called once per block from the scan loop; keeps the masks in registers
-pub(crate) fn candidates(cur: &Masks, next: &Masks, digits: impl FnOnce() -> (u64, u64, bool)) -> u64 {
-    if cur.dot | cur.colon == 0 {
-        return cur.special; // most blocks of prose and JSON: no IP can start here
-    }
-    let mut found = 0u64;
-    if cur.dot != 0 {
-        let dot = u128::from(cur.dot) | u128::from(next.dot) << 64;
-        let succ = |m: u128| m >> 2 | m >> 3 | m >> 4;
-        // A dotted quad has three dots in a row, each between digits; versions (1.2.3) and
-        // decimals stop early, and most windows (one time stamp per line) do not even hold three
-        // dots. Digits are looked at only when the dots alone pass.
-        if dot.count_ones() >= 3 && (dot & succ(dot & succ(dot))) as u64 != 0 {
-            let (digit_cur, digit_next, digit_before) = digits();
-            let digit = u128::from(digit_cur) | u128::from(digit_next) << 64;
-            let quad_dot = dot & (digit << 1 | u128::from(digit_before)) & digit >> 1;
-            found |= (quad_dot & succ(quad_dot & succ(quad_dot))) as u64;
+pub(crate) fn candidates(cur: &Masks, next: &Masks) -> u64 {
+    // Branch-free but for the rare six-colon test: which blocks hold dots and colons between
+    // digits is data the branch predictor cannot learn.
+    let quad_dot = u128::from(cur.quad_dot) | u128::from(next.quad_dot) << 64;
+    let quad = quad_dot & next_quad_dot(quad_dot & next_quad_dot(quad_dot));
+    let colon = u128::from(cur.colon) | u128::from(next.colon) << 64;
+    // Only the first colon of a "::": any colon of an address finds the same span.
+    let mut found = (quad | colon & colon >> 1) as u64 | cur.special;
+    // Colons with a successor: every colon of a six-colon chain but the last. Times have
+    // one, a MAC address four; a chain starting in this block ends inside the window.
+    let mut chain = colon & next_colon(colon);
+    if (chain as u64).count_ones() + ((chain >> 64) as u32 & 0x1FF_FFFF).count_ones() >= 5 {
+        for _ in 0..4 {
+            chain = colon & next_colon(chain);
         }
+        found |= chain as u64;
     }
-    if cur.colon != 0 {
-        let colon = u128::from(cur.colon) | u128::from(next.colon) << 64;
-        let mut chain = 0;
-        // A six-colon chain starting in this block ends inside the window.
-        if colon.count_ones() >= 6 {
-            let succ = |m: u128| m >> 2 | m >> 3 | m >> 4 | m >> 5;
-            chain = colon;
-            for _ in 0..5 {
-                chain = colon & succ(chain);
-                if chain == 0 {
-                    break; // times (12:34:56) end here after two rounds
-                }
-            }
-        }
-        // Only the first colon of a "::": any colon of an address finds the same span.
-        found |= (colon & colon >> 1 | chain) as u64;
-    }
-    found | cur.special
+    found
 }
 
-/// Classifies 64 bytes.
+/// Classifies the 64 bytes in the middle of `window`.
 #[inline(always)] // one call per block on the hot path
-pub(crate) fn classify(block: &[u8; 64]) -> Masks {
+pub(crate) fn classify(window: &Window) -> Masks {
     #[cfg(target_arch = "x86_64")]
     {
-        sse2::classify(block)
+        sse2::classify(window)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        classify_scalar(block)
-    }
-}
-
-/// The digit mask of 64 bytes (the portable definition; the SIMD versions must agree with it).
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-pub(crate) fn digits_scalar(block: &[u8; 64]) -> u64 {
-    block.iter().enumerate().filter(|(_, b)| b.is_ascii_digit()).fold(0, |m, (i, _)| m | 1 << i)
-}
-
-/// Digit mask of 64 bytes, for the SSE2 / portable scan loop.
-#[inline(always)] // called for the few windows with three dots in a row
-fn digits(block: &[u8; 64]) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        sse2::digits(block)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        digits_scalar(block)
+        classify_scalar(window)
     }
 }
 
 /// The portable definition of [`classify`]; the SIMD versions must agree with it.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-pub(crate) fn classify_scalar(block: &[u8; 64]) -> Masks {
+pub(crate) fn classify_scalar(window: &Window) -> Masks {
     let mut m = Masks::default();
-    for (i, &b) in block.iter().enumerate() {
+    for i in 0..64 {
         let bit = 1u64 << i;
-        if b == b'.' {
-            m.dot |= bit;
+        let [before, b, after] = [window[i], window[i + 1], window[i + 2]];
+        if b == b'.' && before.is_ascii_digit() && after.is_ascii_digit() {
+            m.quad_dot |= bit;
         }
         if b == b':' {
             m.colon |= bit;
@@ -125,16 +106,24 @@ pub(crate) fn classify_scalar(block: &[u8; 64]) -> Masks {
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use core::arch::x86_64::{
-        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+        __m128i, _mm_add_epi8, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
         _mm_or_si128, _mm_set1_epi8,
     };
 
-    use super::Masks;
+    use super::{Masks, Window};
 
     #[target_feature(enable = "sse2")]
     #[inline]
     fn eq(v: __m128i, c: u8) -> __m128i {
         _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8))
+    }
+
+    /// 0xFF where the byte is an ASCII digit: adding 80 maps `0`–`9`, and only them, to the
+    /// ten smallest signed bytes.
+    #[target_feature(enable = "sse2")]
+    #[inline]
+    fn digit(v: __m128i) -> __m128i {
+        _mm_cmpgt_epi8(_mm_set1_epi8(-118), _mm_add_epi8(v, _mm_set1_epi8(80)))
     }
 
     #[target_feature(enable = "sse2")]
@@ -143,60 +132,36 @@ mod sse2 {
         u64::from(_mm_movemask_epi8(m) as u16)
     }
 
-    /// One 16-byte lane: dot, colon and special (`@ \\ % 0xEF`) bits.
     #[target_feature(enable = "sse2")]
     #[inline]
-    fn lane(v: __m128i) -> [u64; 3] {
-        let special = _mm_or_si128(_mm_or_si128(eq(v, b'@'), eq(v, b'\\')), _mm_or_si128(eq(v, b'%'), eq(v, 0xEF)));
-        [bits(eq(v, b'.')), bits(eq(v, b':')), bits(special)]
-    }
-
-    #[target_feature(enable = "sse2")]
-    #[inline]
-    fn digits_sse2(block: &[u8; 64]) -> u64 {
-        let mut mask = 0;
-        for (k, chunk) in block.chunks_exact(16).enumerate() {
-            // SAFETY: `chunk` is exactly 16 readable bytes and `_mm_loadu_si128` has no
-            // alignment requirement.
-            let v = unsafe { _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>()) };
-            // Signed compares: bytes >= 0x80 are negative, so they are never digits.
-            let digit = _mm_and_si128(
-                _mm_cmpgt_epi8(v, _mm_set1_epi8(b'/' as i8)),
-                _mm_cmplt_epi8(v, _mm_set1_epi8(b':' as i8)),
-            );
-            mask |= bits(digit) << (16 * k);
-        }
-        mask
-    }
-
-    #[inline(always)] // a few calls per window with three dots in a row
-    pub(super) fn digits(block: &[u8; 64]) -> u64 {
-        // SAFETY: SSE2 is part of the x86_64 baseline (see `classify`).
-        unsafe { digits_sse2(block) }
-    }
-
-    #[target_feature(enable = "sse2")]
-    #[inline]
-    fn classify_sse2(block: &[u8; 64]) -> Masks {
+    fn classify_sse2(window: &Window) -> Masks {
         let mut m = Masks::default();
-        for (k, chunk) in block.chunks_exact(16).enumerate() {
-            // SAFETY: `chunk` is exactly 16 readable bytes and `_mm_loadu_si128` has no
-            // alignment requirement.
-            let v = unsafe { _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>()) };
-            let [dot, colon, special] = lane(v);
-            let shift = 16 * k;
-            m.dot |= dot << shift;
-            m.colon |= colon << shift;
-            m.special |= special << shift;
+        for k in 0..4 {
+            let at = 16 * k;
+            // SAFETY: `at + 2 + 16 <= 66`: every load reads 16 bytes inside `window`, and
+            // `_mm_loadu_si128` has no alignment requirement.
+            let (before, v, after) = unsafe {
+                let p = window.as_ptr().add(at);
+                (
+                    _mm_loadu_si128(p.cast::<__m128i>()),
+                    _mm_loadu_si128(p.add(1).cast::<__m128i>()),
+                    _mm_loadu_si128(p.add(2).cast::<__m128i>()),
+                )
+            };
+            let quad_dot = _mm_and_si128(eq(v, b'.'), _mm_and_si128(digit(before), digit(after)));
+            let special = _mm_or_si128(_mm_or_si128(eq(v, b'@'), eq(v, b'\\')), _mm_or_si128(eq(v, b'%'), eq(v, 0xEF)));
+            m.quad_dot |= bits(quad_dot) << at;
+            m.colon |= bits(eq(v, b':')) << at;
+            m.special |= bits(special) << at;
         }
         m
     }
 
     #[inline(always)] // once per block on the hot path
-    pub(super) fn classify(block: &[u8; 64]) -> Masks {
+    pub(super) fn classify(window: &Window) -> Masks {
         // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so calling an
         // `enable = "sse2"` function cannot reach an unsupported instruction.
-        unsafe { classify_sse2(block) }
+        unsafe { classify_sse2(window) }
     }
 }
 
@@ -205,11 +170,11 @@ mod sse2 {
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use core::arch::x86_64::{
-        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
-        _mm256_set1_epi8, _mm256_setr_epi8, _mm256_shuffle_epi8,
+        __m256i, _mm256_add_epi8, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256,
+        _mm256_movemask_epi8, _mm256_set1_epi8, _mm256_setr_epi8, _mm256_shuffle_epi8,
     };
 
-    use super::Masks;
+    use super::{Masks, Window};
 
     /// Entry `n` (in both 128-bit lanes) is the special byte whose low nibble is `n` (`@` 0x40,
     /// `%` 0x25, `\\` 0x5C, 0xEF); the others hold 0x40, whose low nibble is not `n`.
@@ -233,6 +198,13 @@ mod avx2 {
         _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c as i8))
     }
 
+    /// 0xFF where the byte is an ASCII digit (see the SSE2 version).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn digit(v: __m256i) -> __m256i {
+        _mm256_cmpgt_epi8(_mm256_set1_epi8(-118), _mm256_add_epi8(v, _mm256_set1_epi8(80)))
+    }
+
     #[target_feature(enable = "avx2")]
     #[inline]
     fn bits(m: __m256i) -> u64 {
@@ -241,39 +213,29 @@ mod avx2 {
 
     #[target_feature(enable = "avx2")]
     #[inline]
-    pub(super) fn classify(block: &[u8; 64]) -> Masks {
+    pub(super) fn classify(window: &Window) -> Masks {
         let mut m = Masks::default();
-        for (k, chunk) in block.chunks_exact(32).enumerate() {
-            // SAFETY: `chunk` is exactly 32 readable bytes and `_mm256_loadu_si256` has no
-            // alignment requirement.
-            let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast::<__m256i>()) };
+        for k in 0..2 {
+            let at = 32 * k;
+            // SAFETY: `at + 2 + 32 <= 66`: every load reads 32 bytes inside `window`, and
+            // `_mm256_loadu_si256` has no alignment requirement.
+            let (before, v, after) = unsafe {
+                let p = window.as_ptr().add(at);
+                (
+                    _mm256_loadu_si256(p.cast::<__m256i>()),
+                    _mm256_loadu_si256(p.add(1).cast::<__m256i>()),
+                    _mm256_loadu_si256(p.add(2).cast::<__m256i>()),
+                )
+            };
+            let quad_dot = _mm256_and_si256(eq(v, b'.'), _mm256_and_si256(digit(before), digit(after)));
             // The four special bytes have distinct low nibbles: one table lookup finds them all.
             let expected = _mm256_shuffle_epi8(special_by_low_nibble(), _mm256_and_si256(v, _mm256_set1_epi8(0x0F)));
             let special = _mm256_cmpeq_epi8(v, expected);
-            let shift = 32 * k;
-            m.dot |= bits(eq(v, b'.')) << shift;
-            m.colon |= bits(eq(v, b':')) << shift;
-            m.special |= bits(special) << shift;
+            m.quad_dot |= bits(quad_dot) << at;
+            m.colon |= bits(eq(v, b':')) << at;
+            m.special |= bits(special) << at;
         }
         m
-    }
-
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    pub(super) fn digits(block: &[u8; 64]) -> u64 {
-        let mut mask = 0;
-        for (k, chunk) in block.chunks_exact(32).enumerate() {
-            // SAFETY: `chunk` is exactly 32 readable bytes and `_mm256_loadu_si256` has no
-            // alignment requirement.
-            let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast::<__m256i>()) };
-            // Signed compares: bytes >= 0x80 are negative, so they are never digits.
-            let digit = _mm256_and_si256(
-                _mm256_cmpgt_epi8(v, _mm256_set1_epi8(b'/' as i8)),
-                _mm256_cmpgt_epi8(_mm256_set1_epi8(b':' as i8), v),
-            );
-            mask |= bits(digit) << (32 * k);
-        }
-        mask
     }
 
     /// Proof that the running CPU has AVX2, POPCNT, BMI1 and BMI2 (every AVX2 CPU so far): the
@@ -299,7 +261,7 @@ pub(crate) fn scan_blocks(hay: &[u8], emit: impl FnMut(crate::scan::Finding)) {
     if let Some(token) = avx2::Avx2::detect() {
         return scan_blocks_avx2(token, hay, emit);
     }
-    scan_blocks_with(hay, emit, classify, digits);
+    scan_blocks_with(hay, emit, classify);
 }
 
 /// [`scan_blocks_with`] compiled for AVX2, with the AVX2 classifier inlined into it.
@@ -308,48 +270,42 @@ pub(crate) fn scan_blocks(hay: &[u8], emit: impl FnMut(crate::scan::Finding)) {
 fn scan_blocks_avx2(_proof: avx2::Avx2, hay: &[u8], emit: impl FnMut(crate::scan::Finding)) {
     #[target_feature(enable = "avx2,popcnt,bmi1,bmi2")]
     fn scan(hay: &[u8], emit: impl FnMut(crate::scan::Finding)) {
-        scan_blocks_with(hay, emit, |block| avx2::classify(block), |block| avx2::digits(block));
+        scan_blocks_with(hay, emit, |window| avx2::classify(window));
     }
     // SAFETY: an `Avx2` value exists only after `is_x86_feature_detected!` said yes to each of
     // these features, so the running CPU executes every instruction `scan` may contain.
     unsafe { scan(hay, emit) }
 }
 
-/// `f` of the 64 bytes at `offset`, zero-padded past the end of `hay`; `empty` once past it.
-#[inline(always)] // once or twice per block on the hot path
-fn on_block<T>(hay: &[u8], offset: usize, empty: T, f: impl Fn(&[u8; 64]) -> T) -> T {
-    if let Some(block) = hay.get(offset..offset + 64) {
-        f(block.try_into().expect("64-byte slice"))
+/// The masks of the block at `offset`, zero-padded outside `hay`; empty once past its end.
+#[inline(always)] // once per block on the hot path
+fn masks_at(hay: &[u8], offset: usize, classify: impl Fn(&Window) -> Masks) -> Masks {
+    if let Some(window) = offset.checked_sub(1).and_then(|before| hay.get(before..offset + 65)) {
+        classify(window.try_into().expect("66-byte slice"))
     } else if offset < hay.len() {
-        let mut padded = [0u8; 64];
-        padded[..hay.len() - offset].copy_from_slice(&hay[offset..]);
-        f(&padded)
+        // The first block and the last one or two: rare, so a copy is cheap enough.
+        let mut window = [0u8; 66];
+        let from = offset.saturating_sub(1);
+        let to = hay.len().min(offset + 65);
+        window[from + 1 - offset..to + 1 - offset].copy_from_slice(&hay[from..to]);
+        classify(&window)
     } else {
-        empty
+        Masks::default()
     }
 }
 
 #[inline(always)] // inlined into each entry point with that entry point's classifier
-fn scan_blocks_with(
-    hay: &[u8],
-    mut emit: impl FnMut(crate::scan::Finding),
-    classify: impl Fn(&[u8; 64]) -> Masks,
-    digits: impl Fn(&[u8; 64]) -> u64,
-) {
+fn scan_blocks_with(hay: &[u8], mut emit: impl FnMut(crate::scan::Finding), classify: impl Fn(&Window) -> Masks) {
     use crate::scan::{Outcome, candidate_at};
 
     let n = hay.len();
-    let block_at = |offset: usize| on_block(hay, offset, Masks::default(), &classify);
-    let digits_at = |offset: usize| on_block(hay, offset, 0, &digits);
     let mut from = 0;
     let mut floor = 0;
     let mut offset = 0;
-    let mut cur = block_at(0);
+    let mut cur = masks_at(hay, 0, &classify);
     while offset < n {
-        let next = block_at(offset + 64);
-        let mut bits = candidates(&cur, &next, || {
-            (digits_at(offset), digits_at(offset + 64), offset > 0 && hay[offset - 1].is_ascii_digit())
-        });
+        let next = masks_at(hay, offset + 64, &classify);
+        let mut bits = candidates(&cur, &next);
         if from > offset {
             bits &= if from - offset >= 64 { 0 } else { !0u64 << (from - offset) };
         }
@@ -377,13 +333,17 @@ fn scan_blocks_with(
 mod tests {
     use super::*;
 
+    fn same(a: Masks, b: Masks) -> bool {
+        (a.quad_dot, a.colon, a.special) == (b.quad_dot, b.colon, b.special)
+    }
+
     #[test]
     fn simd_classifiers_agree_with_the_scalar_definition() {
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let alphabet = b".:0123456789@\\%40abcdefxyz \xEF\xBC\xA0";
-        for _ in 0..2000 {
-            let mut block = [0u8; 64];
-            for b in &mut block {
+        let alphabet = b".:0123456789@\\%40abcdefxyz/ \xEF\xBC\xA0";
+        for _ in 0..5000 {
+            let mut window = [0u8; 66];
+            for b in &mut window {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
@@ -393,45 +353,106 @@ mod tests {
                     alphabet[(state >> 16) as usize % alphabet.len()]
                 };
             }
-            let fast = classify(&block);
-            let slow = classify_scalar(&block);
-            assert_eq!((fast.dot, fast.colon, fast.special), (slow.dot, slow.colon, slow.special));
-            assert_eq!(digits(&block), digits_scalar(&block));
+            let slow = classify_scalar(&window);
+            assert!(same(classify(&window), slow));
             #[cfg(target_arch = "x86_64")]
             if avx2::Avx2::detect().is_some() {
                 // SAFETY: AVX2 was detected just above.
-                let (wide, wide_digits) = unsafe { (avx2::classify(&block), avx2::digits(&block)) };
-                assert_eq!((wide.dot, wide.colon, wide.special), (slow.dot, slow.colon, slow.special));
-                assert_eq!(wide_digits, digits_scalar(&block));
+                assert!(same(unsafe { avx2::classify(&window) }, slow));
             }
         }
     }
 
     #[test]
-    fn every_address_shape_passes() {
-        fn passes(text: &[u8], at: usize) -> bool {
-            let mut cur = [0u8; 64];
-            let mut next = [0u8; 64];
-            cur[..text.len().min(64)].copy_from_slice(&text[..text.len().min(64)]);
-            if text.len() > 64 {
-                next[..text.len() - 64].copy_from_slice(&text[64..]);
-            }
-            candidates(&classify(&cur), &classify(&next), || (digits(&cur), digits(&next), false)) & 1 << at != 0
+    fn the_digit_test_takes_exactly_the_ten_digits() {
+        for b in 0..=255u8 {
+            let mut window = [b'.'; 66];
+            window[0] = b;
+            window[2] = b'7';
+            let quad_dot = classify(&window).quad_dot & 1 != 0;
+            assert_eq!(quad_dot, b.is_ascii_digit(), "byte {b:#04x}");
         }
+    }
+
+    /// The masks of `text` placed at the start of a block, and of the block after it.
+    fn masks_of(text: &[u8]) -> (Masks, Masks) {
+        (masks_at(text, 0, classify), masks_at(text, 64, classify))
+    }
+
+    fn passes(text: &[u8], at: usize) -> bool {
+        let (cur, next) = masks_of(text);
+        candidates(&cur, &next) & 1 << at != 0
+    }
+
+    #[test]
+    fn every_address_shape_passes() {
         assert!(passes(b"1.2.3.4", 1));
         assert!(passes(b"255.255.255.255", 3));
         assert!(passes(b"2001:0db8:85a3:0000:0000:8a2e:0370:7334", 4));
         assert!(passes(b"0:0:0:0:0:ffff:1.2.3.4", 1));
         assert!(passes(b"fe80::1", 4));
         assert!(passes(b"a%40b.co", 1));
-        assert!(!passes(b"12:34:56.789", 2), "times are rejected in bulk");
-        assert!(!passes(b"12:34:56.789", 8));
-        assert!(!passes(b"duration 1.234s", 10));
-        assert!(!passes(b"okhttp/4.12.0", 8), "three-part versions are rejected in bulk");
         assert!(passes(b"010.001.002.003", 3));
         // An address straddling the block edge is seen through the lookahead.
         let mut long = vec![b' '; 60];
         long.extend_from_slice(b"10.20.30.40");
         assert!(passes(&long, 62));
+        let mut long = vec![b' '; 62];
+        long.extend_from_slice(b"1:2:3:4:5:6:7:8");
+        assert!(passes(&long, 63));
+    }
+
+    #[test]
+    fn near_misses_are_rejected_in_bulk() {
+        assert!(!passes(b"12:34:56.789", 2), "times");
+        assert!(!passes(b"12:34:56.789", 8));
+        assert!(!passes(b"duration 1.234s", 10), "decimals");
+        assert!(!passes(b"okhttp/4.12.0", 8), "three-part versions");
+        assert!(!passes(b"java.lang.Thread.run", 4), "dots between letters");
+        assert!(!passes(b"hwaddr 02:42:ac:11:00:02 at 12:34:56", 9), "MAC addresses, even next to a time");
+        assert!(!passes(b"1.2.3", 1));
+    }
+
+    #[test]
+    fn the_byte_before_a_block_counts() {
+        // The dot at the start of the second block sits between digits only because of the
+        // last byte of the first block.
+        let mut text = vec![b' '; 63];
+        text.extend_from_slice(b"1.2.3.4");
+        let before = masks_at(&text, 64, classify);
+        assert_eq!(before.quad_dot & 1, 1);
+        text[63] = b'x';
+        assert_eq!(masks_at(&text, 64, classify).quad_dot & 1, 0);
+    }
+
+    #[test]
+    fn addresses_at_every_offset_around_block_edges_agree_with_the_reference() {
+        let shapes: [&[u8]; 10] = [
+            b"1.2.3.4",
+            b"255.255.255.255",
+            b"1:2:3:4:5:6:7:8",
+            b"0:0:0:0:0:ffff:10.0.0.1",
+            b"fe80::1",
+            b"::1",
+            b"a@b.co",
+            b"a%40b.co",
+            br"a\u0040b.co",
+            "a＠b.jp".as_bytes(),
+        ];
+        // Fillers that put digits, dots and colons right next to the address.
+        for filler in [b' ', b'9', b'.', b':', b'x'] {
+            for shape in shapes {
+                for at in 50..140 {
+                    let mut text = vec![filler; at];
+                    text.push(b' ');
+                    text.extend_from_slice(shape);
+                    text.push(b' ');
+                    text.extend(std::iter::repeat_n(filler, 70));
+                    let mut fast = Vec::new();
+                    scan_blocks(&text, |f| fast.push(f));
+                    assert_eq!(fast, crate::scan::reference_scan(&text), "{:?}", String::from_utf8_lossy(&text));
+                }
+            }
+        }
     }
 }
