@@ -269,7 +269,8 @@ impl Masker {
         counts
     }
 
-    /// Adds the user-defined identifiers' matches that do not overlap a built-in finding.
+    /// Adds the user-defined identifiers' matches that do not overlap a built-in finding and do
+    /// not change what is found around them once masked.
     fn merge_identifiers(&self, hay: &[u8], builtin: Vec<Finding>) -> Vec<Finding> {
         let mut extra: Vec<Finding> = Vec::new();
         for (index, ident) in self.identifiers.iter().enumerate() {
@@ -289,7 +290,7 @@ impl Masker {
                 merged.push(f);
             }
             let overlaps_next = b.peek().is_some_and(|f| f.start < x.end);
-            if x.start >= last_end && !overlaps_next {
+            if x.start >= last_end && !overlaps_next && token_keeps_neighbours(hay, x.start, x.end) {
                 last_end = x.end;
                 merged.push(x);
             }
@@ -459,4 +460,55 @@ fn normalize_email(text: &[u8], at: usize, form: AtForm, out: &mut Vec<u8>) {
             }
         }
     }
+}
+
+/// How far around a user-defined identifier's match a token can change what the scanner finds:
+/// the longest span an address candidate looks at (an e-mail's local part and domain).
+const NEIGHBOURHOOD: usize = 640;
+
+/// Whether a token in place of `hay[start..end]` leaves the findings around it as they are. A
+/// match that cuts a number or a word ("ORD-1219" of "ORD-12192.0.2.1") would leave a tail that
+/// reads as an address once the token's `>` stands before it, and masking the masked text would
+/// mask again. Such a match is left alone, like a built-in candidate that runs into a word.
+fn token_keeps_neighbours(hay: &[u8], start: usize, end: usize) -> bool {
+    // Next to a separator the token's own `<`/`>` change nothing: most matches stop here.
+    let separator = |b: Option<&u8>| {
+        b.is_none_or(|b| {
+            matches!(
+                b,
+                b' ' | b'\t'
+                    | b'\n'
+                    | b'\r'
+                    | b'"'
+                    | b'\''
+                    | b','
+                    | b';'
+                    | b'('
+                    | b')'
+                    | b'{'
+                    | b'}'
+                    | b'|'
+                    | b'='
+                    | b'&'
+            )
+        })
+    };
+    if separator(start.checked_sub(1).map(|i| &hay[i])) && separator(hay.get(end)) {
+        return true;
+    }
+    const TOKEN: &[u8] = b"<x>";
+    let from = start.saturating_sub(NEIGHBOURHOOD);
+    let to = hay.len().min(end + NEIGHBOURHOOD);
+    let mut masked = Vec::with_capacity(to - from - (end - start) + TOKEN.len());
+    masked.extend_from_slice(&hay[from..start]);
+    masked.extend_from_slice(TOKEN);
+    masked.extend_from_slice(&hay[end..to]);
+    let spans = |text: &[u8], to_hay: &dyn Fn(usize) -> usize| {
+        let mut spans = Vec::new();
+        crate::prefilter::scan_blocks(text, |f| spans.push((to_hay(f.start), to_hay(f.end))));
+        spans
+    };
+    let token_end = start - from + TOKEN.len();
+    let around = |i: usize| if i < token_end { from + i } else { end + (i - token_end) };
+    spans(&hay[from..to], &|i| from + i) == spans(&masked, &around)
 }
