@@ -75,6 +75,15 @@ fn bench_corpus(c: &mut Criterion, name: &str, corpus: &[u8]) {
             black_box(&out);
         })
     });
+    // The floor of this engine's design on this corpus: the copy every masked view makes, plus
+    // the block classifier with no candidate arithmetic and no visits.
+    group.bench_function("floor_classify_copy", |b| {
+        b.iter(|| {
+            out.clear();
+            out.extend_from_slice(black_box(corpus));
+            black_box(logmask_mask::classify_blocks(black_box(corpus)));
+        })
+    });
     // The Unicode-`\b` regex runs at a few MB/s: a prefix keeps the suite short, and throughput
     // is per byte, so the ratio stays comparable (the cost is per byte, not per buffer).
     let prefix = &corpus[..corpus.len().min(SLOW_PREFIX_BYTES)];

@@ -71,3 +71,10 @@ pub fn memchr_scan(hay: &[u8]) -> Vec<Finding> {
     scan::scan(hay, |f| found.push(f));
     found
 }
+
+/// The block classifier alone, its masks folded into one word: the cost floor of the block
+/// prefilter (no candidate arithmetic, no visits), for the benchmarks.
+#[doc(hidden)]
+pub fn classify_blocks(hay: &[u8]) -> u64 {
+    prefilter::classify_only(hay)
+}
