@@ -203,7 +203,10 @@ impl Masker {
         out.reserve(hay.len());
         if !self.identifiers.is_empty() {
             let found = self.find(hay);
-            return self.render_findings(role, hay, &found, out);
+            let start = out.len();
+            let counts = self.render_findings(role, hay, &found, out);
+            self.mask_uncovered_identifiers(role, start, out);
+            return counts;
         }
         // One branch on the role, outside the loop; each arm is its own monomorphised scan.
         match role {
@@ -267,6 +270,24 @@ impl Masker {
         }
         out.extend_from_slice(&hay[copied..]);
         counts
+    }
+
+    /// Masks the user-defined identifiers that a view uncovered in `out[start..]`: a match that
+    /// overlapped an address loses to it, but the operator view leaves part of the address
+    /// visible ("ORD-7376::10.0.0.1" becomes "ORD-7376:0:0:*"), and there it is a match again.
+    /// Rounds until nothing is found, so the view is what masking it again gives. Not counted:
+    /// the address it overlapped was.
+    fn mask_uncovered_identifiers(&self, role: Role, start: usize, out: &mut Vec<u8>) {
+        // Each round masks at least one more match and a token is never matched again (the
+        // identifiers' patterns are the user's; one that matches its own token would loop).
+        for _ in 0..8 {
+            let found = self.find(&out[start..]);
+            if found.is_empty() {
+                return;
+            }
+            let view = out.split_off(start);
+            self.render_findings(role, &view, &found, out);
+        }
     }
 
     /// Adds the user-defined identifiers' matches that do not overlap a built-in finding and do
