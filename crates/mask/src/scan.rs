@@ -313,7 +313,8 @@ fn ends_in_dotted_quad(text: &[u8]) -> bool {
 fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     let punctuation = hay[end..].iter().take_while(|&&b| b == b':' || b == b'.').count();
     let after = &hay[end + punctuation..]; // "::ffff:<ipv4>", "0::...<email>"
-    if MASK_TOKENS.iter().any(|t| after.starts_with(t)) {
+    // A whole token only: "<ipv63a＠92.com" is an address, and once masked no longer reads "<ipv6".
+    if MASK_TOKENS.iter().any(|t| after.starts_with(t) && matches!(after.get(t.len()), Some(b'>' | b':'))) {
         return true;
     }
     // Text that reads on into a masked address, up to its "***@" ("bob@example.com.日本1***@…"
