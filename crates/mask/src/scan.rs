@@ -378,17 +378,23 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
     if !(p > floor && hay[p - 1].is_ascii_digit() && p + 1 < n && hay[p + 1].is_ascii_digit()) {
         return Outcome::Skip(p + 1);
     }
+    // An address holds no "..": the run stops there, so an ellipsis of any length next to an
+    // address ("..........010.001.002.003") neither joins it nor makes the verdict depend on
+    // which of its dots the scan visits first (the cap below would).
+    let extends_back =
+        |s: usize| V4[hay[s - 1] as usize] && !(hay[s - 1] == b'.' && s >= floor + 2 && hay[s - 2] == b'.');
+    let extends_on = |e: usize| V4[hay[e] as usize] && !(hay[e] == b'.' && hay.get(e + 1) == Some(&b'.'));
     let lo = floor.max(p.saturating_sub(IP_EXPAND));
     let mut s = p;
-    while s > lo && V4[hay[s - 1] as usize] {
+    while s > lo && extends_back(s) {
         s -= 1;
     }
     let hi = n.min(p + IP_EXPAND);
     let mut e = p + 1;
-    while e < hi && V4[hay[e] as usize] {
+    while e < hi && extends_on(e) {
         e += 1;
     }
-    if (s == lo && s > floor && V4[hay[s - 1] as usize]) || (e == hi && e < n && V4[hay[e] as usize]) {
+    if (s == lo && s > floor && extends_back(s)) || (e == hi && e < n && extends_on(e)) {
         // A run of digits and dots this long is no address (OID, serial); keep linear time.
         return Outcome::Skip(p + 1);
     }
