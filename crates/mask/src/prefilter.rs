@@ -4,16 +4,18 @@
 //! Logs are full of dots and colons (timestamps, durations, versions) that are not addresses;
 //! visiting each of them one by one caps the scan near the speed of a trigger walk. This
 //! filter rejects them in bulk. The SIMD classifier already looks at each byte's neighbours
-//! (it reads a 66-byte window: the block and one byte either side), so the masks it hands over
-//! are narrow; bit arithmetic over a 128-bit window (a block plus the next one as lookahead)
-//! does the rest, on the few blocks that need it:
+//! (it reads a 66-byte window: 64 bytes and one byte either side), so the masks it hands over
+//! are narrow. Blocks overlap: the scan advances [`STRIDE`] = 56 bytes, and the last 8 bytes of
+//! each block are the lookahead its chains need, so the bit arithmetic is on one 64-bit word:
 //!
 //! * IPv4: a dot between two digits that starts a chain of three such dots, each 2–4 bytes
 //!   after the previous. The first dot of every dotted quad passes (`1.2.3.4` …
 //!   `255.255.255.255`, `010.001.002.003`); times, decimals and three-part versions do not.
 //! * IPv6: the first colon of a `::`, or a colon starting a chain of six colons,
 //!   each 2–5 bytes after the previous. Every IPv6 text form has `::` or at least six colons
-//!   (seven, or six before an embedded IPv4), so its first colon passes.
+//!   (seven, or six before an embedded IPv4), so its first colon passes. A six-colon chain
+//!   reaches 25 bytes on: it is followed into the next block, only when five colons with a
+//!   successor make one possible (times have one, a MAC address four).
 //! * E-mail: every `@`, `\`, `%` (for `%40`) and `0xEF` (first byte of `＠`).
 //!
 //! # Contract
@@ -38,7 +40,7 @@ pub(crate) struct Masks {
 
 /// Every successor of the bits of `m` at distance 2 to 4: the next dot of a dotted quad.
 #[inline(always)]
-fn next_quad_dot(m: u128) -> u128 {
+fn next_quad_dot(m: u64) -> u64 {
     m >> 2 | m >> 3 | m >> 4
 }
 
@@ -48,24 +50,42 @@ fn next_colon(m: u128) -> u128 {
     m >> 2 | m >> 3 | m >> 4 | m >> 5
 }
 
-/// Positions (bits) in `cur` that may start an address, given the next block as lookahead.
+/// How far the scan advances per block. The classifier reads 64 bytes, so the last eight of each
+/// block are lookahead: every IPv4 chain and `::` that starts in the first 56 ends inside the
+/// block, and the chain arithmetic runs on one 64-bit word with plain shifts. (Across two words
+/// it needs double-width shifts, microcoded and slow on AMD's cores.)
+pub(crate) const STRIDE: usize = 56;
+const LIVE: u64 = (1 << STRIDE) - 1;
+/// Positions of the next block a six-colon chain starting in this one can reach (25 bytes on).
+const CHAIN_REACH: u64 = (1 << 25) - 1;
+
+/// Colons followed by another colon 2 to 5 bytes on: every colon of a six-colon chain but the
+/// last. Exact for the first 58 positions of a block, which covers the ones that are read.
+#[inline(always)]
+pub(crate) fn colons_with_successor(m: &Masks) -> u64 {
+    let c = m.colon;
+    c & (c >> 2 | c >> 3 | c >> 4 | c >> 5)
+}
+
+/// Positions (bits) in the first [`STRIDE`] bytes of `cur` that may start an address; `next` is
+/// the block [`STRIDE`] bytes on, for the rare chains that reach past `cur`.
 #[inline(always)] // called once per block from the scan loop; keeps the masks in registers
-pub(crate) fn candidates(cur: &Masks, next: &Masks) -> u64 {
+pub(crate) fn candidates(cur: &Masks, cur_chain: u64, next: &Masks, next_chain: u64) -> u64 {
     // Branch-free but for the rare six-colon test: which blocks hold dots and colons between
     // digits is data the branch predictor cannot learn.
-    let quad_dot = u128::from(cur.quad_dot) | u128::from(next.quad_dot) << 64;
-    let quad = quad_dot & next_quad_dot(quad_dot & next_quad_dot(quad_dot));
-    let colon = u128::from(cur.colon) | u128::from(next.colon) << 64;
+    let q = cur.quad_dot;
+    let quad = q & next_quad_dot(q & next_quad_dot(q));
+    let c = cur.colon;
     // Only the first colon of a "::": any colon of an address finds the same span.
-    let mut found = (quad | colon & colon >> 1) as u64 | cur.special;
-    // Colons with a successor: every colon of a six-colon chain but the last. Times have
-    // one, a MAC address four; a chain starting in this block ends inside the window.
-    let mut chain = colon & next_colon(colon);
-    if (chain as u64).count_ones() + ((chain >> 64) as u32 & 0x1FF_FFFF).count_ones() >= 5 {
+    let mut found = (quad | c & c >> 1 | cur.special) & LIVE;
+    // Times have one colon with a successor, a MAC address four; six-colon chains need five.
+    if (cur_chain & LIVE).count_ones() + (next_chain & CHAIN_REACH).count_ones() >= 5 {
+        let colon = u128::from(cur.colon & LIVE) | u128::from(next.colon) << STRIDE;
+        let mut chain = colon & next_colon(colon);
         for _ in 0..4 {
             chain = colon & next_colon(chain);
         }
-        found |= chain as u64;
+        found |= chain as u64 & LIVE;
     }
     found
 }
@@ -295,7 +315,7 @@ pub(crate) fn classify_only(hay: &[u8]) -> u64 {
 #[inline(always)] // inlined into each entry point with that entry point's classifier
 fn fold_masks(hay: &[u8], classify: impl Fn(&Window) -> Masks) -> u64 {
     let mut folded = 0u64;
-    for offset in (0..hay.len()).step_by(64) {
+    for offset in (0..hay.len()).step_by(STRIDE) {
         let m = masks_at(hay, offset, &classify);
         folded ^= m.quad_dot ^ m.colon.rotate_left(21) ^ m.special.rotate_left(42);
     }
@@ -328,9 +348,11 @@ fn scan_blocks_with(hay: &[u8], mut emit: impl FnMut(crate::scan::Finding), clas
     let mut floor = 0;
     let mut offset = 0;
     let mut cur = masks_at(hay, 0, &classify);
+    let mut cur_chain = colons_with_successor(&cur);
     while offset < n {
-        let next = masks_at(hay, offset + 64, &classify);
-        let mut bits = candidates(&cur, &next);
+        let next = masks_at(hay, offset + STRIDE, &classify);
+        let next_chain = colons_with_successor(&next);
+        let mut bits = candidates(&cur, cur_chain, &next, next_chain);
         if from > offset {
             bits &= if from - offset >= 64 { 0 } else { !0u64 << (from - offset) };
         }
@@ -350,7 +372,8 @@ fn scan_blocks_with(hay: &[u8], mut emit: impl FnMut(crate::scan::Finding), clas
             }
         }
         cur = next;
-        offset += 64;
+        cur_chain = next_chain;
+        offset += STRIDE;
     }
 }
 
@@ -399,14 +422,10 @@ mod tests {
         }
     }
 
-    /// The masks of `text` placed at the start of a block, and of the block after it.
-    fn masks_of(text: &[u8]) -> (Masks, Masks) {
-        (masks_at(text, 0, classify), masks_at(text, 64, classify))
-    }
-
+    /// Whether position `at` of the first block of `text` passes the filter.
     fn passes(text: &[u8], at: usize) -> bool {
-        let (cur, next) = masks_of(text);
-        candidates(&cur, &next) & 1 << at != 0
+        let (cur, next) = (masks_at(text, 0, classify), masks_at(text, STRIDE, classify));
+        candidates(&cur, colons_with_successor(&cur), &next, colons_with_successor(&next)) & 1 << at != 0
     }
 
     #[test]
@@ -419,12 +438,13 @@ mod tests {
         assert!(passes(b"a%40b.co", 1));
         assert!(passes(b"010.001.002.003", 3));
         // An address straddling the block edge is seen through the lookahead.
-        let mut long = vec![b' '; 60];
+        let mut long = vec![b' '; 52];
         long.extend_from_slice(b"10.20.30.40");
-        assert!(passes(&long, 62));
-        let mut long = vec![b' '; 62];
+        assert!(passes(&long, 54));
+        let mut long = vec![b' '; 54];
         long.extend_from_slice(b"1:2:3:4:5:6:7:8");
-        assert!(passes(&long, 63));
+        assert!(passes(&long, 55));
+        assert!(!passes(&long, 57), "past the stride the next block decides");
     }
 
     #[test]
@@ -467,7 +487,7 @@ mod tests {
         // Fillers that put digits, dots and colons right next to the address.
         for filler in [b' ', b'9', b'.', b':', b'x'] {
             for shape in shapes {
-                for at in 50..140 {
+                for at in 40..200 {
                     let mut text = vec![filler; at];
                     text.push(b' ');
                     text.extend_from_slice(shape);
