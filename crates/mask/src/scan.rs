@@ -295,6 +295,10 @@ fn product_version(hay: &[u8], start: usize) -> bool {
 
 const MASK_TOKENS: [&[u8]; 3] = [b"<email", b"<ipv4", b"<ipv6"];
 
+/// How far back the '<' of a token that ends right before an address is looked for: a keyed
+/// token with an operator view nested in it fits.
+const TOKEN_SCAN: usize = 160;
+
 /// A '*' right against an IP candidate is an operator-mask edge (or looks like one): whichever it
 /// is, no IP touching it is an address, so a first and a second pass agree ("a::*::2").
 fn touches_star(hay: &[u8], start: usize, end: usize) -> bool {
@@ -362,11 +366,27 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     if before.last() != Some(&b'>') {
         return false;
     }
-    let window = &before[before.len().saturating_sub(48)..before.len() - 1];
-    memchr::memrchr(b'<', window).is_some_and(|i| {
+    // The '<' that opens the token this '>' closes, past any masks nested in it: the readonly
+    // view of "<ipv6:0::2>" is "<ipv6:<ipv6>>".
+    let window = &before[before.len().saturating_sub(TOKEN_SCAN)..before.len() - 1];
+    let mut depth = 0usize;
+    let open = window.iter().rposition(|&b| match b {
+        b'>' => {
+            depth += 1;
+            false
+        }
+        b'<' if depth == 0 => true,
+        b'<' => {
+            depth -= 1;
+            false
+        }
+        _ => false,
+    });
+    // A whole token ("<ipv6>", "<ipv6:k1:…>"), whatever is inside it: what is inside may be
+    // masked ("<ipv6:0::2>" reads "<ipv6:0:0:0:*>" in the operator view) and must still count.
+    open.is_some_and(|i| {
         let token = &window[i..];
-        MASK_TOKENS.iter().any(|t| token.starts_with(t))
-            && token[5..].iter().all(|&b| b == b':' || b == b'-' || is_word(b))
+        MASK_TOKENS.iter().any(|t| token.starts_with(t) && token.get(t.len()).is_none_or(|&b| b == b':'))
     })
 }
 
