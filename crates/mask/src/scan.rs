@@ -390,6 +390,14 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     })
 }
 
+/// Is the run of address characters `hay[s..e]` around a trigger too long to hold an address?
+/// `capped`: the expansion stopped at its limit with the run going on. Either way the answer is
+/// the same from every trigger of the run (a run longer than the limit is too long from all of
+/// them, a shorter one is never capped), so the prefilter may visit just one of them.
+fn run_too_long(s: usize, e: usize, capped: bool) -> bool {
+    capped || e - s > IP_EXPAND
+}
+
 // ---------------------------------------------------------------------------------------------
 // IPv4
 
@@ -414,7 +422,7 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
     while e < hi && extends_on(e) {
         e += 1;
     }
-    if (s == lo && s > floor && extends_back(s)) || (e == hi && e < n && extends_on(e)) {
+    if run_too_long(s, e, (s == lo && s > floor && extends_back(s)) || (e == hi && e < n && extends_on(e))) {
         // A run of digits and dots this long is no address (OID, serial); keep linear time.
         return Outcome::Skip(p + 1);
     }
@@ -508,17 +516,21 @@ fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
             return Outcome::Skip(p + 2 + group);
         }
     }
+    // As for IPv4: the run stops at "..", and its verdict must not depend on the colon visited.
+    let extends_back =
+        |s: usize| V6[hay[s - 1] as usize] && !(hay[s - 1] == b'.' && s >= floor + 2 && hay[s - 2] == b'.');
+    let extends_on = |e: usize| V6[hay[e] as usize] && !(hay[e] == b'.' && hay.get(e + 1) == Some(&b'.'));
     let lo = floor.max(p.saturating_sub(IP_EXPAND));
     let mut s = p;
-    while s > lo && V6[hay[s - 1] as usize] {
+    while s > lo && extends_back(s) {
         s -= 1;
     }
     let hi = n.min(p + IP_EXPAND);
     let mut e = p + 1;
-    while e < hi && V6[hay[e] as usize] {
+    while e < hi && extends_on(e) {
         e += 1;
     }
-    if (s == lo && s > floor && V6[hay[s - 1] as usize]) || (e == hi && e < n && V6[hay[e] as usize]) {
+    if run_too_long(s, e, (s == lo && s > floor && extends_back(s)) || (e == hi && e < n && extends_on(e))) {
         return Outcome::Skip(p + 1);
     }
     // Cheap shape test before any parsing: without "::" an address has exactly 7 colons
