@@ -568,20 +568,16 @@ fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
         }
     }
     ends[3] = end;
+    // "ip%3D2001:db8::1", "a%2001:db8::1": the two hex digits after a '%' are the escape's, not
+    // the first group's (and "…***%400::" keeps the "%40" of an e-mail mask whole).
+    let escape_digits = s > floor && hay[s - 1] == b'%' && s + 2 < e && is_hex(hay[s]) && is_hex(hay[s + 1]);
+    let first = if escape_digits { s + 2 } else { s };
     for (k, &end) in ends.iter().enumerate() {
         if k > 0 && end == ends[k - 1] {
             continue;
         }
-        if let Some(f) = ipv6_exact(hay, s, end) {
-            return Outcome::Found(f);
-        }
-        // "ip%3D2001:db8::1": the hex digits of a percent escape run into the first group.
-        if s > floor
-            && hay[s - 1] == b'%'
-            && s + 2 < end
-            && is_hex(hay[s])
-            && is_hex(hay[s + 1])
-            && let Some(f) = ipv6_exact(hay, s + 2, end)
+        if end > first
+            && let Some(f) = ipv6_exact(hay, first, end)
         {
             return Outcome::Found(f);
         }
