@@ -390,28 +390,17 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     })
 }
 
-/// Is the run of address characters `hay[s..e]` around a trigger too long to hold an address?
-/// `capped`: the expansion stopped at its limit with the run going on. Either way the answer is
-/// the same from every trigger of the run (a run longer than the limit is too long from all of
-/// them, a shorter one is never capped), so the prefilter may visit just one of them.
-fn run_too_long(s: usize, e: usize, capped: bool) -> bool {
-    capped || e - s > IP_EXPAND
-}
-
-// ---------------------------------------------------------------------------------------------
-// IPv4
-
-fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
+/// The run of `class` bytes around the trigger at `p` (not before `floor`): `hay[s..e]`, or
+/// `None` when it is too long to hold an address (an OID, a serial, a hash; this also keeps the
+/// scan linear). The run stops at "..", which no address holds, so an ellipsis of any length
+/// next to an address ("..........010.001.002.003") does not join it. The answer is the same
+/// from every trigger of the run — a run longer than the limit is too long from all of them, a
+/// shorter one never reaches it — so the prefilter may visit just one of them.
+fn address_run(hay: &[u8], p: usize, floor: usize, class: &[bool; 256]) -> Option<(usize, usize)> {
     let n = hay.len();
-    if !(p > floor && hay[p - 1].is_ascii_digit() && p + 1 < n && hay[p + 1].is_ascii_digit()) {
-        return Outcome::Skip(p + 1);
-    }
-    // An address holds no "..": the run stops there, so an ellipsis of any length next to an
-    // address ("..........010.001.002.003") neither joins it nor makes the verdict depend on
-    // which of its dots the scan visits first (the cap below would).
     let extends_back =
-        |s: usize| V4[hay[s - 1] as usize] && !(hay[s - 1] == b'.' && s >= floor + 2 && hay[s - 2] == b'.');
-    let extends_on = |e: usize| V4[hay[e] as usize] && !(hay[e] == b'.' && hay.get(e + 1) == Some(&b'.'));
+        |s: usize| class[hay[s - 1] as usize] && !(hay[s - 1] == b'.' && s >= floor + 2 && hay[s - 2] == b'.');
+    let extends_on = |e: usize| class[hay[e] as usize] && !(hay[e] == b'.' && hay.get(e + 1) == Some(&b'.'));
     let lo = floor.max(p.saturating_sub(IP_EXPAND));
     let mut s = p;
     while s > lo && extends_back(s) {
@@ -422,10 +411,21 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
     while e < hi && extends_on(e) {
         e += 1;
     }
-    if run_too_long(s, e, (s == lo && s > floor && extends_back(s)) || (e == hi && e < n && extends_on(e))) {
-        // A run of digits and dots this long is no address (OID, serial); keep linear time.
+    let capped = (s == lo && s > floor && extends_back(s)) || (e == hi && e < n && extends_on(e));
+    (!capped && e - s <= IP_EXPAND).then_some((s, e))
+}
+
+// ---------------------------------------------------------------------------------------------
+// IPv4
+
+fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
+    let n = hay.len();
+    if !(p > floor && hay[p - 1].is_ascii_digit() && p + 1 < n && hay[p + 1].is_ascii_digit()) {
         return Outcome::Skip(p + 1);
     }
+    let Some((s, e)) = address_run(hay, p, floor, &V4) else {
+        return Outcome::Skip(p + 1);
+    };
     let mut end = e;
     while hay[end - 1] == b'.' {
         end -= 1; // sentence punctuation: "from 10.0.0.1."
@@ -516,23 +516,9 @@ fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
             return Outcome::Skip(p + 2 + group);
         }
     }
-    // As for IPv4: the run stops at "..", and its verdict must not depend on the colon visited.
-    let extends_back =
-        |s: usize| V6[hay[s - 1] as usize] && !(hay[s - 1] == b'.' && s >= floor + 2 && hay[s - 2] == b'.');
-    let extends_on = |e: usize| V6[hay[e] as usize] && !(hay[e] == b'.' && hay.get(e + 1) == Some(&b'.'));
-    let lo = floor.max(p.saturating_sub(IP_EXPAND));
-    let mut s = p;
-    while s > lo && extends_back(s) {
-        s -= 1;
-    }
-    let hi = n.min(p + IP_EXPAND);
-    let mut e = p + 1;
-    while e < hi && extends_on(e) {
-        e += 1;
-    }
-    if run_too_long(s, e, (s == lo && s > floor && extends_back(s)) || (e == hi && e < n && extends_on(e))) {
+    let Some((s, e)) = address_run(hay, p, floor, &V6) else {
         return Outcome::Skip(p + 1);
-    }
+    };
     // Cheap shape test before any parsing: without "::" an address has exactly 7 colons
     // (6 with an embedded IPv4). Times (12:34:56) and MACs (6 groups) stop here.
     // Spans are at most 2 × IP_EXPAND bytes, mostly a few: plain loops beat memchr's set-up here.
