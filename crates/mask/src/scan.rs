@@ -272,9 +272,12 @@ fn leads_email_domain(hay: &[u8], start: usize, end: usize) -> bool {
 /// ("amd64~~6.1.1.0")? Product names are capitalised words after a space or bracket; a lowercase
 /// name before the slash, or one with digits or hyphens, is a host ("msra-sa-41/10.190.173.170:9000",
 /// "localhost/127.0.0.1", Java's "MININT-FNANLI5/127.0.0.1").
-fn product_version(hay: &[u8], start: usize) -> bool {
+fn product_version(hay: &[u8], start: usize, floor: usize) -> bool {
     let before = &hay[..start];
-    if before.ends_with(b"rv:") || before.ends_with(b"~") {
+    // "rv:" as a word of its own, not the tail of one ("comrv:") or of the address before it
+    // ("a@b.cc.rv:10.0.0.1" reads "<email>:10.0.0.1" once masked).
+    let rv = before.ends_with(b"rv:") && start >= floor + 3 && (start == 3 || !is_word(hay[start - 4]));
+    if rv || before.ends_with(b"~") {
         return true;
     }
     let Some(name_end) = before.len().checked_sub(1).filter(|&i| before[i] == b'/') else {
@@ -442,7 +445,7 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
             start += 1;
         }
     }
-    if let Some(f) = ipv4_exact(hay, start, end) {
+    if let Some(f) = ipv4_exact(hay, start, end, floor) {
         return Outcome::Found(f);
     }
     // "%2010.0.0.1": the digits of a percent escape run into the first octet.
@@ -451,7 +454,7 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
         && start + 2 < end
         && is_hex(hay[start])
         && is_hex(hay[start + 1])
-        && let Some(f) = ipv4_exact(hay, start + 2, end)
+        && let Some(f) = ipv4_exact(hay, start + 2, end, floor)
     {
         return Outcome::Found(f);
     }
@@ -464,7 +467,7 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
         let value = || port.iter().fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'));
         if (1..=5).contains(&port.len())
             && (256..=65535).contains(&value())
-            && let Some(f) = ipv4_exact(hay, start, last_dot)
+            && let Some(f) = ipv4_exact(hay, start, last_dot, floor)
         {
             return Outcome::Found(f);
         }
@@ -472,13 +475,13 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
     Outcome::Skip(e)
 }
 
-fn ipv4_exact(hay: &[u8], start: usize, end: usize) -> Option<Finding> {
+fn ipv4_exact(hay: &[u8], start: usize, end: usize, floor: usize) -> Option<Finding> {
     let right_ok = end == hay.len() || (!is_word(hay[end]) && hay[end] != b'@');
     if !(right_ok && ip_left_ok(hay, start)) || touches_star(hay, start, end) {
         return None;
     }
     parse_ipv4(&hay[start..end])?;
-    (!touches_mask(hay, start, end) && !leads_email_domain(hay, start, end) && !product_version(hay, start))
+    (!touches_mask(hay, start, end) && !leads_email_domain(hay, start, end) && !product_version(hay, start, floor))
         .then_some(Finding { start, end, kind: Kind::Ipv4 })
 }
 
