@@ -110,7 +110,7 @@ fn check_dns_passes_only_when_dns_holds_our_key() {
     assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.starts_with("s1._domainkey.example.jp MATCH"), "{stdout}");
 
-    // s1 with another key: a record exists, but it is not ours.
+    // Another key under s1 (a record exists, but not ours), none under s2, two under s3.
     for (selector, key, status) in
         [("s1", &other, " MISMATCH"), ("s2", &other, " NOT_FOUND"), ("s3", &ours, " MULTIPLE_RECORDS")]
     {

@@ -26,11 +26,11 @@
 //! the filtered scan with the byte-by-byte reference on adversarial inputs.
 
 /// The bytes one block is classified from: the byte before it, its 64 bytes, the byte after.
-pub(crate) type Window = [u8; 66];
+type Window = [u8; 66];
 
 /// Bit masks of one 64-byte block: bit `i` describes byte `i` of the block.
 #[derive(Clone, Copy, Default)]
-pub(crate) struct Masks {
+struct Masks {
     /// `.` with an ASCII digit on both sides.
     quad_dot: u64,
     colon: u64,
@@ -55,7 +55,7 @@ fn next_colon(m: u128) -> u128 {
 /// block, and the chain arithmetic runs on one 64-bit word with plain shifts. (Across two words
 /// it takes double-width shifts: the whole scan ran 28 % slower that way on the AMD EPYC the
 /// benchmarks were measured on, for 14 % more classified bytes here.)
-pub(crate) const STRIDE: usize = 56;
+const STRIDE: usize = 56;
 const LIVE: u64 = (1 << STRIDE) - 1;
 /// Positions of the next block a six-colon chain starting in this one can reach (25 bytes on).
 const CHAIN_REACH: u64 = (1 << 25) - 1;
@@ -63,7 +63,7 @@ const CHAIN_REACH: u64 = (1 << 25) - 1;
 /// Colons followed by another colon 2 to 5 bytes on: every colon of a six-colon chain but the
 /// last. Exact for the first 58 positions of a block, which covers the ones that are read.
 #[inline(always)]
-pub(crate) fn colons_with_successor(m: &Masks) -> u64 {
+fn colons_with_successor(m: &Masks) -> u64 {
     let c = m.colon;
     c & (c >> 2 | c >> 3 | c >> 4 | c >> 5)
 }
@@ -71,7 +71,7 @@ pub(crate) fn colons_with_successor(m: &Masks) -> u64 {
 /// Positions (bits) in the first [`STRIDE`] bytes of `cur` that may start an address; `next` is
 /// the block [`STRIDE`] bytes on, for the rare chains that reach past `cur`.
 #[inline(always)] // called once per block from the scan loop; keeps the masks in registers
-pub(crate) fn candidates(cur: &Masks, cur_chain: u64, next: &Masks, next_chain: u64) -> u64 {
+fn candidates(cur: &Masks, cur_chain: u64, next: &Masks, next_chain: u64) -> u64 {
     // Branch-free but for the rare six-colon test: which blocks hold dots and colons between
     // digits is data the branch predictor cannot learn.
     let q = cur.quad_dot;
@@ -93,7 +93,7 @@ pub(crate) fn candidates(cur: &Masks, cur_chain: u64, next: &Masks, next_chain: 
 
 /// Classifies the 64 bytes in the middle of `window`.
 #[inline(always)] // one call per block on the hot path
-pub(crate) fn classify(window: &Window) -> Masks {
+fn classify(window: &Window) -> Masks {
     #[cfg(target_arch = "x86_64")]
     {
         sse2::classify(window)
@@ -106,7 +106,7 @@ pub(crate) fn classify(window: &Window) -> Masks {
 
 /// The portable definition of [`classify`]; the SIMD versions must agree with it.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-pub(crate) fn classify_scalar(window: &Window) -> Masks {
+fn classify_scalar(window: &Window) -> Masks {
     let mut m = Masks::default();
     for i in 0..64 {
         let bit = 1u64 << i;
@@ -463,12 +463,12 @@ mod tests {
     fn the_byte_before_a_block_counts() {
         // The dot at the start of the second block sits between digits only because of the
         // last byte of the first block.
-        let mut text = vec![b' '; 63];
+        let mut text = vec![b' '; STRIDE - 1];
         text.extend_from_slice(b"1.2.3.4");
-        let before = masks_at(&text, 64, classify);
+        let before = masks_at(&text, STRIDE, classify);
         assert_eq!(before.quad_dot & 1, 1);
-        text[63] = b'x';
-        assert_eq!(masks_at(&text, 64, classify).quad_dot & 1, 0);
+        text[STRIDE - 1] = b'x';
+        assert_eq!(masks_at(&text, STRIDE, classify).quad_dot & 1, 0);
     }
 
     #[test]

@@ -321,7 +321,7 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     let punctuation = hay[end..].iter().take_while(|&&b| b == b':' || b == b'.').count();
     let after = &hay[end + punctuation..]; // "::ffff:<ipv4>", "0::...<email>"
     // A whole token only: "<ipv63a＠92.com" is an address, and once masked no longer reads "<ipv6".
-    if MASK_TOKENS.iter().any(|t| after.starts_with(t) && matches!(after.get(t.len()), Some(b'>' | b':'))) {
+    if opens_token(after) {
         return true;
     }
     // Text that reads on into a masked address, up to its "***@" ("bob@example.com.日本1***@…"
@@ -371,7 +371,8 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     }
     // The '<' that opens the token this '>' closes, past any masks nested in it: the readonly
     // view of "<ipv6:0::2>" is "<ipv6:<ipv6>>".
-    let window = &before[before.len().saturating_sub(TOKEN_SCAN)..before.len() - 1];
+    let window_start = before.len().saturating_sub(TOKEN_SCAN);
+    let window = &before[window_start..before.len() - 1];
     let mut depth = 0usize;
     let open = window.iter().rposition(|&b| match b {
         b'>' => {
@@ -385,12 +386,15 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
         }
         _ => false,
     });
-    // A whole token ("<ipv6>", "<ipv6:k1:…>"), whatever is inside it: what is inside may be
-    // masked ("<ipv6:0::2>" reads "<ipv6:0:0:0:*>" in the operator view) and must still count.
-    open.is_some_and(|i| {
-        let token = &window[i..];
-        MASK_TOKENS.iter().any(|t| token.starts_with(t) && token.get(t.len()).is_none_or(|&b| b == b':'))
-    })
+    // Whatever is inside the token: it may be masked ("<ipv6:0::2>" reads "<ipv6:0:0:0:*>" in
+    // the operator view) and must still count.
+    open.is_some_and(|i| opens_token(&before[window_start + i..]))
+}
+
+/// Does `text` start with a whole mask token, `<ipv6>` or `<ipv6:` (keyed, or with something
+/// nested), not just its letters (`<ipv63a＠…` is an address)?
+fn opens_token(text: &[u8]) -> bool {
+    MASK_TOKENS.iter().any(|t| text.starts_with(t) && matches!(text.get(t.len()), Some(b'>' | b':')))
 }
 
 /// The run of `class` bytes around the trigger at `p` (not before `floor`): `hay[s..e]`, or
@@ -524,7 +528,7 @@ fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
     };
     // Cheap shape test before any parsing: without "::" an address has exactly 7 colons
     // (6 with an embedded IPv4). Times (12:34:56) and MACs (6 groups) stop here.
-    // Spans are at most 2 × IP_EXPAND bytes, mostly a few: plain loops beat memchr's set-up here.
+    // Spans are at most IP_EXPAND bytes, mostly a few: plain loops beat memchr's set-up here.
     let span = &hay[s..e];
     let (mut colons, mut compressed, mut prev_colon) = (0usize, false, false);
     for &b in span {
