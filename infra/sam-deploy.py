@@ -60,6 +60,9 @@ def main():
         with open(path, encoding="utf-8") as f:
             group.update(yaml.safe_load(f))
     configs = {stack: load_stack(args.env, stack, group) for stack in ORDER}
+    for stack, config in configs.items():
+        # Sceptre's own naming (its !stack_output resolver assumes it): project_code-env-stack.
+        config["stack_name"] = f"{group['project_code']}-{args.env}-{stack}"
 
     def output(reference):
         source, name = reference.split("::")

@@ -18,6 +18,7 @@ import zipfile
 
 CODE_URI = re.compile(r"^(\s*)CodeUri:\s*(\.\./\S+/)\s*$", re.MULTILINE)
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 def zip_directory(directory):
@@ -61,7 +62,10 @@ def sceptre_handler(sceptre_user_data):
 
     def upload(name, data):
         key = f"lambda/{name}/{hashlib.sha256(data).hexdigest()}.zip"
-        s3.put_object(Bucket=bucket, Key=key, Body=data)
+        # `sceptre generate` may hand over a resolver placeholder instead of the bucket (it
+        # does not need real outputs); that is no bucket name, so show the URI and upload nothing.
+        if BUCKET_NAME.match(bucket):
+            s3.put_object(Bucket=bucket, Key=key, Body=data)
         return f"s3://{bucket}/{key}"
 
     with open(os.path.join(template_dir, sceptre_user_data["template"]), encoding="utf-8") as source:
