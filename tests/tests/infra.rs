@@ -587,3 +587,111 @@ fn monitor_schedule_is_nine_oclock_in_tokyo() {
         }
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// IAM: who reaches raw data, and where a policy may say "*".
+
+fn statements(document: &Value) -> Vec<Value> {
+    match &document["Statement"] {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+fn actions(statement: &Value) -> Vec<String> {
+    match &statement["Action"] {
+        Value::Array(items) => items.iter().map(as_text).collect(),
+        Value::Object(_) => vec![statement["Action"].to_string()], // a Fn::If between two actions
+        other => vec![as_text(other)],
+    }
+}
+
+#[test]
+fn readers_never_get_raw_data_and_query_the_masked_tables_only() {
+    let access = template("access.yaml");
+    let readers = ["OperatorGroup", "ReadonlyGroup", "MonitoringGroup"];
+    let mut denied_raw = BTreeSet::new();
+    let mut athena_checked = 0;
+    for (id, resource) in access["Resources"].as_object().unwrap() {
+        if resource["Type"] != "AWS::IAM::ManagedPolicy" {
+            continue;
+        }
+        let groups: Vec<String> =
+            resource["Properties"]["Groups"].as_array().unwrap().iter().map(|g| as_text(&g["Ref"])).collect();
+        let for_readers = groups.iter().any(|g| readers.contains(&g.as_str()));
+        for statement in statements(&resource["Properties"]["PolicyDocument"]) {
+            let target = statement["Resource"].to_string();
+            match statement["Effect"].as_str() {
+                Some("Allow") if for_readers => {
+                    assert!(
+                        !target.contains("RawBucketName") && !target.contains("/errors/"),
+                        "{id} lets {groups:?} read raw data: {statement}"
+                    );
+                    for action in actions(&statement) {
+                        if action.starts_with("athena:") {
+                            assert!(target.contains("workgroup/${AthenaWorkGroupName}"), "{id}: {action} on {target}");
+                            athena_checked += 1;
+                        }
+                        if action.starts_with("glue:") {
+                            for r in statement["Resource"].as_array().unwrap() {
+                                let r = as_text(&r["Fn::Sub"]);
+                                assert!(
+                                    r.ends_with(":catalog")
+                                        || r.ends_with("database/${GlueDatabaseName}")
+                                        || r.ends_with("table/${GlueDatabaseName}/ses_events")
+                                        || r.ends_with("table/${GlueDatabaseName}/log_events"),
+                                    "{id}: {action} on {r}"
+                                );
+                            }
+                        }
+                    }
+                }
+                Some("Deny") if target.contains("RawBucketName") => denied_raw.extend(groups.iter().cloned()),
+                _ => {}
+            }
+        }
+    }
+    assert!(athena_checked > 0, "no Athena permission found");
+    for group in readers {
+        assert!(denied_raw.contains(group), "{group} is not explicitly denied the raw bucket");
+    }
+}
+
+#[test]
+fn function_roles_name_their_resources() {
+    // Actions without resource-level permissions, where "*" is the only possible resource.
+    let no_resource_level = ["cloudwatch:GetMetricData"];
+    let mut roles = 0;
+    for file in ["pipeline.yaml", "functions.yaml"] {
+        let tmpl = template(file);
+        for (id, resource) in tmpl["Resources"].as_object().unwrap() {
+            if resource["Type"] != "AWS::IAM::Role" {
+                continue;
+            }
+            roles += 1;
+            for policy in resource["Properties"]["Policies"].as_array().into_iter().flatten() {
+                for statement in statements(&policy["PolicyDocument"]) {
+                    let target = statement["Resource"].clone();
+                    for action in actions(&statement) {
+                        if target == "*" {
+                            assert!(no_resource_level.contains(&action.as_str()), "{file}: {id}: {action} on *");
+                        }
+                        if action.starts_with("kms:") {
+                            assert_eq!(target, serde_json::json!({"Ref": "KmsKeyArn"}), "{file}: {id}: {action}");
+                        }
+                        if action == "firehose:PutRecordBatch" && id == "TransformRole" {
+                            let stream = as_text(
+                                &tmpl["Resources"]["DeliveryStream"]["Properties"]["DeliveryStreamName"]["Fn::Sub"],
+                            );
+                            assert!(
+                                as_text(&target["Fn::Sub"]).ends_with(&format!("deliverystream/{stream}")),
+                                "{id} may re-ingest into {target}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(roles >= 8, "only {roles} roles found");
+}
