@@ -195,3 +195,48 @@ mod tests {
         assert!(AwsResources::from_vars(vars(&[("DKIM_CERTIFICATES_BUCKET", "b")])).is_err());
     }
 }
+
+/// Every environment variable [`ManagerConfig::from_vars`] and [`AwsResources::from_vars`] read,
+/// except Lambda-provided `AWS_*` ones. The infrastructure templates set exactly these (checked by the infra tests in
+/// `tests/tests/infra.rs`).
+pub const ENV_VARS: &[&str] = &[
+    "ENVIRONMENT",
+    "DKIM_SEPARATOR",
+    "CERTIFICATE_VALIDITY_DAYS",
+    "RENEWAL_ALERT_DAYS",
+    "RETIRE_AFTER_DAYS",
+    "BYODKIM_ROTATION_MODE",
+    "BYODKIM_AUTO_APPLY_TO_SES",
+    "DKIM_DNS_NAMESERVERS",
+    "DKIM_CERTIFICATES_BUCKET",
+    "DKIM_KMS_KEY_ID",
+    "NOTIFICATION_TOPIC_ARN",
+];
+
+#[cfg(test)]
+mod env_vars_tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn env_vars_lists_exactly_what_the_lookups_read() {
+        let read = RefCell::new(BTreeSet::new());
+        // Unset optional settings are all consulted; required ones must be present to be read
+        // one after another.
+        ManagerConfig::from_vars(|name| {
+            read.borrow_mut().insert(name.to_owned());
+            None
+        })
+        .unwrap();
+        AwsResources::from_vars(|name| {
+            read.borrow_mut().insert(name.to_owned());
+            Some("x".to_owned())
+        })
+        .unwrap();
+        // Lambda sets the AWS_* ones itself; templates never do.
+        let read: BTreeSet<String> = read.into_inner().into_iter().filter(|n| !n.starts_with("AWS_")).collect();
+        let listed: BTreeSet<String> = ENV_VARS.iter().map(|n| n.to_string()).collect();
+        assert_eq!(read, listed);
+    }
+}

@@ -82,3 +82,6 @@ impl Reingest for NoReingest {
         Err(ReingestError::Request { message: "re-ingestion is disabled".to_owned(), retryable: false })
     }
 }
+
+/// The environment variables the transform reads (see [`Config::from_lookup`]).
+pub use config::ENV_VARS;
