@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::ReingestError;
 
@@ -103,6 +103,19 @@ pub async fn deliver<R: Reingest + ?Sized>(
     records: &[Vec<u8>],
     policy: &RetryPolicy,
 ) -> Delivery {
+    deliver_until(client, stream, records, policy, None).await
+}
+
+/// [`deliver`], giving up (what is left stays undelivered) rather than calling or sleeping past
+/// `until`: the Lambda deadline must not cut the invocation off while entries are in flight.
+pub async fn deliver_until<R: Reingest + ?Sized>(
+    client: &R,
+    stream: &str,
+    records: &[Vec<u8>],
+    policy: &RetryPolicy,
+    until: Option<Instant>,
+) -> Delivery {
+    let out_of_time = |delay: Duration| until.is_some_and(|u| Instant::now() + delay >= u);
     let mut delivery = Delivery { delivered: vec![false; records.len()], ..Delivery::default() };
     let mut pending: Vec<usize> = (0..records.len()).filter(|&i| records[i].len() <= MAX_PIECE_BYTES).collect();
     if pending.len() < records.len() {
@@ -112,11 +125,21 @@ pub async fn deliver<R: Reingest + ?Sized>(
         if pending.is_empty() {
             break;
         }
-        if attempt > 0 {
-            tokio::time::sleep(policy.delay(attempt - 1)).await;
+        let delay = if attempt > 0 { policy.delay(attempt - 1) } else { Duration::ZERO };
+        if out_of_time(delay) {
+            delivery.last_error = Some("time budget of the invocation exhausted before delivery".to_owned());
+            break;
+        }
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
         let mut still_failed = Vec::new();
-        for batch in batches(&pending, records) {
+        for (n, batch) in batches(&pending, records).into_iter().enumerate() {
+            if n > 0 && out_of_time(Duration::ZERO) {
+                delivery.last_error = Some("time budget of the invocation exhausted before delivery".to_owned());
+                still_failed.extend_from_slice(batch);
+                continue;
+            }
             let payload: Vec<Vec<u8>> = batch.iter().map(|&i| records[i].clone()).collect();
             delivery.calls += 1;
             match client.put_record_batch(stream, &payload).await {
