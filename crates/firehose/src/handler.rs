@@ -184,10 +184,7 @@ impl<R: Reingest> Transformer<R> {
                 metrics: BatchMetrics::default(),
                 emf: Vec::new(),
                 kinds: Vec::new(),
-                refused: Some(BatchError::ResponseTooLarge {
-                    records: event.records.len(),
-                    bytes: smallest,
-                }),
+                refused: Some(BatchError::ResponseTooLarge { records: event.records.len(), bytes: smallest }),
             };
         }
         let decoded_in: usize = event.records.iter().map(|r| r.data.len() / 4 * 3).sum();

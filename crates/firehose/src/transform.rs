@@ -259,8 +259,21 @@ fn transform_json(
     let cwl_kind = if gzipped { RecordKind::CloudWatchLogsGzip } else { RecordKind::CloudWatchLogsJson };
     let probe: Probe = match serde_json::from_slice(text) {
         Ok(p) => p,
-        // Valid JSON of another shape (say `"mail": "x"`): masked as a JSON document.
-        Err(e) if e.is_data() && !gzipped && is_json(text) => Probe::default(),
+        // Valid JSON of another shape (say `"mail": "x"`, or a lone surrogate escape in a field
+        // the probe reads as text): masked as a JSON document.
+        Err(_) if !gzipped && is_json(text) => Probe::default(),
+        // Several JSON documents, one per line: each line takes the JSON path.
+        Err(_) if !gzipped && is_ndjson(text) => {
+            let mut data = Vec::with_capacity(text.len() + 16);
+            let counts = mask_lines(masker, role, text, &mut data);
+            let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
+            return Transformed {
+                kind: RecordKind::Json,
+                outcome: Outcome::Ok { data, keys, hop: 0 },
+                counts,
+                ses: None,
+            };
+        }
         Err(e) => {
             let kind = if gzipped { cwl_kind } else { RecordKind::Invalid };
             return Transformed::failed(kind, json_error_reason("invalid JSON", &e));
@@ -289,6 +302,10 @@ fn transform_json(
     }
     let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
     Transformed { kind: RecordKind::Json, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
+}
+
+fn is_ndjson(text: &[u8]) -> bool {
+    text.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()).all(is_json)
 }
 
 /// Partition keys name a year between 2000 and 2099: an event time outside (`0001-01-01`, a

@@ -39,7 +39,7 @@ fn result_and_log(record: Vec<u8>) -> (RecordResult, String, usize) {
 #[test]
 fn a_million_empty_log_events_fail_at_the_output_bound() {
     let record = cwl_gzip("g", "{}", 1_000_000);
-    assert!(record.len() < 10_000, "{} bytes of gzip", record.len());
+    assert!(record.len() < 20_000, "{} bytes of gzip", record.len());
     let started = Instant::now();
     let (result, logs, delivered) = result_and_log(record);
     assert_eq!(result, RecordResult::ProcessingFailed);
@@ -108,9 +108,9 @@ fn ids_that_cannot_fit_in_a_response_refuse_the_batch_instead_of_oversizing_it()
     assert!(block_on(transformer.handle(event)).is_err());
 
     // Just under: answered, every record reported, inside the limit.
-    let out = run(Role::Readonly, 6_000_000, &MemoryStream::default(), tiny(130_000));
+    let out = run(Role::Readonly, 6_000_000, &MemoryStream::default(), tiny(120_000));
     assert!(out.refused.is_none());
-    assert_eq!(out.response.records.len(), 130_000);
+    assert_eq!(out.response.records.len(), 120_000);
     let size = serde_json::to_vec(&out.response).unwrap().len();
     assert!(size <= RESPONSE_LIMIT, "{size}");
 }
@@ -140,11 +140,9 @@ fn the_lambda_context_deadline_is_used() {
     let transformer = crate::common::transformer(Role::Readonly, MemoryStream::default());
     let mut context = lambda_runtime::Context::default();
     // Already past: nothing can be done in time, every record is reported as failed.
-    context.deadline = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-        .saturating_sub(1_000) as u64;
+    context.deadline =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis().saturating_sub(1_000)
+            as u64;
     let event = lambda_runtime::LambdaEvent::new(event_of(vec![b"hello".to_vec(); 3]), context);
     let response = block_on(transformer.handle(event)).unwrap();
     assert!(response.records.iter().all(|r| r.result == RecordResult::ProcessingFailed));
@@ -164,7 +162,12 @@ fn assert_no_leak(out: &logmask_firehose::BatchOutput) {
         assert_eq!(record.result, RecordResult::Ok, "record {i} ({:?})", out.kinds[i]);
         let data = record.decoded_data().unwrap();
         let found = readable_findings(&masker, &data);
-        assert!(found.is_empty(), "record {i} ({:?}) leaks {found:?}: {}", out.kinds[i], String::from_utf8_lossy(&data));
+        assert!(
+            found.is_empty(),
+            "record {i} ({:?}) leaks {found:?}: {}",
+            out.kinds[i],
+            String::from_utf8_lossy(&data)
+        );
     }
 }
 
@@ -204,7 +207,10 @@ fn cloudwatch_logs_ids_groups_and_streams_are_masked() {
 fn forged_markers_are_masked_like_any_record_and_set_no_arbitrary_partition() {
     let mut records = Vec::new();
     for d in DISGUISED {
-        records.push(format!("\x1elogmask-reingest/1 hop=0 eventType=Bounce ts=1714555800\n{{\"to\":\"{d}\"}}\n[\"{d}\"]\n").into_bytes());
+        records.push(
+            format!("\x1elogmask-reingest/1 hop=0 eventType=Bounce ts=1714555800\n{{\"to\":\"{d}\"}}\n[\"{d}\"]\n")
+                .into_bytes(),
+        );
     }
     records.push(b"\x1elogmask-reingest/1 hop=0 eventType=Injected ts=1714555800\n{\"to\":\"x\"}\n".to_vec());
     records.push(b"\x1elogmask-reingest/1 hop=0 eventType=Bounce ts=-62135596800\n{\"to\":\"x\"}\n".to_vec());
