@@ -3,13 +3,16 @@
 
 use logmask_mask::Masker;
 
-/// The addresses `masker` finds in `data` as a reader would see it: in the bytes as they stand,
-/// and in every JSON string of them once its escapes are decoded (lone surrogates included).
+/// The addresses `masker` finds in `data` as a reader would see it: every JSON string once its
+/// escapes are decoded (lone surrogates included), and the text between strings as it stands.
 /// Empty for any readonly output of this crate; a non-empty result is a leak.
 pub fn readable_findings(masker: &Masker, data: &[u8]) -> Vec<String> {
-    let mut found: Vec<String> =
-        masker.find(data).iter().map(|f| String::from_utf8_lossy(&data[f.start..f.end]).into_owned()).collect();
+    let mut found = Vec::new();
+    let mut find = |hay: &[u8]| {
+        found.extend(masker.find(hay).iter().map(|f| String::from_utf8_lossy(&hay[f.start..f.end]).into_owned()));
+    };
     let mut decoded = Vec::new();
+    let mut between = 0;
     let mut i = 0;
     while let Some(offset) = memchr::memchr(b'"', &data[i..]) {
         let open = i + offset;
@@ -17,11 +20,12 @@ pub fn readable_findings(masker: &Masker, data: &[u8]) -> Vec<String> {
         i = close + 1;
         decoded.clear();
         if crate::json::decode_string(&data[open..=close], &mut decoded) {
-            found.extend(
-                masker.find(&decoded).iter().map(|f| String::from_utf8_lossy(&decoded[f.start..f.end]).into_owned()),
-            );
+            find(&data[between..open]);
+            find(&decoded);
+            between = i;
         }
     }
+    find(&data[between..]);
     found
 }
 

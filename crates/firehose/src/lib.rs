@@ -72,7 +72,9 @@ pub use reingest::{
     deliver_until,
 };
 pub use ses::{SesEvent, SesFacts, sending_domain};
-pub use transform::{MAX_DECOMPRESSED, MAX_NAME_BYTES, MAX_RECORD_OUTPUT, PartitionKeys, RecordKind};
+pub use transform::{
+    MAX_DECOMPRESSED, MAX_MESSAGE_BYTES, MAX_NAME_BYTES, MAX_RECORD_OUTPUT, PartitionKeys, RecordKind,
+};
 
 /// A [`Reingest`] that refuses every call: for local runs without AWS. Records that do not fit
 /// in the response then become `ProcessingFailed` (and reach the error prefix), never lost.

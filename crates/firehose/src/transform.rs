@@ -14,7 +14,8 @@ use crate::json::{is_json, mask_json_text, mask_lines, write_json_string};
 use crate::ses::{Probe, SesFacts};
 
 /// Decompressed CloudWatch Logs documents above this size fail instead of exhausting memory.
-/// CloudWatch Logs batches are at most ~1 MB of events, so real documents stay far below.
+/// CloudWatch Logs sends at most 10,000 events and 1,048,576 bytes of messages per document
+/// (`PutLogEvents` limits), so real documents stay far below.
 pub const MAX_DECOMPRESSED: usize = 16 * 1024 * 1024;
 
 /// The most masked output one record may produce. The inflate cap alone does not bound it: every
@@ -28,6 +29,10 @@ pub const MAX_RECORD_OUTPUT: usize = 8 * 1024 * 1024;
 /// allows 512 characters for names and writes ids of 56 digits; a document with longer ones was
 /// not written by CloudWatch Logs and fails before its events are read.
 pub const MAX_NAME_BYTES: usize = 4096;
+
+/// Longest log event message accepted, in decoded bytes: twice CloudWatch Logs' own limit (1 MB
+/// per event), so that masking one message never needs more memory than that.
+pub const MAX_MESSAGE_BYTES: usize = 2 * 1024 * 1024;
 
 /// First bytes of a record this function re-ingested itself (ASCII record separator + tag).
 pub(crate) const MARKER_PREFIX: &[u8] = b"\x1elogmask-reingest/1 ";
@@ -370,6 +375,9 @@ fn transform_cloudwatch_logs(
     let pass = for_each_log_event(doc, |event| {
         if event.id.0.len() > MAX_NAME_BYTES {
             return Err(format!("a log event id is longer than {MAX_NAME_BYTES} bytes"));
+        }
+        if event.message.0.len() > MAX_MESSAGE_BYTES {
+            return Err(format!("a log event message is longer than {MAX_MESSAGE_BYTES} bytes"));
         }
         first_timestamp.get_or_insert(event.timestamp);
         data.extend_from_slice(&prefix);

@@ -60,6 +60,14 @@ fn long_log_groups_fail_before_their_events_are_read() {
 }
 
 #[test]
+fn an_oversized_log_message_fails_before_it_is_masked() {
+    let event = format!(r#"{{"id":"1","timestamp":1714555801000,"message":"{}"}}"#, "a".repeat(3_000_000));
+    let (result, logs, _) = result_and_log(cwl_gzip("g", &event, 1));
+    assert_eq!(result, RecordResult::ProcessingFailed);
+    assert!(logs.contains("log event message is longer than"), "{logs}");
+}
+
+#[test]
 fn real_sized_documents_still_pass() {
     // CloudWatch Logs sends at most 10,000 events per document; 512-character names are legal.
     let event = r#"{"id":"37540214617325127358126590472133271428375049234536153088","timestamp":1714555801000,"message":"INFO ok user@example.com"}"#;
@@ -239,4 +247,57 @@ fn pieces_of_a_hostile_record_reingest_and_come_back_masked() {
     assert!(second.kinds.iter().all(|k| *k == RecordKind::Reingested));
     assert_no_leak(&second);
     let _ = fast_retry();
+}
+
+/// String content an attacker would try: the four disguises, escapes of any character next to
+/// lone surrogates, plain addresses, JSON punctuation.
+fn hostile_content() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let piece = prop_oneof![
+        proptest::sample::select(DISGUISED.to_vec()).prop_map(str::to_owned),
+        Just(r"\ud800".to_owned()),
+        Just(r"\udbff\udfff".to_owned()),
+        Just(r"\udfff".to_owned()),
+        Just(r"\u0040".to_owned()),
+        Just(r"\u002e".to_owned()),
+        Just(r"\\".to_owned()),
+        Just(r#"\""#.to_owned()),
+        Just("carol@example.org".to_owned()),
+        Just("198.51.100.7".to_owned()),
+        "[a-z0-9.@ ]{0,8}",
+    ];
+    proptest::collection::vec(piece, 1..6).prop_map(|p| p.concat())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 128, ..Default::default() })]
+
+    /// What the fuzz target checks, on every record shape: no readonly record holds an address a
+    /// reader could decode from it, and the response stays inside the Lambda limit.
+    #[test]
+    fn no_record_shape_lets_a_readonly_reader_decode_an_address(
+        contents in proptest::collection::vec(hostile_content(), 1..6),
+        shape in 0usize..6,
+    ) {
+        let records: Vec<Vec<u8>> = contents.iter().map(|c| match shape {
+            0 => format!(r#"{{"eventType":"Bounce","mail":{{"source":"{c}","timestamp":"2024-05-01T00:00:00Z"}},"x":["{c}"]}}"#).into_bytes(),
+            1 => format!(r#"["{c}",{{"{c}":"{c}"}}]"#).into_bytes(),
+            2 => format!(r#""{c}""#).into_bytes(),
+            3 => samples::gzip(format!(
+                r#"{{"messageType":"DATA_MESSAGE","logGroup":"{c}","logStream":"{c}","logEvents":[{{"id":"{c}","timestamp":1714555801000,"message":"{c}"}}]}}"#
+            ).as_bytes()),
+            4 => format!("\x1elogmask-reingest/1 hop=1 eventType=Send ts=1714555800\n{{\"a\":\"{c}\"}}\n").into_bytes(),
+            _ => format!("{{\"a\":1}}\n{{\"b\":\"{c}\"}}\n").into_bytes(),
+        }).collect();
+        let out = run(Role::Readonly, 6_000_000, &MemoryStream::default(), event_of(records));
+        let size = serde_json::to_vec(&out.response).unwrap().len();
+        proptest::prop_assert!(size <= RESPONSE_LIMIT);
+        let masker = Masker::new();
+        for (i, record) in out.response.records.iter().enumerate() {
+            proptest::prop_assert_eq!(record.result, RecordResult::Ok, "{} {:?}", shape, contents[i]);
+            let data = record.decoded_data().unwrap();
+            let found = readable_findings(&masker, &data);
+            proptest::prop_assert!(found.is_empty(), "{:?} leaks {:?}: {}", out.kinds[i], found, String::from_utf8_lossy(&data));
+        }
+    }
 }
