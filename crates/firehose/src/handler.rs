@@ -189,6 +189,9 @@ impl<R: Reingest> Transformer<R> {
         }
         let decoded_in: usize = event.records.iter().map(|r| r.data.len() / 4 * 3).sum();
         let mut reingest_left = reingest_budget(decoded_in);
+        // Set once a delivery fails for good (no credentials, access denied, no such stream): the
+        // rest of the batch does not try again.
+        let mut unavailable = false;
         let bounds = Bounds { max_output: self.max_record_output, stop_at };
         // A piece coming back must fit in a response on its own, whatever the budget.
         let piece_max = MAX_PIECE_BYTES.min(self.budget.saturating_sub(used + 512) / 4 * 3).max(256);
@@ -272,6 +275,9 @@ impl<R: Reingest> Transformer<R> {
                             Some("response full and the re-ingestion budget of this invocation is spent")
                         }
                         Ok(_) if stop_at.is_some_and(|at| Instant::now() >= at) => Some(TIME_BUDGET_REASON),
+                        Ok(_) if unavailable => Some(
+                            "response full and re-ingestion failed earlier in this invocation for a reason no retry can fix",
+                        ),
                         Ok(_) => None,
                     };
                     if let Some(reason) = reason {
@@ -294,7 +300,8 @@ impl<R: Reingest> Transformer<R> {
                         || pending.iter().map(|p| p.pieces.len()).sum::<usize>() >= MAX_BATCH_RECORDS
                     {
                         if let Ok(stream) = &stream {
-                            self.flush(stream, &mut pending, &mut entries, &mut summary, flush_until).await;
+                            unavailable |=
+                                self.flush(stream, &mut pending, &mut entries, &mut summary, flush_until).await;
                         }
                         pending_bytes = 0;
                     }
@@ -340,7 +347,7 @@ impl<R: Reingest> Transformer<R> {
         entries: &mut [ResponseRecord],
         summary: &mut Summary,
         until: Option<Instant>,
-    ) {
+    ) -> bool {
         let counts: Vec<usize> = pending.iter().map(|p| p.pieces.len()).collect();
         let pieces: Vec<Vec<u8>> = pending.iter_mut().flat_map(|p| std::mem::take(&mut p.pieces)).collect();
         let delivery = deliver_until(&self.reingest, stream, &pieces, &self.retry, until).await;
@@ -363,6 +370,7 @@ impl<R: Reingest> Transformer<R> {
                 );
             }
         }
+        delivery.permanent
     }
 }
 

@@ -94,6 +94,9 @@ pub struct Delivery {
     pub calls: u32,
     /// The last error seen, for the log (error codes and messages from AWS, never record data).
     pub last_error: Option<String>,
+    /// A call failed for a reason no retry can fix: later deliveries in the same invocation are
+    /// not attempted.
+    pub permanent: bool,
 }
 
 /// Delivers `records` to `stream`: batches by count and bytes, retries failed entries.
@@ -170,6 +173,7 @@ pub async fn deliver_until<R: Reingest + ?Sized>(
                     delivery.last_error = Some(e.to_string());
                     if !retryable {
                         // Nothing will change on a retry (missing stream, access denied): stop.
+                        delivery.permanent = true;
                         return delivery;
                     }
                     still_failed.extend_from_slice(batch);
@@ -229,13 +233,7 @@ impl Reingest for FirehoseReingest {
             Ok(output) => Ok(output.request_responses().iter().map(|r| r.error_code().map(str::to_owned)).collect()),
             Err(err) => {
                 let code = err.code().unwrap_or("").to_owned();
-                let retryable = !matches!(
-                    code.as_str(),
-                    "ResourceNotFoundException"
-                        | "InvalidArgumentException"
-                        | "AccessDeniedException"
-                        | "InvalidKMSResourceException"
-                );
+                let retryable = is_retryable(&err);
                 let message = match err.message() {
                     Some(m) => format!("{code}: {m}"),
                     None => format!("PutRecordBatch failed: {}", aws_sdk_firehose::error::DisplayErrorContext(&err)),
@@ -243,6 +241,40 @@ impl Reingest for FirehoseReingest {
                 Err(ReingestError::Request { message, retryable })
             }
         }
+    }
+}
+
+/// Error codes no retry can fix: the stream, the role or the key is wrong, not busy.
+const PERMANENT_CODES: &[&str] = &[
+    "ResourceNotFoundException",
+    "InvalidArgumentException",
+    "AccessDeniedException",
+    "AccessDenied",
+    "InvalidKMSResourceException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+    "NotAuthorized",
+    "ValidationException",
+];
+
+/// Whether a failed `PutRecordBatch` call is worth repeating: throttling, service errors and
+/// network failures are; a request that could not be built or signed (no credentials), or that
+/// the service refused for what it is, is not — those fail fast instead of spending the
+/// invocation in backoff.
+fn is_retryable<R>(
+    err: &aws_sdk_firehose::error::SdkError<aws_sdk_firehose::operation::put_record_batch::PutRecordBatchError, R>,
+) -> bool {
+    use aws_sdk_firehose::error::{ProvideErrorMetadata as _, SdkError};
+    match err {
+        SdkError::ConstructionFailure(_) => false,
+        // Credentials are resolved and the request signed just before it is sent: a failure
+        // there is a dispatch failure that is neither I/O nor a timeout.
+        SdkError::DispatchFailure(failure) => failure.is_io() || failure.is_timeout(),
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        _ => !err.code().is_some_and(|code| PERMANENT_CODES.contains(&code)),
     }
 }
 
@@ -262,6 +294,52 @@ mod tests {
         for batch in batches(&pending, &records) {
             assert!(batch.iter().map(|&i| records[i].len()).sum::<usize>() <= MAX_BATCH_BYTES);
         }
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    }
+
+    fn client(credentials: bool, endpoint: &str) -> FirehoseReingest {
+        let mut config = aws_sdk_firehose::Config::builder()
+            .behavior_version(aws_sdk_firehose::config::BehaviorVersion::latest())
+            .region(aws_sdk_firehose::config::Region::new("ap-northeast-1"))
+            .endpoint_url(endpoint)
+            .retry_config(aws_sdk_firehose::config::retry::RetryConfig::disabled());
+        if credentials {
+            config = config.credentials_provider(aws_sdk_firehose::config::Credentials::new(
+                "testing", "testing", None, None, "t",
+            ));
+        }
+        FirehoseReingest::new(aws_sdk_firehose::Client::from_conf(config.build()))
+    }
+
+    fn closed_port() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        format!("http://127.0.0.1:{port}")
+    }
+
+    #[test]
+    fn no_credentials_fail_fast_and_a_refused_connection_is_retried() {
+        // Issue 11: without credentials a 6 MB event spent 23–26 s in backoff.
+        let endpoint = closed_port();
+        let err = block_on(client(false, &endpoint).put_record_batch("s", &[b"x".to_vec()])).unwrap_err();
+        assert!(!err.is_retryable(), "{err}");
+        let err = block_on(client(true, &endpoint).put_record_batch("s", &[b"x".to_vec()])).unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+    }
+
+    #[test]
+    fn a_permanent_failure_stops_delivery_without_backoff() {
+        let policy =
+            RetryPolicy { max_attempts: 8, base_delay: Duration::from_secs(5), max_delay: Duration::from_secs(5) };
+        let started = Instant::now();
+        let records: Vec<Vec<u8>> = (0..1200).map(|_| vec![b'x'; 10]).collect();
+        let delivery = block_on(deliver(&client(false, &closed_port()), "s", &records, &policy));
+        assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+        assert!(delivery.permanent && delivery.calls == 1 && delivery.delivered.iter().all(|d| !d));
     }
 
     #[test]
