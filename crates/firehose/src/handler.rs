@@ -167,7 +167,10 @@ impl<R: Reingest> Transformer<R> {
                 // Kept back for delivering what is pending, serialising the response and EMF.
                 let reserve = (remaining / 5).clamp(Duration::from_millis(500), Duration::from_secs(10));
                 let flush_reserve = Duration::from_millis(250).min(reserve / 2);
-                (Some(deadline.checked_sub(reserve).unwrap_or(started)), Some(deadline - flush_reserve))
+                (
+                    Some(deadline.checked_sub(reserve).unwrap_or(started)),
+                    Some(deadline.checked_sub(flush_reserve).unwrap_or(deadline)),
+                )
             }
             None => (None, None),
         };
