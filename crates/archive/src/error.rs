@@ -28,3 +28,15 @@ impl ObjectError {
         matches!(self, ObjectError::CorruptGzip(_) | ObjectError::NotText { .. })
     }
 }
+
+/// Why a backfill could not run at all (single objects fail on their own, see
+/// [`crate::Outcome::Failed`]).
+#[derive(Debug, thiserror::Error)]
+pub enum BackfillError {
+    /// The source could not be listed.
+    #[error("listing the source: {0}")]
+    List(String),
+    /// Source and destination overlap, or another setting is unusable.
+    #[error("{0}")]
+    Invalid(String),
+}
