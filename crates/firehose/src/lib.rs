@@ -55,13 +55,15 @@ pub mod samples;
 mod ses;
 mod transform;
 
-pub use config::{AwsKeyStore, Config, KeySource, KeyStore, MIN_TOKEN_KEY_BYTES, SecretBytes};
+pub use config::Config;
+// The token key moved to `logmask-keys`; re-exported so the Lambda and the CLI keep one import.
 pub use error::{ConfigError, ReingestError};
 pub use event::{
     DEFAULT_RESPONSE_BUDGET, FirehoseEvent, FirehoseRecord, FirehoseResponse, Millis, RESPONSE_LIMIT, RecordResult,
     ResponseMetadata, ResponseRecord,
 };
 pub use handler::{BatchOutput, MAX_HOPS, Transformer};
+pub use logmask_keys::{AwsKeyStore, KeySource, KeyStore, MIN_TOKEN_KEY_BYTES, SecretBytes};
 pub use metrics::{BatchMetrics, MAX_METRICS_PER_DIRECTIVE, PIPELINE_METRICS, SES_METRICS, Summary, render_emf};
 pub use record::{MaskedRecord, RecordOutput, mask_record};
 pub use reingest::{
