@@ -60,11 +60,14 @@ impl BatchConfig {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
         let role = match get("MASK_ROLE") {
-            Some(v) => v.parse::<Role>().map_err(|e| ConfigError::Invalid { name: "MASK_ROLE", message: e.to_string() })?,
+            Some(v) => {
+                v.parse::<Role>().map_err(|e| ConfigError::Invalid { name: "MASK_ROLE", message: e.to_string() })?
+            }
             None => Role::Readonly,
         };
-        let token_key = KeySource::from_settings(get("TOKEN_KEY_SECRET_ID").as_deref(), get("TOKEN_KEY_SSM_PARAMETER").as_deref())
-            .map_err(|e| ConfigError::Invalid { name: "TOKEN_KEY_SECRET_ID", message: e.to_string() })?;
+        let token_key =
+            KeySource::from_settings(get("TOKEN_KEY_SECRET_ID").as_deref(), get("TOKEN_KEY_SSM_PARAMETER").as_deref())
+                .map_err(|e| ConfigError::Invalid { name: "TOKEN_KEY_SECRET_ID", message: e.to_string() })?;
         let config = BatchConfig {
             source_bucket: required("SOURCE_BUCKET")?,
             source_prefix: get("SOURCE_PREFIX").unwrap_or_default(),
@@ -76,7 +79,8 @@ impl BatchConfig {
             token_key,
         };
         if config.source_bucket == config.dest_bucket
-            && (config.source_prefix.starts_with(&config.dest_prefix) || config.dest_prefix.starts_with(&config.source_prefix))
+            && (config.source_prefix.starts_with(&config.dest_prefix)
+                || config.dest_prefix.starts_with(&config.source_prefix))
         {
             return Err(ConfigError::Invalid {
                 name: "DEST_PREFIX",
@@ -91,13 +95,16 @@ impl BatchConfig {
     pub async fn build_masker(&self, store: &impl KeyStore) -> Result<(Masker, Fingerprint), ConfigError> {
         let policy = match &self.policy_file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Policy(format!("{}: {e}", path.display())))?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::Policy(format!("{}: {e}", path.display())))?;
                 Policy::from_toml(&text).map_err(|e| ConfigError::Policy(e.to_string()))?
             }
             None => Policy::default(),
         };
         let keys = match &self.token_key {
-            Some(source) => Some(logmask_keys::load(store, source).await.map_err(|e| ConfigError::TokenKey(e.to_string()))?),
+            Some(source) => {
+                Some(logmask_keys::load(store, source).await.map_err(|e| ConfigError::TokenKey(e.to_string()))?)
+            }
             None => None,
         };
         build_masker(policy, keys.as_ref(), self.role).map_err(|e| ConfigError::Policy(e.to_string()))
@@ -285,13 +292,16 @@ impl<C: S3Client> BatchHandler<C> {
             .clone()
             .or_else(|| task.s3_bucket_arn.as_deref().and_then(|a| a.rsplit(":::").next()).map(str::to_owned));
         let Some(bucket) = bucket else { return permanent("task names no bucket".to_owned()) };
-        let Some(key) = decode_key(&task.s3_key) else { return permanent("s3Key is not valid URL-encoded UTF-8".to_owned()) };
+        let Some(key) = decode_key(&task.s3_key) else {
+            return permanent("s3Key is not valid URL-encoded UTF-8".to_owned());
+        };
         // The function's role can read the raw archive; it must not become a way to copy other
         // objects anywhere.
         if bucket != self.config.source_bucket {
             return permanent(format!("bucket {bucket} is not the configured source bucket"));
         }
-        let Some(rel) = key.strip_prefix(&self.config.source_prefix).filter(|r| !r.is_empty()).map(str::to_owned) else {
+        let Some(rel) = key.strip_prefix(&self.config.source_prefix).filter(|r| !r.is_empty()).map(str::to_owned)
+        else {
             return permanent(format!("key is outside the configured source prefix {:?}", self.config.source_prefix));
         };
         let head = match self.client.head(&bucket, &key).await {
@@ -310,9 +320,20 @@ impl<C: S3Client> BatchHandler<C> {
             force: false,
         };
         let joined = tokio::task::spawn_blocking(move || {
-            let source = S3Source::new(client.clone(), config.source_bucket.clone(), config.source_prefix.clone(), handle.clone());
-            let dest =
-                S3Dest::new(client, config.dest_bucket.clone(), config.dest_prefix.clone(), config.kms_key_id.clone(), config.role, handle);
+            let source = S3Source::new(
+                client.clone(),
+                config.source_bucket.clone(),
+                config.source_prefix.clone(),
+                handle.clone(),
+            );
+            let dest = S3Dest::new(
+                client,
+                config.dest_bucket.clone(),
+                config.dest_prefix.clone(),
+                config.kms_key_id.clone(),
+                config.role,
+                handle,
+            );
             let entry = Entry { key: rel, size: 0, modified: None, tag: head.etag };
             process_entry(&source, &dest, &masker, &options, &entry)
         })
@@ -328,5 +349,208 @@ impl<C: S3Client> BatchHandler<C> {
             Ok(Outcome::Failed { reason, permanent: false }) => (ResultCode::TemporaryFailure, reason),
             Err(e) => (ResultCode::TemporaryFailure, format!("worker failed: {e}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::io::{Read as _, Write as _};
+
+    use super::*;
+    use crate::fake::FakeS3;
+    use crate::s3::{META_FINGERPRINT, META_ROLE};
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k: &str| map.get(k).cloned()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("SOURCE_BUCKET", "raw-logs"),
+        ("SOURCE_PREFIX", "raw/"),
+        ("DEST_BUCKET", "masked-logs"),
+        ("DEST_PREFIX", "masked/"),
+    ];
+
+    #[test]
+    fn the_lookup_reads_exactly_env_vars() {
+        let seen = RefCell::new(Vec::new());
+        let map = lookup(BASE);
+        BatchConfig::from_lookup(|name| {
+            seen.borrow_mut().push(name.to_owned());
+            map(name)
+        })
+        .unwrap();
+        let mut seen = seen.into_inner();
+        seen.sort();
+        seen.dedup();
+        let mut expected: Vec<String> = ENV_VARS.iter().map(|s| s.to_string()).collect();
+        expected.sort();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn configuration_is_checked_at_start() {
+        let c = BatchConfig::from_lookup(lookup(BASE)).unwrap();
+        assert_eq!((c.role, c.kms_key_id.as_deref(), c.token_key.as_ref()), (Role::Readonly, None, None));
+        assert!(matches!(
+            BatchConfig::from_lookup(lookup(&[("DEST_BUCKET", "b")])),
+            Err(ConfigError::Missing("SOURCE_BUCKET"))
+        ));
+        let overlap = [
+            ("SOURCE_BUCKET", "one"),
+            ("DEST_BUCKET", "one"),
+            ("SOURCE_PREFIX", "raw/"),
+            ("DEST_PREFIX", "raw/masked/"),
+        ];
+        assert!(BatchConfig::from_lookup(lookup(&overlap)).is_err());
+        let mut both = BASE.to_vec();
+        both.extend([("TOKEN_KEY_SECRET_ID", "a"), ("TOKEN_KEY_SSM_PARAMETER", "b")]);
+        assert!(BatchConfig::from_lookup(lookup(&both)).is_err());
+        let mut bad_role = BASE.to_vec();
+        bad_role.push(("MASK_ROLE", "root"));
+        let err = BatchConfig::from_lookup(lookup(&bad_role)).unwrap_err().to_string();
+        assert!(err.starts_with("MASK_ROLE:"), "{err}");
+    }
+
+    #[test]
+    fn documented_event_shapes_parse_and_the_response_has_the_documented_fields() {
+        let v2 = r#"{"invocationSchemaVersion":"2.0","invocationId":"YXNk","job":{"id":"f3cc","userArguments":{"k1":"v1"}},
+            "tasks":[{"taskId":"dGFz","s3Key":"raw/a%20b+c.gz","s3VersionId":null,"s3Bucket":"raw-logs"}]}"#;
+        let event: BatchEvent = serde_json::from_str(v2).unwrap();
+        assert_eq!(event.tasks[0].s3_bucket.as_deref(), Some("raw-logs"));
+        assert_eq!(event.job.user_arguments["k1"], "v1");
+        assert_eq!(decode_key(&event.tasks[0].s3_key).as_deref(), Some("raw/a b c.gz"));
+        let v1 = r#"{"invocationSchemaVersion":"1.0","invocationId":"YXNk","job":{"id":"f3cc"},
+            "tasks":[{"taskId":"dGFz","s3Key":"k","s3VersionId":"1","s3BucketArn":"arn:aws:s3:::raw-logs"}]}"#;
+        let event: BatchEvent = serde_json::from_str(v1).unwrap();
+        assert_eq!(event.tasks[0].s3_bucket_arn.as_deref(), Some("arn:aws:s3:::raw-logs"));
+        let response = BatchResponse {
+            invocation_schema_version: "2.0".into(),
+            treat_missing_keys_as: ResultCode::PermanentFailure,
+            invocation_id: "YXNk".into(),
+            results: vec![TaskResult {
+                task_id: "dGFz".into(),
+                result_code: ResultCode::TemporaryFailure,
+                result_string: "x".into(),
+            }],
+        };
+        let json = serde_json::to_value(&response).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"invocationSchemaVersion":"2.0","treatMissingKeysAs":"PermanentFailure","invocationId":"YXNk",
+                "results":[{"taskId":"dGFz","resultCode":"TemporaryFailure","resultString":"x"}]})
+        );
+    }
+
+    #[test]
+    fn keys_round_trip_through_the_manifest_encoding() {
+        for key in ["raw/2024/05/01/a.gz", "raw/with space+plus%/日本.log", "a,b\"c"] {
+            let encoded = encode_key(key);
+            assert!(!encoded.contains(',') && !encoded.contains(' ') && !encoded.contains('+'), "{encoded}");
+            assert_eq!(decode_key(&encoded).as_deref(), Some(key));
+        }
+        assert_eq!(decode_key("bad%2"), None);
+        assert_eq!(decode_key("bad%zz"), None);
+        assert_eq!(decode_key("%ff"), None);
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    fn event(tasks: &[(&str, &str)]) -> BatchEvent {
+        BatchEvent {
+            invocation_schema_version: "2.0".into(),
+            invocation_id: "inv-1".into(),
+            job: BatchJob::default(),
+            tasks: tasks
+                .iter()
+                .enumerate()
+                .map(|(i, (bucket, key))| BatchTask {
+                    task_id: format!("t{i}"),
+                    s3_key: encode_key(key),
+                    s3_bucket: Some(bucket.to_string()),
+                    ..BatchTask::default()
+                })
+                .collect(),
+        }
+    }
+
+    const KEY_BYTES: &[u8] = b"batch-test-token-key-0123456789";
+
+    fn handler(fake: Arc<FakeS3>) -> BatchHandler<FakeS3> {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("DEST_KMS_KEY_ID", "alias/logs"));
+        let config = BatchConfig::from_lookup(lookup(&pairs)).unwrap();
+        let keys = TokenKeys::parse(KEY_BYTES, "test").unwrap();
+        let (masker, fingerprint) = build_masker(Policy::default(), Some(&keys), Role::Readonly).unwrap();
+        BatchHandler::new(fake, masker, fingerprint, config)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tasks_get_the_documented_result_codes() {
+        let fake = Arc::new(FakeS3::default());
+        fake.insert(
+            "raw-logs",
+            "raw/2024/05/01/a b.gz",
+            gzip(b"{\"eventType\":\"Send\",\"mail\":{\"source\":\"x@example.com\"}}\n"),
+        );
+        let mut corrupt = gzip(&b"line y@example.com\n".repeat(1000));
+        let n = corrupt.len();
+        corrupt.truncate(n / 2);
+        fake.insert("raw-logs", "raw/corrupt.gz", corrupt);
+        fake.insert("raw-logs", "raw/flaky.log", b"z@example.com\n".to_vec());
+        fake.flaky.lock().unwrap().push("raw/flaky.log".into());
+        fake.insert("other-bucket", "raw/a.log", b"secret@example.com\n".to_vec());
+        fake.insert("raw-logs", "elsewhere/a.log", b"secret@example.com\n".to_vec());
+        let handler = handler(fake.clone());
+
+        let tasks = [
+            ("raw-logs", "raw/2024/05/01/a b.gz"),
+            ("raw-logs", "raw/corrupt.gz"),
+            ("raw-logs", "raw/flaky.log"),
+            ("other-bucket", "raw/a.log"),
+            ("raw-logs", "elsewhere/a.log"),
+            ("raw-logs", "raw/missing.log"),
+        ];
+        let lambda_event = lambda_runtime::LambdaEvent::new(event(&tasks), lambda_runtime::Context::default());
+        let response = handler.handle_event(lambda_event).await.unwrap();
+        assert_eq!((response.invocation_id.as_str(), response.invocation_schema_version.as_str()), ("inv-1", "2.0"));
+        let codes: Vec<ResultCode> = response.results.iter().map(|r| r.result_code).collect();
+        use ResultCode::*;
+        assert_eq!(
+            codes,
+            [Succeeded, PermanentFailure, TemporaryFailure, PermanentFailure, PermanentFailure, PermanentFailure]
+        );
+        assert_eq!(
+            response.results.iter().map(|r| r.task_id.as_str()).collect::<Vec<_>>(),
+            ["t0", "t1", "t2", "t3", "t4", "t5"]
+        );
+        assert!(response.results[1].result_string.contains("corrupt gzip"), "{:?}", response.results[1]);
+
+        let written =
+            fake.get_stored("masked-logs", "masked/2024/05/01/a b.gz").expect("written under the destination prefix");
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(&written.body[..]).read_to_string(&mut text).unwrap();
+        assert!(text.contains("\"source\":\"<email:k1:") && !text.contains("example.com"), "{text}");
+        assert_eq!(written.spec.kms_key_id.as_deref(), Some("alias/logs"));
+        assert_eq!(written.spec.metadata[META_ROLE], "readonly");
+        assert_eq!(written.spec.metadata[META_FINGERPRINT], handler.fingerprint.as_str());
+        assert_eq!(fake.objects.lock().unwrap().keys().filter(|(b, _)| b == "masked-logs").count(), 1);
+
+        // Retried or repeated: nothing is written again.
+        let puts = *fake.puts.lock().unwrap();
+        let again = handler.handle(event(&tasks[..1])).await;
+        assert_eq!(again.results[0].result_code, Succeeded);
+        assert!(again.results[0].result_string.contains("already masked"));
+        assert_eq!(*fake.puts.lock().unwrap(), puts);
+
+        // The token key appears nowhere in what goes back to S3 Batch Operations.
+        let all = serde_json::to_string(&response).unwrap() + &serde_json::to_string(&again).unwrap();
+        assert!(!all.contains(std::str::from_utf8(KEY_BYTES).unwrap()) && !all.contains("secret@"));
     }
 }

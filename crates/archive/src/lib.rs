@@ -34,6 +34,8 @@
 mod backfill;
 mod batch;
 mod error;
+#[cfg(test)]
+mod fake;
 mod fingerprint;
 mod local;
 mod object;
@@ -41,14 +43,14 @@ mod s3;
 
 pub use backfill::{Dest, Entry, Options, Outcome, Source, Stamp, Summary, process_entry, run, run_entries, select};
 pub use batch::{
-    BatchConfig, BatchEvent, BatchHandler, BatchJob, BatchResponse, BatchTask, ENV_VARS, ResultCode, TaskResult, build_masker,
-    decode_key, encode_key,
+    BatchConfig, BatchEvent, BatchHandler, BatchJob, BatchResponse, BatchTask, ENV_VARS, ResultCode, TaskResult,
+    build_masker, decode_key, encode_key,
 };
 pub use error::{BackfillError, ConfigError, ObjectError};
-pub use local::{LocalDest, LocalSource, LocalWriter, SIDECAR_SUFFIX, TEMP_PREFIX};
 pub use fingerprint::{FORMAT_VERSION, Fingerprint};
-pub use s3::{
-    AwsS3, BlockingBody, Head, ListPage, Listed, META_FINGERPRINT, META_ROLE, META_SOURCE_ETAG, PART_BYTES, PutSpec, S3Client,
-    S3Dest, S3Source, S3Writer, StoreError, parse_s3_url,
-};
+pub use local::{LocalDest, LocalSource, LocalWriter, SIDECAR_SUFFIX, TEMP_PREFIX};
 pub use object::{Compression, MAX_RECORD_BYTES, ObjectStats, RawObject, TEXT_BLOCK_BYTES, mask_object};
+pub use s3::{
+    AwsS3, BlockingBody, Head, ListPage, Listed, META_FINGERPRINT, META_ROLE, META_SOURCE_ETAG, PART_BYTES, PutSpec,
+    S3Client, S3Dest, S3Source, S3Writer, StoreError, parse_s3_url,
+};

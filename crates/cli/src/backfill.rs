@@ -134,17 +134,38 @@ fn prepare(args: &BackfillArgs) -> anyhow::Result<anyhow::Result<ExitCode>> {
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
     let result = match (&from, &to, &client) {
-        (Place::Dir(a), Place::Dir(b), _) => pool.install(|| go(&LocalSource::new(a), &LocalDest::new(b), &masker, &options)),
+        (Place::Dir(a), Place::Dir(b), _) => {
+            pool.install(|| go(&LocalSource::new(a), &LocalDest::new(b), &masker, &options))
+        }
         (Place::S3 { bucket, prefix }, Place::Dir(b), Some(c)) => pool.install(|| {
-            go(&S3Source::new(c.clone(), bucket.clone(), prefix.clone(), handle.clone()), &LocalDest::new(b), &masker, &options)
+            go(
+                &S3Source::new(c.clone(), bucket.clone(), prefix.clone(), handle.clone()),
+                &LocalDest::new(b),
+                &masker,
+                &options,
+            )
         }),
         (Place::Dir(a), Place::S3 { bucket, prefix }, Some(c)) => pool.install(|| {
-            let dest = S3Dest::new(c.clone(), bucket.clone(), prefix.clone(), args.kms_key_id.clone(), args.role, handle.clone());
+            let dest = S3Dest::new(
+                c.clone(),
+                bucket.clone(),
+                prefix.clone(),
+                args.kms_key_id.clone(),
+                args.role,
+                handle.clone(),
+            );
             go(&LocalSource::new(a), &dest, &masker, &options)
         }),
         (Place::S3 { bucket: fb, prefix: fp }, Place::S3 { bucket, prefix }, Some(c)) => pool.install(|| {
             let source = S3Source::new(c.clone(), fb.clone(), fp.clone(), handle.clone());
-            let dest = S3Dest::new(c.clone(), bucket.clone(), prefix.clone(), args.kms_key_id.clone(), args.role, handle.clone());
+            let dest = S3Dest::new(
+                c.clone(),
+                bucket.clone(),
+                prefix.clone(),
+                args.kms_key_id.clone(),
+                args.role,
+                handle.clone(),
+            );
             go(&source, &dest, &masker, &options)
         }),
         _ => unreachable!("an S3 client exists whenever a side is S3"),
@@ -216,9 +237,12 @@ fn progress(total: u64) -> Option<ProgressBar> {
     if !io::stderr().is_terminal() {
         return None;
     }
-    Some(ProgressBar::new(total).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} objects {per_sec} eta {eta} {msg}").expect("static template"),
-    ))
+    Some(
+        ProgressBar::new(total).with_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} objects {per_sec} eta {eta} {msg}")
+                .expect("static template"),
+        ),
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -244,15 +268,16 @@ fn plan<S: Source>(
         bail!("--manifest-uri {uri}: not an s3://bucket/key URL");
     };
     let manifest = display(&args.manifest);
-    let operation = format!(
-        r#"{{"LambdaInvoke":{{"FunctionArn":"{}","InvocationSchemaVersion":"2.0"}}}}"#,
-        args.function_arn
-    );
+    let operation =
+        format!(r#"{{"LambdaInvoke":{{"FunctionArn":"{}","InvocationSchemaVersion":"2.0"}}}}"#, args.function_arn);
     let report = format!(
         r#"{{"Bucket":"arn:aws:s3:::{to_bucket}","Prefix":"logmask-backfill/reports","Format":"Report_CSV_20180820","Enabled":true,"ReportScope":"FailedTasksOnly"}}"#
     );
     println!("# {} objects listed into {manifest}", entries.len());
-    println!("# the function must run with SOURCE_BUCKET={bucket} SOURCE_PREFIX={prefix} DEST_BUCKET={to_bucket} DEST_PREFIX={to_prefix} MASK_ROLE={}", options.role);
+    println!(
+        "# the function must run with SOURCE_BUCKET={bucket} SOURCE_PREFIX={prefix} DEST_BUCKET={to_bucket} DEST_PREFIX={to_prefix} MASK_ROLE={}",
+        options.role
+    );
     println!("aws s3 cp {manifest} {uri}");
     println!("ETAG=$(aws s3api head-object --bucket {m_bucket} --key {m_key} --query ETag --output text | tr -d '\"')");
     println!(
