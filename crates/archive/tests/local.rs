@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use logmask_archive::{
-    Compression, Dest, Entry, Fingerprint, LocalDest, LocalSource, LocalWriter, Options, Outcome, SIDECAR_SUFFIX, Source,
-    Stamp, Summary, TEMP_PREFIX, run, select,
+    Compression, Dest, Entry, Fingerprint, LocalDest, LocalSource, LocalWriter, Options, Outcome, SIDECAR_SUFFIX,
+    Source, Stamp, Summary, TEMP_PREFIX, run, select,
 };
 use logmask_mask::{Masker, Policy, Role};
 
@@ -26,7 +26,11 @@ fn write(root: &Path, key: &str, bytes: &[u8]) {
 fn raw_tree(root: &Path) {
     write(root, "2024/05/01/09/app.log", b"login a@example.com from 192.0.2.1\n");
     write(root, "2024/05/01/09/ses.gz", &gzip(b"{\"eventType\":\"Send\",\"mail\":{\"source\":\"b@example.com\"}}\n"));
-    write(root, "2024/05/02/00/ses-2.gz", &gzip(b"{\"eventType\":\"Bounce\",\"mail\":{\"source\":\"c@example.com\"}}\n"));
+    write(
+        root,
+        "2024/05/02/00/ses-2.gz",
+        &gzip(b"{\"eventType\":\"Bounce\",\"mail\":{\"source\":\"c@example.com\"}}\n"),
+    );
     let mut corrupt = gzip(&b"d@example.com\n".repeat(500));
     let n = corrupt.len();
     corrupt.truncate(n - 20);
@@ -34,7 +38,13 @@ fn raw_tree(root: &Path) {
 }
 
 fn options(role: Role) -> Options {
-    Options { role, fingerprint: Fingerprint::new(&Policy::default(), role, None), since: None, dry_run: false, force: false }
+    Options {
+        role,
+        fingerprint: Fingerprint::new(&Policy::default(), role, None),
+        since: None,
+        dry_run: false,
+        force: false,
+    }
 }
 
 fn backfill<D: Dest>(from: &Path, dest: &D, opts: &Options) -> Summary {
@@ -72,7 +82,9 @@ fn a_tree_is_masked_once_and_a_second_run_writes_nothing() {
     assert!(first.failures[0].1.contains("corrupt gzip"));
     assert_eq!(fs::read_to_string(masked.join("2024/05/01/09/app.log")).unwrap(), "login <email> from <ipv4>\n");
     let mut ses = String::new();
-    flate2::read::GzDecoder::new(fs::File::open(masked.join("2024/05/01/09/ses.gz")).unwrap()).read_to_string(&mut ses).unwrap();
+    flate2::read::GzDecoder::new(fs::File::open(masked.join("2024/05/01/09/ses.gz")).unwrap())
+        .read_to_string(&mut ses)
+        .unwrap();
     assert_eq!(ses, "{\"eventType\":\"Send\",\"mail\":{\"source\":\"<email>\"}}\n");
     assert!(!masked.join("2024/05/02/00/corrupt.gz").exists(), "a bad object leaves nothing behind");
     let listed = files(&masked);
@@ -89,7 +101,10 @@ fn a_tree_is_masked_once_and_a_second_run_writes_nothing() {
     // A new policy (here: another view) changes the fingerprint: everything is redone.
     let third = backfill(&raw, &dest, &options(Role::Operator));
     assert_eq!((third.written, third.skipped), (3, 0));
-    assert_eq!(fs::read_to_string(masked.join("2024/05/01/09/app.log")).unwrap(), "login a***@example.com from 192.0.2.*\n");
+    assert_eq!(
+        fs::read_to_string(masked.join("2024/05/01/09/app.log")).unwrap(),
+        "login a***@example.com from 192.0.2.*\n"
+    );
 
     // A changed source object is redone even under the same fingerprint.
     std::thread::sleep(std::time::Duration::from_millis(20));
@@ -185,7 +200,8 @@ fn a_damaged_sidecar_means_redo_and_since_selects_by_modification_time() {
 fn keys_cannot_leave_the_destination() {
     let dir = tempfile::tempdir().unwrap();
     let dest = LocalDest::new(dir.path().join("masked"));
-    let stamp = Stamp { fingerprint: Fingerprint::new(&Policy::default(), Role::Readonly, None), source_tag: "t".into() };
+    let stamp =
+        Stamp { fingerprint: Fingerprint::new(&Policy::default(), Role::Readonly, None), source_tag: "t".into() };
     for key in ["../escape.log", "/etc/passwd", "a/../../b", ""] {
         let err = dest.create(key, Compression::Plain, &stamp).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{key}");
