@@ -89,7 +89,7 @@ impl LazyAws {
 }
 
 impl KeyStore for LazyAws {
-    async fn fetch(&self, source: &KeySource) -> Result<SecretBytes, logmask_firehose::ConfigError> {
+    async fn fetch(&self, source: &KeySource) -> Result<SecretBytes, logmask_keys::KeyError> {
         AwsKeyStore::new(&self.sdk().await).fetch(source).await
     }
 }

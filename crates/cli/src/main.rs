@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod backfill;
 mod demo;
 mod dkim;
 mod firehose;
@@ -27,6 +28,8 @@ enum Command {
     Dkim(dkim::DkimCommand),
     /// Run the Firehose transformation Lambda's handler on an event file (response JSON on stdout).
     Firehose(firehose::FirehoseArgs),
+    /// Re-mask a raw archive (directory or s3://bucket/prefix) after a policy or key change.
+    Backfill(Box<backfill::BackfillArgs>),
     /// The product's main job in one screen: a bundled Firehose batch as admin, operator and readonly see it.
     Demo(demo::DemoArgs),
 }
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Dkim(cmd) => dkim::run(cmd),
         Command::Firehose(args) => firehose::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Backfill(args) => backfill::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -24,7 +24,8 @@ pub struct MaskArgs {
     /// Policy file (TOML): operator shapes, token key id, extra identifiers.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
-    /// File holding the HMAC key for readonly pseudonyms (at least 16 bytes; never printed).
+    /// File holding the HMAC key for readonly pseudonyms: raw bytes (16-4096, one trailing newline
+    /// dropped) or the rotation JSON, as in Secrets Manager; never printed.
     #[arg(long, value_name = "FILE")]
     token_key_file: Option<PathBuf>,
     /// Print per-type counts to stderr as one JSON line.
@@ -105,14 +106,11 @@ fn build_masker(args: &MaskArgs) -> anyhow::Result<Masker> {
         }
         None => Policy::default(),
     };
-    let mut builder = Masker::builder(policy);
-    if let Some(path) = &args.token_key_file {
-        let mut key = std::fs::read(path).with_context(|| format!("cannot read token key {}", path.display()))?;
-        while key.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
-            key.pop();
-        }
-        builder = builder.token_key(key);
-    }
+    // The key file follows the one key rule shared with Secrets Manager and SSM (logmask-keys).
+    let builder = match &args.token_key_file {
+        Some(path) => logmask_keys::read_key_file(path)?.builder(policy),
+        None => Masker::builder(policy),
+    };
     Ok(builder.build()?)
 }
 

@@ -1,66 +1,12 @@
-//! Configuration from the environment, and the HMAC token key from Secrets Manager or SSM,
-//! read once at cold start.
+//! Configuration from the environment, read once at cold start. The HMAC token key (where it
+//! lives, its byte rule, rotation) is `logmask-keys`'s.
 
-use std::fmt;
-use std::future::Future;
 use std::path::PathBuf;
 
-use logmask_mask::{Masker, Policy, Role};
+use logmask_keys::{KeyError, KeySource, KeyStore};
+use logmask_mask::{Policy, Role};
 
 use crate::error::ConfigError;
-
-/// Shortest token key accepted: shorter HMAC keys make pseudonyms guessable by brute force.
-pub const MIN_TOKEN_KEY_BYTES: usize = 16;
-
-/// Where the token key lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
-    /// A Secrets Manager secret id or ARN (`SecretString` bytes, or `SecretBinary`).
-    SecretsManager(String),
-    /// An SSM `SecureString` parameter name, read with decryption.
-    SsmParameter(String),
-}
-
-impl fmt::Display for KeySource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KeySource::SecretsManager(id) => write!(f, "secretsmanager:{id}"),
-            KeySource::SsmParameter(name) => write!(f, "ssm:{name}"),
-        }
-    }
-}
-
-/// Key bytes. `Debug` never shows them and they are wiped on drop.
-pub struct SecretBytes(Vec<u8>);
-
-impl SecretBytes {
-    /// Wraps `bytes`.
-    pub fn new(bytes: Vec<u8>) -> SecretBytes {
-        SecretBytes(bytes)
-    }
-    /// The key itself.
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretBytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretBytes(<{} bytes redacted>)", self.0.len())
-    }
-}
-
-impl Drop for SecretBytes {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.0);
-    }
-}
-
-/// Fetches a token key. Implemented over AWS by [`AwsKeyStore`]; tests use moto or a fake.
-pub trait KeyStore: Send + Sync {
-    /// The key stored at `source`.
-    fn fetch(&self, source: &KeySource) -> impl Future<Output = Result<SecretBytes, ConfigError>> + Send;
-}
 
 /// The function's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,22 +66,17 @@ impl Config {
         let service = get("METRICS_SERVICE")
             .or_else(|| get("AWS_LAMBDA_FUNCTION_NAME"))
             .unwrap_or_else(|| "firehose-transform".to_owned());
-        let token_key = match (get("TOKEN_KEY_SECRET_ID"), get("TOKEN_KEY_SSM_PARAMETER")) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::Invalid {
-                    name: "TOKEN_KEY_SECRET_ID",
-                    message: "set TOKEN_KEY_SECRET_ID or TOKEN_KEY_SSM_PARAMETER, not both".to_owned(),
-                });
-            }
-            (Some(id), None) => Some(KeySource::SecretsManager(id)),
-            (None, Some(name)) => Some(KeySource::SsmParameter(name)),
-            (None, None) => None,
-        };
+        let token_key = KeySource::from_settings(
+            get(logmask_keys::SECRET_ID_VAR).as_deref(),
+            get(logmask_keys::SSM_PARAMETER_VAR).as_deref(),
+        )
+        .map_err(|e| ConfigError::Invalid { name: logmask_keys::SECRET_ID_VAR, message: e.to_string() })?;
         Ok(Config { role, namespace, service, token_key, policy_file: get("MASK_POLICY_FILE").map(PathBuf::from) })
     }
 
-    /// Compiles the masker once: policy file, then the token key from `store` if one is configured.
-    pub async fn build_masker(&self, store: &impl KeyStore) -> Result<Masker, ConfigError> {
+    /// Compiles the masker once: policy file, then the token key from `store` if one is
+    /// configured (the one key rule of `logmask-keys`; a key that cannot be loaded is an error).
+    pub async fn build_masker(&self, store: &impl KeyStore) -> Result<logmask_mask::Masker, ConfigError> {
         let policy = match &self.policy_file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -144,68 +85,19 @@ impl Config {
             }
             None => Policy::default(),
         };
-        let mut builder = Masker::builder(policy);
-        if let Some(source) = &self.token_key {
-            let key = store.fetch(source).await?;
-            if key.expose().len() < MIN_TOKEN_KEY_BYTES {
-                return Err(ConfigError::TokenKey {
-                    source_name: source.to_string(),
-                    message: format!("key is shorter than {MIN_TOKEN_KEY_BYTES} bytes"),
-                });
-            }
-            builder = builder.token_key(key.expose().to_vec());
-        }
+        let builder = match &self.token_key {
+            Some(source) => logmask_keys::load(store, source).await?.builder(policy),
+            None => logmask_mask::Masker::builder(policy),
+        };
         builder.build().map_err(|e| ConfigError::Policy(e.to_string()))
     }
 }
 
-/// Token keys from AWS Secrets Manager and SSM Parameter Store.
-#[derive(Debug, Clone)]
-pub struct AwsKeyStore {
-    secrets: aws_sdk_secretsmanager::Client,
-    ssm: aws_sdk_ssm::Client,
-}
-
-impl AwsKeyStore {
-    /// Clients built from one SDK configuration.
-    pub fn new(sdk: &aws_config::SdkConfig) -> AwsKeyStore {
-        AwsKeyStore { secrets: aws_sdk_secretsmanager::Client::new(sdk), ssm: aws_sdk_ssm::Client::new(sdk) }
-    }
-}
-
-impl KeyStore for AwsKeyStore {
-    async fn fetch(&self, source: &KeySource) -> Result<SecretBytes, ConfigError> {
-        let fail = |message: String| ConfigError::TokenKey { source_name: source.to_string(), message };
-        match source {
-            KeySource::SecretsManager(id) => {
-                let out = self
-                    .secrets
-                    .get_secret_value()
-                    .secret_id(id)
-                    .send()
-                    .await
-                    .map_err(|e| fail(aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string()))?;
-                if let Some(text) = out.secret_string() {
-                    Ok(SecretBytes::new(text.as_bytes().to_vec()))
-                } else if let Some(blob) = out.secret_binary() {
-                    Ok(SecretBytes::new(blob.as_ref().to_vec()))
-                } else {
-                    Err(fail("secret has no value".to_owned()))
-                }
-            }
-            KeySource::SsmParameter(name) => {
-                let out = self
-                    .ssm
-                    .get_parameter()
-                    .name(name)
-                    .with_decryption(true)
-                    .send()
-                    .await
-                    .map_err(|e| fail(aws_sdk_ssm::error::DisplayErrorContext(&e).to_string()))?;
-                let value =
-                    out.parameter().and_then(|p| p.value()).ok_or_else(|| fail("parameter has no value".to_owned()))?;
-                Ok(SecretBytes::new(value.as_bytes().to_vec()))
-            }
+impl From<KeyError> for ConfigError {
+    fn from(e: KeyError) -> ConfigError {
+        match e.source_name() {
+            Some(source_name) => ConfigError::TokenKey { source_name: source_name.to_owned(), message: e.message() },
+            None => ConfigError::Invalid { name: logmask_keys::SECRET_ID_VAR, message: e.to_string() },
         }
     }
 }
@@ -236,12 +128,6 @@ mod tests {
         assert!(err.starts_with("MASK_ROLE:") && err.contains("readonly"), "{err}");
         assert!(config(&[("TOKEN_KEY_SECRET_ID", "a"), ("TOKEN_KEY_SSM_PARAMETER", "b")]).is_err());
         assert!(config(&[("METRICS_NAMESPACE", "AWS/SES")]).is_err());
-    }
-
-    #[test]
-    fn secret_bytes_debug_is_redacted() {
-        let key = SecretBytes::new(b"super-secret-key-material".to_vec());
-        assert!(!format!("{key:?}").contains("super"));
     }
 }
 

@@ -52,12 +52,13 @@ mod event;
 mod handler;
 mod json;
 mod metrics;
+mod record;
 mod reingest;
 pub mod samples;
 mod ses;
 mod transform;
 
-pub use config::{AwsKeyStore, Config, KeySource, KeyStore, MIN_TOKEN_KEY_BYTES, SecretBytes};
+pub use config::Config;
 pub use error::{BatchError, ConfigError, ReingestError};
 pub use event::{
     DEFAULT_RESPONSE_BUDGET, FirehoseEvent, FirehoseRecord, FirehoseResponse, Millis, RESPONSE_LIMIT, RecordResult,
@@ -66,7 +67,10 @@ pub use event::{
 pub use handler::{
     BatchOutput, MAX_HOPS, MAX_REINGEST_BUDGET, MIN_REINGEST_BUDGET, REINGEST_EXPANSION, Transformer, reingest_budget,
 };
+// The token key moved to `logmask-keys`; re-exported so the Lambda and the CLI keep one import.
+pub use logmask_keys::{AwsKeyStore, KeySource, KeyStore, MIN_TOKEN_KEY_BYTES, SecretBytes};
 pub use metrics::{BatchMetrics, MAX_METRICS_PER_DIRECTIVE, PIPELINE_METRICS, SES_METRICS, Summary, render_emf};
+pub use record::{MaskedRecord, RecordOutput, mask_record};
 pub use reingest::{
     Delivery, FirehoseReingest, MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_PIECE_BYTES, Reingest, RetryPolicy, deliver,
     deliver_until,
