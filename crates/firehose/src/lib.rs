@@ -49,6 +49,7 @@ mod error;
 mod event;
 mod handler;
 mod metrics;
+mod record;
 mod reingest;
 pub mod samples;
 mod ses;
@@ -64,6 +65,7 @@ pub use event::{
 pub use handler::{BatchOutput, MAX_HOPS, Transformer};
 pub use logmask_keys::{AwsKeyStore, KeySource, KeyStore, MIN_TOKEN_KEY_BYTES, SecretBytes};
 pub use metrics::{BatchMetrics, MAX_METRICS_PER_DIRECTIVE, PIPELINE_METRICS, SES_METRICS, Summary, render_emf};
+pub use record::{MaskedRecord, RecordOutput, mask_record};
 pub use reingest::{
     Delivery, FirehoseReingest, MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_PIECE_BYTES, Reingest, RetryPolicy, deliver,
 };
