@@ -141,10 +141,8 @@ fn object_failure(e: &ObjectError) -> Outcome {
 }
 
 fn io_failure(what: &str, e: &io::Error) -> Outcome {
-    let permanent = matches!(
-        e.kind(),
-        io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidInput
-    );
+    let permanent =
+        matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidInput);
     Outcome::Failed { reason: format!("{what}: {e}"), permanent }
 }
 

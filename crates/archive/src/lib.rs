@@ -40,10 +40,10 @@ mod s3;
 
 pub use backfill::{Dest, Entry, Options, Outcome, Source, Stamp, Summary, process_entry, run, select};
 pub use error::{BackfillError, ObjectError};
-pub use local::{LocalDest, LocalSource, LocalWriter, SIDECAR_SUFFIX, TEMP_PREFIX};
 pub use fingerprint::{FORMAT_VERSION, Fingerprint};
-pub use s3::{
-    AwsS3, BlockingBody, Head, ListPage, Listed, META_FINGERPRINT, META_ROLE, META_SOURCE_ETAG, PART_BYTES, PutSpec, S3Client,
-    S3Dest, S3Source, S3Writer, StoreError, parse_s3_url,
-};
+pub use local::{LocalDest, LocalSource, LocalWriter, SIDECAR_SUFFIX, TEMP_PREFIX};
 pub use object::{Compression, MAX_RECORD_BYTES, ObjectStats, RawObject, TEXT_BLOCK_BYTES, mask_object};
+pub use s3::{
+    AwsS3, BlockingBody, Head, ListPage, Listed, META_FINGERPRINT, META_ROLE, META_SOURCE_ETAG, PART_BYTES, PutSpec,
+    S3Client, S3Dest, S3Source, S3Writer, StoreError, parse_s3_url,
+};

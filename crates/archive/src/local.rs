@@ -85,7 +85,11 @@ impl Source for LocalSource {
 fn safe_relative(key: &str) -> io::Result<PathBuf> {
     let path = Path::new(key);
     let ok = !key.is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)));
-    if ok { Ok(path.to_path_buf()) } else { Err(io::Error::new(io::ErrorKind::InvalidInput, "key is not a plain relative path")) }
+    if ok {
+        Ok(path.to_path_buf())
+    } else {
+        Err(io::Error::new(io::ErrorKind::InvalidInput, "key is not a plain relative path"))
+    }
 }
 
 /// A directory receiving masked objects.
@@ -165,7 +169,8 @@ impl Dest for LocalDest {
         };
         // A sidecar that does not parse is as good as none: the object is redone.
         let Ok(sidecar) = serde_json::from_slice::<Sidecar>(&bytes) else { return Ok(None) };
-        Ok(Fingerprint::parse(&sidecar.fingerprint).map(|fingerprint| Stamp { fingerprint, source_tag: sidecar.source }))
+        Ok(Fingerprint::parse(&sidecar.fingerprint)
+            .map(|fingerprint| Stamp { fingerprint, source_tag: sidecar.source }))
     }
 
     fn create(&self, key: &str, _compression: Compression, stamp: &Stamp) -> io::Result<LocalWriter> {

@@ -118,9 +118,20 @@ pub trait S3Client: Send + Sync + 'static {
     /// `GetObject`.
     fn get(&self, bucket: &str, key: &str) -> impl Future<Output = Result<(Head, Self::Body), StoreError>> + Send;
     /// `PutObject`.
-    fn put(&self, bucket: &str, key: &str, body: Vec<u8>, spec: &PutSpec) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        spec: &PutSpec,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// `CreateMultipartUpload`; the upload id.
-    fn create_multipart(&self, bucket: &str, key: &str, spec: &PutSpec) -> impl Future<Output = Result<String, StoreError>> + Send;
+    fn create_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        spec: &PutSpec,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
     /// `UploadPart`; the part's ETag.
     fn upload_part(
         &self,
@@ -139,7 +150,12 @@ pub trait S3Client: Send + Sync + 'static {
         parts: Vec<(i32, String)>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// `AbortMultipartUpload`.
-    fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn abort_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// [`S3Client`] over the AWS SDK.
@@ -166,12 +182,15 @@ where
         _ => None,
     };
     let http = status.map(|r| format!("{r:?}")).unwrap_or_default();
-    let not_found = matches!(code.as_str(), "NoSuchKey" | "NotFound" | "NoSuchBucket") || http.contains("StatusCode(404)");
+    let not_found =
+        matches!(code.as_str(), "NoSuchKey" | "NotFound" | "NoSuchBucket") || http.contains("StatusCode(404)");
     let retryable = match &e {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
         _ => {
-            matches!(code.as_str(), "SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout" | "Throttling")
-                || http.contains("StatusCode(5")
+            matches!(
+                code.as_str(),
+                "SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout" | "Throttling"
+            ) || http.contains("StatusCode(5")
         }
     };
     StoreError { message: DisplayErrorContext(&e).to_string(), not_found, retryable }
@@ -206,7 +225,8 @@ impl S3Client for AwsS3 {
                 })
             })
             .collect();
-        let next = if out.is_truncated() == Some(true) { out.next_continuation_token().map(str::to_owned) } else { None };
+        let next =
+            if out.is_truncated() == Some(true) { out.next_continuation_token().map(str::to_owned) } else { None };
         Ok(ListPage { objects, next })
     }
 
@@ -296,7 +316,8 @@ impl S3Client for AwsS3 {
         upload_id: &str,
         parts: Vec<(i32, String)>,
     ) -> Result<(), StoreError> {
-        let parts = parts.into_iter().map(|(n, etag)| CompletedPart::builder().part_number(n).e_tag(etag).build()).collect();
+        let parts =
+            parts.into_iter().map(|(n, etag)| CompletedPart::builder().part_number(n).e_tag(etag).build()).collect();
         self.client
             .complete_multipart_upload()
             .bucket(bucket)
@@ -310,7 +331,14 @@ impl S3Client for AwsS3 {
     }
 
     async fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> Result<(), StoreError> {
-        self.client.abort_multipart_upload().bucket(bucket).key(key).upload_id(upload_id).send().await.map_err(store_error)?;
+        self.client
+            .abort_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+            .map_err(store_error)?;
         Ok(())
     }
 }
