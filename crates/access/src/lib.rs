@@ -39,7 +39,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use ipnet::IpNet;
+pub use ipnet::IpNet;
 use logmask_mask::Role;
 use serde::Serialize;
 use serde_json::Value;

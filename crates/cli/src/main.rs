@@ -10,6 +10,7 @@ mod demo;
 mod dkim;
 mod firehose;
 mod mask;
+mod query;
 
 #[derive(Parser)]
 #[command(name = "logmask", version, about = "Mask PII in SES operations logs; DKIM tools; local Lambda runs")]
@@ -27,6 +28,8 @@ enum Command {
     Dkim(dkim::DkimCommand),
     /// Run the Firehose transformation Lambda's handler on an event file (response JSON on stdout).
     Firehose(firehose::FirehoseArgs),
+    /// Run the data-masking Lambda's handler on an event file (response JSON on stdout, audit line on stderr).
+    Query(query::QueryArgs),
     /// The product's main job in one screen: a bundled Firehose batch as admin, operator and readonly see it.
     Demo(demo::DemoArgs),
 }
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Dkim(cmd) => dkim::run(cmd),
         Command::Firehose(args) => firehose::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Query(args) => query::run(args),
     };
     match result {
         Ok(code) => code,
