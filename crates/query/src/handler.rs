@@ -587,6 +587,31 @@ mod tests {
         assert!(err.to_string().contains("accepted key id (k1)"), "{err}");
     }
 
+    #[test]
+    fn a_reader_may_ask_for_the_previous_key_during_a_rotation_window() {
+        let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
+        let doc = format!(
+            r#"{{"current":{{"id":"k2","key_b64":"{}"}},"previous":{{"id":"k1","key_b64":"{}"}}}}"#,
+            b64(b"the-key-after-rotation-0123"),
+            b64(KEY.as_bytes())
+        );
+        let keys = logmask_keys::TokenKeys::parse(doc.as_bytes(), "test").unwrap();
+        let mut h = handler(&[]);
+        h.maskers = keys.maskers(&Default::default()).unwrap();
+        h.keyed = true;
+        let before_rotation = handler(&[]);
+        let line = json!({"logData": "bob@example.com"});
+        let old = run(before_rotation.respond(&line, "r")).0.unwrap();
+        let new = run(h.respond(&line, "r")).0.unwrap();
+        assert!(new["maskedData"].as_str().unwrap().starts_with("<email:k2:"), "{new}");
+        assert_eq!(new["tokenKeyId"], "k2");
+        let asked = run(h.respond(&json!({"logData": "bob@example.com", "tokenKeyId": "k1"}), "r")).0.unwrap();
+        assert_eq!(asked["maskedData"], old["maskedData"], "the previous key reproduces the tokens made before");
+        assert_eq!(asked["tokenKeyId"], "k1");
+        let err = run(h.respond(&json!({"logData": "x", "tokenKeyId": "k0"}), "r")).0.unwrap_err();
+        assert!(err.to_string().contains("(k2, k1)"), "{err}");
+    }
+
     /// A writer the test can read back: what the tracing subscriber printed.
     #[derive(Clone, Default)]
     struct Captured(Arc<Mutex<Vec<u8>>>);
