@@ -124,7 +124,40 @@ pub struct AuditLine {
 }
 
 impl AuditLine {
-    /// The line as logged.
+    /// Logs the line as flat fields (target `logmask_query::audit`), so that a JSON log
+    /// subscriber writes one object whose fields Logs Insights can filter on directly.
+    pub fn log(&self) {
+        let opt = |v: Option<&str>| v.unwrap_or("").to_owned();
+        let access = self.access.as_ref();
+        let role = |f: fn(&Access) -> Role| access.map(|a| f(a).as_str()).unwrap_or("");
+        tracing::info!(
+            target: "logmask_query::audit",
+            request_id = %self.request_id,
+            mode = %self.mode.map(|m| if m == Mode::Direct { "direct" } else { "functionUrl" }).unwrap_or(""),
+            caller = %opt(self.caller.as_deref()),
+            groups = %self.groups.join(","),
+            source_ip = %opt(self.source_ip.as_deref()),
+            role = role(|a| a.role),
+            group_role = role(|a| a.group_role),
+            ip_role = role(|a| a.ip_role),
+            ip_restriction = access.is_some_and(|a| a.ip_restriction),
+            direct_invoke_max_role = access.and_then(|a| a.direct_invoke_max_role).map(|r| r.as_str()).unwrap_or(""),
+            notes = %access.map(|a| a.notes.join(",")).unwrap_or_default(),
+            ignored_claims = %self.ignored_claims.join(","),
+            object = %opt(self.object.as_deref()),
+            offset = self.offset,
+            next_offset = self.next_offset.map(|n| n as i64).unwrap_or(-1),
+            emails = self.counts.emails,
+            ipv4 = self.counts.ipv4,
+            ipv6 = self.counts.ipv6,
+            custom = self.counts.custom,
+            bytes_out = self.bytes_out,
+            outcome = self.outcome,
+            "data-masking call"
+        );
+    }
+
+    /// The line as one JSON object (what `logmask query` prints on stderr).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{\"outcome\":\"auditSerialisationFailed\"}".to_owned())
     }
@@ -158,7 +191,7 @@ impl<D: GroupDirectory, S: ObjectStore> Handler<D, S> {
     /// request gets an HTTP response (`statusCode`, JSON `body`). Writes the audit line.
     pub async fn handle(&self, event: lambda_runtime::LambdaEvent<Value>) -> Result<Value, QueryError> {
         let (result, audit) = self.respond(&event.payload, &event.context.request_id).await;
-        tracing::info!(target: "logmask_query::audit", audit = %audit.to_json(), "data-masking call");
+        audit.log();
         result
     }
 
@@ -657,9 +690,13 @@ mod tests {
         for needle in ["carol", "secret@", "10.20.30", "bob@example", KEY, "<email"] {
             assert!(!logs.contains(needle), "{needle:?} in the log:\n{logs}");
         }
-        assert!(audits[0].contains(r#"\"role\":\"admin\""#), "{}", audits[0]);
-        assert!(audits[2].contains("InvalidPayload"), "{}", audits[2]);
-        assert!(audits[3].contains("ignoredClaims") && audits[3].contains("user/alice"), "{}", audits[3]);
+        let fields: Vec<serde_json::Value> =
+            audits.iter().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["fields"].clone()).collect();
+        assert_eq!((fields[0]["role"].as_str(), fields[0]["mode"].as_str()), (Some("admin"), Some("direct")));
+        assert_eq!(fields[0]["emails"], 1);
+        assert_eq!(fields[2]["outcome"], "InvalidPayload");
+        assert_eq!(fields[3]["ignored_claims"], "userGroups");
+        assert_eq!(fields[3]["caller"], "arn:aws:iam::123456789012:user/alice");
         assert!(audits[4].contains("s3://raw-logs/firehose/a.log"), "{}", audits[4]);
     }
 
