@@ -78,7 +78,12 @@ pub fn key_expiry(infos: &[CertificateInfo], ses: Option<&SesDkimState>, now: Ti
             Check::KeyExpiry,
             format!("key-expiry/{}", info.selector),
             severity,
-            Message::KeyExpiry { selector: info.selector.to_string(), expires_at: info.expires_at, days_left, successor },
+            Message::KeyExpiry {
+                selector: info.selector.to_string(),
+                expires_at: info.expires_at,
+                days_left,
+                successor,
+            },
         ));
     }
     out
@@ -292,8 +297,7 @@ pub fn sending_health(values: &HashMap<String, Option<f64>>, t: &Thresholds) -> 
         ));
     }
     if let Some(fraction) = v(ids::REPUTATION_COMPLAINT)
-        && let Some((severity, threshold_percent)) =
-            level(fraction * 100.0, t.complaint_warning, t.complaint_critical)
+        && let Some((severity, threshold_percent)) = level(fraction * 100.0, t.complaint_warning, t.complaint_critical)
     {
         findings.push(Finding::new(
             Check::SendingHealth,
@@ -329,3 +333,7 @@ pub fn pipeline(values: &HashMap<String, Option<f64>>, service: &str, namespace:
     }
     findings
 }
+
+#[cfg(test)]
+#[path = "checks_tests.rs"]
+mod tests;

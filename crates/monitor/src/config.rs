@@ -50,7 +50,13 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { bounce_warning: 3.0, bounce_critical: 5.0, complaint_warning: 0.05, complaint_critical: 0.1, success_rate: 95.0 }
+        Self {
+            bounce_warning: 3.0,
+            bounce_critical: 5.0,
+            complaint_warning: 0.05,
+            complaint_critical: 0.1,
+            success_rate: 95.0,
+        }
     }
 }
 
@@ -120,7 +126,8 @@ impl Config {
     /// Reads settings through `lookup`; empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, MonitorError> {
         let var = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| var(name).ok_or(MonitorError::Config { name, reason: "is required".into() });
+        let required =
+            |name: &'static str| var(name).ok_or(MonitorError::Config { name, reason: "is required".into() });
         let project_code = var("PROJECT_CODE").unwrap_or_else(|| "ses-migration".into());
         let environment = var("ENVIRONMENT").unwrap_or_else(|| "production".into());
         let auto_rotation = match var("BYODKIM_ROTATION_MODE").as_deref().map(str::trim) {
@@ -154,13 +161,21 @@ impl Config {
         let thresholds = Thresholds {
             bounce_warning: parse_percent("BOUNCE_RATE_WARNING", var("BOUNCE_RATE_WARNING"), d.bounce_warning)?,
             bounce_critical: parse_percent("BOUNCE_RATE_CRITICAL", var("BOUNCE_RATE_CRITICAL"), d.bounce_critical)?,
-            complaint_warning: parse_percent("COMPLAINT_RATE_WARNING", var("COMPLAINT_RATE_WARNING"), d.complaint_warning)?,
+            complaint_warning: parse_percent(
+                "COMPLAINT_RATE_WARNING",
+                var("COMPLAINT_RATE_WARNING"),
+                d.complaint_warning,
+            )?,
             complaint_critical: parse_percent(
                 "COMPLAINT_RATE_CRITICAL",
                 var("COMPLAINT_RATE_CRITICAL"),
                 d.complaint_critical,
             )?,
-            success_rate: parse_percent("SEND_SUCCESS_RATE_THRESHOLD", var("SEND_SUCCESS_RATE_THRESHOLD"), d.success_rate)?,
+            success_rate: parse_percent(
+                "SEND_SUCCESS_RATE_THRESHOLD",
+                var("SEND_SUCCESS_RATE_THRESHOLD"),
+                d.success_rate,
+            )?,
         };
         if thresholds.bounce_warning > thresholds.bounce_critical {
             return Err(MonitorError::Config {

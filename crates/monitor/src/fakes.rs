@@ -76,6 +76,8 @@ impl ManagerInvoker for FakeInvoker {
         if *lock(&self.fail) {
             return Err(CheckError::new("Lambda Invoke dkim-manager", "AccessDeniedException: not authorized"));
         }
-        Ok(serde_json::json!({"statusCode": 200, "action": "rotate_dkim_keys", "selector": "next-20261201-1", "generated": true}))
+        Ok(
+            serde_json::json!({"statusCode": 200, "action": "rotate_dkim_keys", "selector": "next-20261201-1", "generated": true}),
+        )
     }
 }

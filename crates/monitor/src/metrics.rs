@@ -147,12 +147,9 @@ fn to_sdk(query: &MetricQuery) -> MetricDataQuery {
                 .return_data(true)
                 .build()
         }
-        MetricQuery::Expression { id, expression, .. } => MetricDataQuery::builder()
-            .id(*id)
-            .expression(expression)
-            .period(WINDOW_SECONDS)
-            .return_data(true)
-            .build(),
+        MetricQuery::Expression { id, expression, .. } => {
+            MetricDataQuery::builder().id(*id).expression(expression).period(WINDOW_SECONDS).return_data(true).build()
+        }
     }
 }
 

@@ -73,9 +73,11 @@ where
 {
     let config = &deps.config;
     let mut findings = Vec::new();
-    let infos = deps.keys.list_infos(domain).await.map_err(|e| {
-        CheckError::new(format!("S3 read of s3://{}/dkim-certificates/{domain}/", config.bucket), e)
-    });
+    let infos = deps
+        .keys
+        .list_infos(domain)
+        .await
+        .map_err(|e| CheckError::new(format!("S3 read of s3://{}/dkim-certificates/{domain}/", config.bucket), e));
     let ses = deps.ses.get_dkim(domain.as_str()).await.map_err(|e| CheckError::new("SES GetEmailIdentity", e));
 
     // Key expiry (needs the metadata; SES only refines which key is in use).
@@ -136,7 +138,8 @@ async fn request_successor<K, E, R, M, L: ManagerInvoker, N, S>(
     domain: &Domain,
     selector: &str,
 ) -> Finding {
-    let payload = json!({"action": "rotate_dkim_keys", "domain": domain, "mode": "GENERATE_ONLY", "trigger": "scheduled"});
+    let payload =
+        json!({"action": "rotate_dkim_keys", "domain": domain, "mode": "GENERATE_ONLY", "trigger": "scheduled"});
     match deps.invoker.invoke(&payload).await {
         Ok(response) if response.get("statusCode").and_then(Value::as_u64) == Some(200) => Finding::new(
             Check::KeyExpiry,
@@ -183,11 +186,7 @@ pub fn context(config: &Config, domain: &str, now: Timestamp) -> Context {
 }
 
 /// Sends what duplicate suppression lets through (dry run: says what it would send).
-pub async fn deliver<K, E, R, M, L, N, S>(
-    deps: &Deps<K, E, R, M, L, N, S>,
-    report: &Report,
-    mode: Mode,
-) -> Vec<Outcome>
+pub async fn deliver<K, E, R, M, L, N, S>(deps: &Deps<K, E, R, M, L, N, S>, report: &Report, mode: Mode) -> Vec<Outcome>
 where
     N: Notifier,
     S: StateStore,
@@ -217,7 +216,13 @@ where
                 },
             },
         };
-        outcomes.push(Outcome { finding: finding.id.clone(), severity: finding.severity, decision, reason, notification });
+        outcomes.push(Outcome {
+            finding: finding.id.clone(),
+            severity: finding.severity,
+            decision,
+            reason,
+            notification,
+        });
     }
     outcomes
 }

@@ -1,9 +1,12 @@
 //! Lambda entry point of the monitor; the checks and the handler live in `logmask_monitor`.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use logmask_dkim::{HickoryTxtResolver, KeyRepository, S3ObjectStore, ses::SesV2DkimClient};
-use logmask_monitor::{Config, Deps, invoke::LambdaManagerInvoker, metrics::CloudWatchMetrics};
-use logmask_notify::{S3StateStore, SnsNotifier, Suppressor};
+use logmask_dkim::ses::{SesDkimApi, SesV2DkimClient};
+use logmask_dkim::{HickoryTxtResolver, KeyRepository, ObjectStore, S3ObjectStore, TxtResolver};
+use logmask_monitor::invoke::{LambdaManagerInvoker, ManagerInvoker};
+use logmask_monitor::metrics::{CloudWatchMetrics, MetricsApi};
+use logmask_monitor::{Config, Deps};
+use logmask_notify::{Notifier, S3StateStore, SnsNotifier, StateStore, Suppressor};
 use serde_json::Value;
 
 #[tokio::main]
@@ -24,13 +27,34 @@ async fn main() -> Result<(), Error> {
         metrics: CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(&sdk)),
         invoker: LambdaManagerInvoker::new(aws_sdk_lambda::Client::new(&sdk), &config.dkim_manager_function),
         notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), config.topics.clone()),
-        suppressor: Suppressor::new(S3StateStore::new(s3, &config.bucket), &config.state_prefix, config.repeat_after_days),
+        suppressor: Suppressor::new(
+            S3StateStore::new(s3, &config.bucket),
+            &config.state_prefix,
+            config.repeat_after_days,
+        ),
         config,
     };
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async {
-        let handled = logmask_monitor::handle(&event.payload, &deps, jiff::Timestamp::now()).await?;
-        handled.stdout_lines.iter().for_each(|line| println!("{line}"));
-        Ok::<Value, Error>(handled.response)
-    }))
-    .await
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| handler(event, &deps))).await
 }
+
+/// Runs the library handler; its log lines and EMF documents go to stdout (CloudWatch Logs).
+async fn handler<K, E, R, M, L, N, S>(
+    event: LambdaEvent<Value>,
+    deps: &Deps<K, E, R, M, L, N, S>,
+) -> Result<Value, Error>
+where
+    K: ObjectStore,
+    E: SesDkimApi,
+    R: TxtResolver,
+    M: MetricsApi,
+    L: ManagerInvoker,
+    N: Notifier,
+    S: StateStore,
+{
+    let handled = logmask_monitor::handle(&event.payload, deps, jiff::Timestamp::now()).await?;
+    handled.stdout_lines.iter().for_each(|line| println!("{line}"));
+    Ok(handled.response)
+}
+
+#[cfg(test)]
+mod tests;
