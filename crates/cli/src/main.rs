@@ -10,6 +10,7 @@ mod demo;
 mod dkim;
 mod firehose;
 mod mask;
+mod monitor;
 
 #[derive(Parser)]
 #[command(name = "logmask", version, about = "Mask PII in SES operations logs; DKIM tools; local Lambda runs")]
@@ -27,6 +28,8 @@ enum Command {
     Dkim(dkim::DkimCommand),
     /// Run the Firehose transformation Lambda's handler on an event file (response JSON on stdout).
     Firehose(firehose::FirehoseArgs),
+    /// The monitor Lambda's checks, run locally (`--dry-run`): findings and the notifications it would send.
+    Monitor(monitor::MonitorArgs),
     /// The product's main job in one screen: a bundled Firehose batch as admin, operator and readonly see it.
     Demo(demo::DemoArgs),
 }
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Dkim(cmd) => dkim::run(cmd),
         Command::Firehose(args) => firehose::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Monitor(args) => monitor::run(args),
     };
     match result {
         Ok(code) => code,
