@@ -1,6 +1,8 @@
 //! `logmask monitor --dry-run`: the monitor Lambda's checks, run locally; prints the findings
 //! and the exact notifications the function would send, and sends nothing.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -55,7 +57,8 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
     if !args.dry_run {
         bail!("only --dry-run runs locally (the Lambda sends); add --dry-run");
     }
-    let mut config = Config::from_env().context("configuration (DKIM_CERTIFICATES_BUCKET and NOTIFICATION_TOPIC_ARN are required)")?;
+    let mut config = Config::from_env()
+        .context("configuration (DKIM_CERTIFICATES_BUCKET and NOTIFICATION_TOPIC_ARN are required)")?;
     if let Some(domain) = args.domain {
         config.domain = Some(domain.trim().to_ascii_lowercase());
     }
@@ -91,7 +94,11 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
             metrics: CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(&sdk)),
             invoker: LambdaManagerInvoker::new(aws_sdk_lambda::Client::new(&sdk), &config.dkim_manager_function),
             notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), config.topics.clone()),
-            suppressor: Suppressor::new(S3StateStore::new(s3, &config.bucket), &config.state_prefix, config.repeat_after_days),
+            suppressor: Suppressor::new(
+                S3StateStore::new(s3, &config.bucket),
+                &config.state_prefix,
+                config.repeat_after_days,
+            ),
             config: config.clone(),
         };
         let report = run_checks(&deps, &domain, now, Mode::DryRun).await;
@@ -111,36 +118,43 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
                     "message": o.notification.message(),
                 })).collect::<Vec<_>>(),
             });
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&doc)?);
             return Ok(ExitCode::SUCCESS);
         }
-        println!("logmask monitor --dry-run: {} at {}", report.domain, format_time(report.at));
-        println!("Nothing is sent, no state is written, the DKIM manager is not invoked.\n");
-        println!("Checks:");
+        let mut out = String::new();
+        // writeln! into a String cannot fail.
+        macro_rules! wln {
+            ($($arg:tt)*) => {{ let _ = writeln!(out, $($arg)*); }};
+        }
+        wln!("logmask monitor --dry-run: {} at {}", report.domain, format_time(report.at));
+        wln!("Nothing is sent, no state is written, the DKIM manager is not invoked.\n");
+        wln!("Checks:");
         for check in Check::ALL {
             let findings: Vec<_> = report.findings.iter().filter(|f| f.check == check).collect();
             if findings.is_empty() {
-                println!("  {:<15} OK", check.as_str());
+                wln!("  {:<15} OK", check.as_str());
             }
             for f in findings {
                 let n = f.message.render(f.severity, &logmask_monitor::run::context(&config, &report.domain, now));
-                println!("  {:<15} {:<8} {:<40} {}", check.as_str(), f.severity.as_str(), f.id, n.title_en);
+                wln!("  {:<15} {:<8} {:<40} {}", check.as_str(), f.severity.as_str(), f.id, n.title_en);
             }
         }
         for (selector, days) in &report.days_until_expiry {
-            println!("  key {selector}: {days} day(s) until expiry");
+            wln!("  key {selector}: {days} day(s) until expiry");
         }
         let would: Vec<_> = outcomes.iter().filter(|o| o.decision == "would_send").collect();
-        println!(
+        wln!(
             "\nNotifications that would be sent: {} ({} suppressed as already sent)",
             would.len(),
             outcomes.len() - would.len()
         );
         for (i, o) in would.iter().enumerate() {
-            println!("\n===== {}/{} to {} =====", i + 1, would.len(), topics(o.notification.route));
-            println!("Subject: {}\n", o.notification.subject());
-            print!("{}", o.notification.message());
+            wln!("\n===== {}/{} to {} =====", i + 1, would.len(), topics(o.notification.route));
+            wln!("Subject: {}\n", o.notification.subject());
+            out.push_str(&o.notification.message());
         }
+        // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = std::io::stdout().write_all(out.as_bytes());
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -33,7 +33,11 @@ fn dry_run_offline_reports_every_check_and_the_notifications() {
         assert!(line.contains("WARNING") && line.contains(&format!("{check}/check-failed")), "{check}: {stdout}");
     }
     assert!(stdout.contains("Notifications that would be sent: 5 (0 suppressed"), "{stdout}");
-    assert!(stdout.contains("Subject: 【WARNING】監視チェックを実行できません / A monitor check could not run: mail.example.jp"));
+    assert!(
+        stdout.contains(
+            "Subject: 【WARNING】監視チェックを実行できません / A monitor check could not run: mail.example.jp"
+        )
+    );
     assert!(stdout.contains("SES GetEmailIdentity"), "{stdout}");
     assert!(stdout.contains("CloudWatch GetMetricData"), "{stdout}");
 }

@@ -27,13 +27,13 @@ fn in_use(state: KeyState) -> bool {
     matches!(state, KeyState::Applied | KeyState::Active)
 }
 
-/// The selector SES signs with: SES's EXTERNAL token when SES could be asked, else the newest
-/// key our metadata says is applied.
+/// The selector whose TXT must match: the one SES signs with (EXTERNAL), else the newest key
+/// our metadata says is applied (SES unreachable, or not signing with it: that is the SES
+/// check's finding, and DNS must still hold the key).
 pub fn active_selector(infos: &[CertificateInfo], ses: Option<&SesDkimState>) -> Option<String> {
-    if let Some(ses) = ses {
-        return ses.external_selector().map(str::to_owned);
-    }
-    infos.iter().filter(|i| in_use(i.state)).max_by_key(|i| i.created_at).map(|i| i.selector.to_string())
+    ses.and_then(SesDkimState::external_selector).map(str::to_owned).or_else(|| {
+        infos.iter().filter(|i| in_use(i.state)).max_by_key(|i| i.created_at).map(|i| i.selector.to_string())
+    })
 }
 
 /// Result of the key-expiry check.

@@ -24,8 +24,31 @@ pub struct CheckError {
     pub message: String,
 }
 
+/// Longest error text carried into a finding: SDK errors can embed whole raw responses, which
+/// help nobody reading a notification.
+const MAX_MESSAGE_CHARS: usize = 400;
+
 impl CheckError {
     pub fn new(operation: impl Into<String>, message: impl std::fmt::Display) -> Self {
-        Self { operation: operation.into(), message: message.to_string() }
+        let mut message = message.to_string();
+        if message.chars().count() > MAX_MESSAGE_CHARS {
+            message = message.chars().take(MAX_MESSAGE_CHARS - 1).collect::<String>() + "…";
+        }
+        Self { operation: operation.into(), message }
+    }
+
+    /// From an error and its `source()` chain, without the SDK's debug dump of the response.
+    pub fn from_chain(operation: impl Into<String>, error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(e) = source {
+            let next = e.to_string();
+            if !text.contains(&next) {
+                text.push_str(": ");
+                text.push_str(&next);
+            }
+            source = e.source();
+        }
+        Self::new(operation, text)
     }
 }

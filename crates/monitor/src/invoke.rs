@@ -35,7 +35,7 @@ impl ManagerInvoker for LambdaManagerInvoker {
             .payload(Blob::new(body))
             .send()
             .await
-            .map_err(|e| CheckError::new(&operation, aws_sdk_lambda::error::DisplayErrorContext(e)))?;
+            .map_err(|e| CheckError::from_chain(&operation, &e))?;
         let response: Value = out
             .payload()
             .map(|p| serde_json::from_slice(p.as_ref()))

@@ -180,9 +180,7 @@ impl MetricsApi for CloudWatchMetrics {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| {
-                CheckError::new("CloudWatch GetMetricData", aws_sdk_cloudwatch::error::DisplayErrorContext(e))
-            })?;
+            let page = page.map_err(|e| CheckError::from_chain("CloudWatch GetMetricData", &e))?;
             for result in page.metric_data_results() {
                 if let Some(id) = result.id()
                     && let Some(values) = points.get_mut(id)
