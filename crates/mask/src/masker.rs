@@ -110,6 +110,7 @@ impl MaskerBuilder {
         if id.is_empty() || id.len() > 16 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
             return Err(BuildError::TokenKeyId(id));
         }
+        let key_id = id.clone();
         let token = match self.token_key {
             None => None,
             Some(secret) if secret.len() < 16 => return Err(BuildError::TokenKeyTooShort(secret.len())),
@@ -136,6 +137,12 @@ impl MaskerBuilder {
                 return Err(BuildError::IdentifierMatchesEmpty(ident.name));
             }
             compiled.push(Identifier { name: ident.name, regex });
+        }
+        let samples = view_samples(&key_id, compiled.iter().map(|c| c.name.as_str()));
+        for ident in &compiled {
+            if let Some(sample) = samples.iter().find(|s| ident.regex.is_match(s.as_bytes())) {
+                return Err(BuildError::IdentifierMatchesView { name: ident.name.clone(), sample: sample.clone() });
+            }
         }
         Ok(Masker {
             email_shape: operator.email,
@@ -299,7 +306,10 @@ impl Masker {
         let mut extra: Vec<Finding> = Vec::new();
         for (index, ident) in self.identifiers.iter().enumerate() {
             let kind = Kind::Custom(u16::try_from(index).expect("identifier count fits u16"));
-            extra.extend(ident.regex.find_iter(hay).map(|m| Finding { start: m.start(), end: m.end(), kind }));
+            extra.extend(ident.regex.find_iter(hay).filter(|m| !inside_token(hay, m.start(), m.end())).map(|m| {
+                let (start, end) = json_number_span(hay, m.start(), m.end()).unwrap_or((m.start(), m.end()));
+                Finding { start, end, kind }
+            }));
         }
         if extra.is_empty() {
             return builtin;
@@ -314,7 +324,8 @@ impl Masker {
                 merged.push(f);
             }
             let overlaps_next = b.peek().is_some_and(|f| f.start < x.end);
-            if x.start >= last_end && !overlaps_next && token_keeps_neighbours(hay, x.start, x.end) {
+            let quoted = json_number_span(hay, x.start, x.end) == Some((x.start, x.end));
+            if x.start >= last_end && !overlaps_next && token_keeps_neighbours(hay, x.start, x.end, quoted) {
                 last_end = x.end;
                 merged.push(x);
             }
@@ -341,7 +352,17 @@ impl Masker {
             },
             Kind::Ipv4 => self.render_operator_ipv4(text, out),
             Kind::Ipv6 => self.render_operator_ipv6(text, out),
-            Kind::Custom(index) => self.write_token(self.identifiers[usize::from(index)].name.as_bytes(), None, out),
+            Kind::Custom(index) => {
+                let quoted = json_number_span(hay, f.start, f.end) == Some((f.start, f.end));
+                let name = self.identifiers[usize::from(index)].name.as_bytes();
+                if quoted {
+                    out.push(b'"');
+                    self.write_token(name, None, out);
+                    out.push(b'"');
+                } else {
+                    self.write_token(name, None, out);
+                }
+            }
         }
     }
 
@@ -389,6 +410,18 @@ impl Masker {
     }
 
     fn render_readonly(&self, hay: &[u8], f: &Finding, out: &mut Vec<u8>) {
+        if let Kind::Custom(_) = f.kind
+            && json_number_span(hay, f.start, f.end) == Some((f.start, f.end))
+        {
+            out.push(b'"');
+            self.render_readonly_token(hay, f, out);
+            out.push(b'"');
+            return;
+        }
+        self.render_readonly_token(hay, f, out);
+    }
+
+    fn render_readonly_token(&self, hay: &[u8], f: &Finding, out: &mut Vec<u8>) {
         let text = &hay[f.start..f.end];
         let Some(key) = &self.token else {
             let token: &[u8] = match f.kind {
@@ -446,6 +479,91 @@ impl Masker {
     }
 }
 
+/// Pieces of text the masker writes into its views: the unkeyed and keyed token of every type
+/// (pseudonym digests with letters in them: a digit-only pattern may hit an all-digit digest,
+/// which [`inside_token`] leaves alone) and the fixed parts of the operator masks.
+fn view_samples<'a>(key_id: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut samples = Vec::new();
+    for name in ["email", "ipv4", "ipv6"].into_iter().chain(names) {
+        samples.push(format!("<{name}>"));
+        for digest in ["abcdefabcdef", "a1b2c3d4e5f6"] {
+            samples.push(format!("<{name}:{key_id}:{digest}>"));
+        }
+    }
+    for mask in ["***@", "***%40", "***\\u0040", "***＠", "0.0.0.*", "0.0.*.*", "0.*.*.*", "*.*.*.*", "0:0:0:*", "0:*"]
+    {
+        samples.push(mask.to_owned());
+    }
+    samples
+}
+
+/// Is `hay[start..end]` inside a mask token (`<email>`, `<order_id:k1:0123456789ab>`)? A
+/// user-defined identifier never masks part of one: that would change a view on every pass.
+fn inside_token(hay: &[u8], start: usize, end: usize) -> bool {
+    const REACH: usize = 64;
+    let back = &hay[start.saturating_sub(REACH)..start];
+    let Some(open) = back.iter().rposition(|&b| b == b'<' || b == b'>') else {
+        return false;
+    };
+    if back[open] != b'<' {
+        return false;
+    }
+    let open = start - back.len() + open;
+    let ahead = &hay[end..hay.len().min(end + REACH)];
+    let Some(close) = ahead.iter().position(|&b| b == b'<' || b == b'>') else {
+        return false;
+    };
+    if ahead[close] != b'>' {
+        return false;
+    }
+    let inner = &hay[open + 1..end + close];
+    let mut parts = inner.split(|&b| b == b':');
+    let name = parts.next().unwrap_or_default();
+    let name_ok = name.first().is_some_and(u8::is_ascii_lowercase)
+        && name.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let rest: Vec<&[u8]> = parts.collect();
+    name_ok
+        && match rest.as_slice() {
+            [] => true,
+            [id, digest] => {
+                !id.is_empty()
+                    && id.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                    && digest.len() == 12
+                    && digest.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            }
+            _ => false,
+        }
+}
+
+/// Bytes of a JSON number.
+fn is_number_byte(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')
+}
+
+/// The whole JSON number around a user-defined identifier's match, when the match lies in one
+/// and the number is a JSON value (after `"key":`, `[` or `,`; before `,`, `}` or `]`). Such a
+/// match is masked as a JSON string (`{"accountId":"<account>"}`): a bare token there would
+/// make valid JSON invalid, and leaving the number would leak it.
+fn json_number_span(hay: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    if !hay[start..end].iter().all(|&b| is_number_byte(b)) {
+        return None;
+    }
+    let s = start - hay[..start].iter().rev().take_while(|&&b| is_number_byte(b)).count();
+    let e = end + hay[end..].iter().take_while(|&&b| is_number_byte(b)).count();
+    if !(hay[s] == b'-' || hay[s].is_ascii_digit()) {
+        return None;
+    }
+    let space = |b: &&u8| matches!(**b, b' ' | b'\t' | b'\r' | b'\n');
+    let mut before = hay[..s].iter().rev().skip_while(space);
+    let value_position = match before.next() {
+        Some(b':') => before.find(|b| !space(b)) == Some(&b'"'),
+        Some(b'[' | b',') => true,
+        _ => false,
+    };
+    let closes = matches!(hay[e..].iter().find(|b| !space(b)), Some(b',' | b'}' | b']'));
+    (value_position && closes).then_some((s, e))
+}
+
 /// Length of the first character of an address (a whole percent escape counts as one).
 fn first_unit_len(text: &[u8], form: AtForm) -> usize {
     if form == AtForm::UrlEncoded
@@ -494,7 +612,7 @@ const NEIGHBOURHOOD: usize = 640;
 /// match that cuts a number or a word ("ORD-1219" of "ORD-12192.0.2.1") would leave a tail that
 /// reads as an address once the token's `>` stands before it, and masking the masked text would
 /// mask again. Such a match is left alone, like a built-in candidate that runs into a word.
-fn token_keeps_neighbours(hay: &[u8], start: usize, end: usize) -> bool {
+fn token_keeps_neighbours(hay: &[u8], start: usize, end: usize, quoted: bool) -> bool {
     // Next to a separator the token's own `<`/`>` change nothing: most matches stop here.
     let separator = |b: Option<&u8>| {
         b.is_none_or(|b| {
@@ -520,19 +638,19 @@ fn token_keeps_neighbours(hay: &[u8], start: usize, end: usize) -> bool {
     if separator(start.checked_sub(1).map(|i| &hay[i])) && separator(hay.get(end)) {
         return true;
     }
-    const TOKEN: &[u8] = b"<x>";
+    let token: &[u8] = if quoted { b"\"<x>\"" } else { b"<x>" };
     let from = start.saturating_sub(NEIGHBOURHOOD);
     let to = hay.len().min(end + NEIGHBOURHOOD);
-    let mut masked = Vec::with_capacity(to - from - (end - start) + TOKEN.len());
+    let mut masked = Vec::with_capacity(to - from - (end - start) + token.len());
     masked.extend_from_slice(&hay[from..start]);
-    masked.extend_from_slice(TOKEN);
+    masked.extend_from_slice(token);
     masked.extend_from_slice(&hay[end..to]);
     let spans = |text: &[u8], to_hay: &dyn Fn(usize) -> usize| {
         let mut spans = Vec::new();
         crate::prefilter::scan_blocks(text, |f| spans.push((to_hay(f.start), to_hay(f.end))));
         spans
     };
-    let token_end = start - from + TOKEN.len();
+    let token_end = start - from + token.len();
     let around = |i: usize| if i < token_end { from + i } else { end + (i - token_end) };
     spans(&hay[from..to], &|i| from + i) == spans(&masked, &around)
 }
