@@ -56,7 +56,7 @@ mod policy;
 mod prefilter;
 mod scan;
 
-pub use masker::{Counts, Masker, MaskerBuilder};
+pub use masker::{CUT_CONTEXT, Counts, Masker, MaskerBuilder};
 pub use policy::{BuildError, EmailShape, IdentifierPolicy, OperatorPolicy, Policy, ReadonlyPolicy, Role};
 pub use scan::{AtForm, Finding, Kind};
 

@@ -228,6 +228,45 @@ impl Masker {
         }
     }
 
+    /// Where `hay` may be cut without changing any verdict: the largest `c` such that masking
+    /// `hay[..c]` and then `hay[c..]` (followed by any further text) gives the same output and
+    /// the same counts as masking the whole, or `None` when `hay` holds no such place.
+    ///
+    /// A cut goes after the last newline (no address, token or identifier match spans a line
+    /// break, and every verdict reads only its own line). A line without one is cut in the
+    /// middle of [`CUT_CONTEXT`] bytes on each side without a single trigger byte (`@ . : % \`
+    /// or a byte of a full-width form): every look-around of the scanner ends within that
+    /// distance, and a run crossing the cut is too long to hold an address on both sides of it.
+    /// With user-defined identifiers only newlines cut (a pattern may match anything else).
+    ///
+    /// The answer depends only on the bytes within [`CUT_CONTEXT`] of the cut, so a window of a
+    /// larger buffer (its last bytes plus that much context) finds the same cuts in it.
+    ///
+    /// ```
+    /// use logmask_mask::{Masker, Role};
+    ///
+    /// let masker = Masker::new();
+    /// let text = b"a bob@example.com\nb 10.0.0.1";
+    /// let cut = masker.cut_point(text).unwrap();
+    /// assert_eq!(cut, 18);
+    /// let mut pieces = masker.mask(Role::Readonly, &text[..cut]).0;
+    /// pieces.extend(masker.mask(Role::Readonly, &text[cut..]).0);
+    /// assert_eq!(pieces, masker.mask(Role::Readonly, text).0);
+    /// ```
+    pub fn cut_point(&self, hay: &[u8]) -> Option<usize> {
+        if let Some(nl) = memchr::memrchr(b'\n', hay) {
+            let after = nl + 1;
+            // A later trigger-free cut within the last line, if any, is larger.
+            if self.identifiers.is_empty()
+                && let Some(c) = quiet_cut(&hay[after..])
+            {
+                return Some(after + c);
+            }
+            return Some(after);
+        }
+        if self.identifiers.is_empty() { quiet_cut(hay) } else { None }
+    }
+
     /// The `role` view of `hay` as a new buffer, with the counts.
     pub fn mask(&self, role: Role, hay: &[u8]) -> (Vec<u8>, Counts) {
         let mut out = Vec::with_capacity(hay.len());
@@ -304,12 +343,22 @@ impl Masker {
     /// not change what is found around them once masked.
     fn merge_identifiers(&self, hay: &[u8], builtin: Vec<Finding>) -> Vec<Finding> {
         let mut extra: Vec<Finding> = Vec::new();
-        for (index, ident) in self.identifiers.iter().enumerate() {
-            let kind = Kind::Custom(u16::try_from(index).expect("identifier count fits u16"));
-            extra.extend(ident.regex.find_iter(hay).filter(|m| !inside_token(hay, m.start(), m.end())).map(|m| {
-                let (start, end) = json_number_span(hay, m.start(), m.end()).unwrap_or((m.start(), m.end()));
-                Finding { start, end, kind }
-            }));
+        // Line by line: a match never spans a line break, whatever the pattern, so a buffer may
+        // be cut after any newline without changing what is found (`cut_point`).
+        let mut line_start = 0;
+        for line in hay.split_inclusive(|&b| b == b'\n') {
+            for (index, ident) in self.identifiers.iter().enumerate() {
+                let kind = Kind::Custom(u16::try_from(index).expect("identifier count fits u16"));
+                for m in ident.regex.find_iter(line) {
+                    let (start, end) = (line_start + m.start(), line_start + m.end());
+                    if inside_token(hay, start, end) {
+                        continue;
+                    }
+                    let (start, end) = json_number_span(hay, start, end).unwrap_or((start, end));
+                    extra.push(Finding { start, end, kind });
+                }
+            }
+            line_start += line.len();
         }
         if extra.is_empty() {
             return builtin;
@@ -476,6 +525,30 @@ impl Masker {
             }
         }
         out.push(b'>');
+    }
+}
+
+/// How far around a cut [`Masker::cut_point`] needs bytes without a trigger: more than any
+/// look-around of the scanner (a local part is scanned 256 bytes back, a domain 253 on, a token
+/// 160 back) and than the 64-byte run limit.
+pub const CUT_CONTEXT: usize = 1024;
+
+/// Bytes that can start or change a verdict: the scanner's triggers, and 0xEF (the lead byte of
+/// the full-width forms).
+fn is_trigger(b: u8) -> bool {
+    matches!(b, b'@' | b'.' | b':' | b'%' | b'\\' | 0xEF)
+}
+
+/// The last cut in `hay` with [`CUT_CONTEXT`] trigger-free bytes on each side.
+fn quiet_cut(hay: &[u8]) -> Option<usize> {
+    let mut bound = hay.len();
+    loop {
+        let trigger = hay[..bound].iter().rposition(|&b| is_trigger(b));
+        let quiet_from = trigger.map_or(0, |t| t + 1);
+        if bound - quiet_from >= 2 * CUT_CONTEXT {
+            return Some(bound - CUT_CONTEXT);
+        }
+        bound = trigger?;
     }
 }
 

@@ -390,7 +390,12 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     }
     // The '<' that opens the token this '>' closes, past any masks nested in it: the readonly
     // view of "<ipv6:0::2>" is "<ipv6:<ipv6>>".
-    let window_start = before.len().saturating_sub(TOKEN_SCAN);
+    // A token never holds a line break: the window ends at one, so every verdict stays within
+    // its line and a buffer may be cut after any newline (`Masker::cut_point`).
+    let mut window_start = before.len().saturating_sub(TOKEN_SCAN);
+    if let Some(nl) = memchr::memrchr(b'\n', &before[window_start..]) {
+        window_start += nl + 1;
+    }
     let window = &before[window_start..before.len() - 1];
     let mut depth = 0usize;
     let open = window.iter().rposition(|&b| match b {
@@ -734,7 +739,11 @@ fn local_part(hay: &[u8], at: usize, form: AtForm, floor: usize) -> Result<usize
         }
     }
     count_work(at - i);
-    if i == limit && limit > floor {
+    // Too long only when the run really goes on past the limit: a run that the byte before the
+    // limit would end anyway (a line break) reads the same whatever the floor, so the verdict
+    // does not depend on where a buffer was cut.
+    let goes_on = |b: u8| LOCAL[b as usize] || b >= 0x80;
+    if i == limit && limit > floor && goes_on(hay[limit - 1]) {
         // A token this long before an at sign is not an address.
         return Err(if ascii { LocalMiss::TooLongAscii } else { LocalMiss::Other });
     }
