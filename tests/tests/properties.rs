@@ -238,8 +238,21 @@ proptest! {
 
 /// Views' own pieces, for the cut tests: a cut must not change how a token or an operator mask
 /// next to an address is read.
-const VIEW_PIECES: &[&str] =
-    &["<ipv4>", "<email>", "<ipv6:", "<email:k1:0123456789ab>", ">", "<", "***", "b***@", ".*", ":*", "10.0.0.*", "%2e", "\\u002e"];
+const VIEW_PIECES: &[&str] = &[
+    "<ipv4>",
+    "<email>",
+    "<ipv6:",
+    "<email:k1:0123456789ab>",
+    ">",
+    "<",
+    "***",
+    "b***@",
+    ".*",
+    ":*",
+    "10.0.0.*",
+    "%2e",
+    "\\u002e",
+];
 
 /// Adversarial text with the places a cut can go: line breaks and trigger-free stretches longer
 /// than the engine's cut context, next to runs longer than any look-around.
