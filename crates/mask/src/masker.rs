@@ -191,7 +191,7 @@ impl Masker {
     /// Every finding in `hay`, in order, non-overlapping.
     pub fn find(&self, hay: &[u8]) -> Vec<Finding> {
         let mut found = Vec::new();
-        crate::prefilter::scan_blocks(hay, |f| found.push(f));
+        crate::decode::scan(hay, |f| found.push(f));
         if !self.identifiers.is_empty() {
             found = self.merge_identifiers(hay, found);
         }
@@ -220,7 +220,7 @@ impl Masker {
             Role::Admin => {
                 out.extend_from_slice(hay);
                 let mut counts = Counts::default();
-                crate::prefilter::scan_blocks(hay, |f| counts.add(f.kind));
+                crate::decode::scan(hay, |f| counts.add(f.kind));
                 counts
             }
             Role::Operator => self.render_streaming(hay, out, |m, hay, f, out| m.render_operator(hay, f, out)),
@@ -291,7 +291,7 @@ impl Masker {
     ) -> Counts {
         let mut counts = Counts::default();
         let mut copied = 0;
-        crate::prefilter::scan_blocks(hay, |f| {
+        crate::decode::scan(hay, |f| {
             out.extend_from_slice(&hay[copied..f.start]);
             render(self, hay, &f, out);
             copied = f.end;
@@ -434,21 +434,35 @@ impl Masker {
         }
     }
 
+    /// Octets as written, dots as written (`.`, `\u002e`, `%2e`): the view keeps the disguise.
     fn render_operator_ipv4(&self, text: &[u8], out: &mut Vec<u8>) {
-        for (i, octet) in text.split(|&b| b == b'.').enumerate() {
-            if i > 0 {
-                out.push(b'.');
-            }
-            if i < self.ipv4_keep {
-                out.extend_from_slice(octet);
-            } else {
-                out.push(b'*');
+        let mut octet = 0;
+        let mut i = 0;
+        let mut octet_start = 0;
+        loop {
+            let dot = if i < text.len() { crate::decode::dot_unit(&text[i..]) } else { Some(0) };
+            match dot {
+                Some(len) => {
+                    if octet < self.ipv4_keep {
+                        out.extend_from_slice(&text[octet_start..i]);
+                    } else {
+                        out.push(b'*');
+                    }
+                    if i >= text.len() {
+                        return;
+                    }
+                    out.extend_from_slice(&text[i..i + len]);
+                    octet += 1;
+                    i += len;
+                    octet_start = i;
+                }
+                None => i += 1,
             }
         }
     }
 
     fn render_operator_ipv6(&self, text: &[u8], out: &mut Vec<u8>) {
-        let Some(addr) = scan::parse_ipv6(text) else {
+        let Some(addr) = scan::parse_ipv6(&crate::decode::decode_text(text)) else {
             out.extend_from_slice(b"<ipv6>");
             return;
         };
@@ -491,12 +505,13 @@ impl Masker {
                 b"email"
             }
             Kind::Ipv4 => {
-                let octets = scan::parse_ipv4(text).expect("findings are valid addresses");
+                let octets = scan::parse_ipv4(&crate::decode::decode_text(text)).expect("findings are valid addresses");
                 write!(normal, "{}", std::net::Ipv4Addr::from(octets)).expect("Vec write");
                 b"ipv4"
             }
             Kind::Ipv6 => {
-                let addr: Ipv6Addr = scan::parse_ipv6(text).expect("findings are valid addresses");
+                let addr: Ipv6Addr =
+                    scan::parse_ipv6(&crate::decode::decode_text(text)).expect("findings are valid addresses");
                 write!(normal, "{addr}").expect("Vec write");
                 b"ipv6"
             }
@@ -637,8 +652,12 @@ fn json_number_span(hay: &[u8], start: usize, end: usize) -> Option<(usize, usiz
     (value_position && closes).then_some((s, e))
 }
 
-/// Length of the first character of an address (a whole percent escape counts as one).
+/// Length of the first character of an address (a whole percent escape counts as one, and so
+/// does a JSON `\uXXXX` escape: half of one would leave a broken escape in the view).
 fn first_unit_len(text: &[u8], form: AtForm) -> usize {
+    if text.len() >= 6 && text[0] == b'\\' && text[1] == b'u' && text[2..6].iter().all(u8::is_ascii_hexdigit) {
+        return 6;
+    }
     if form == AtForm::UrlEncoded
         && text.len() >= 3
         && text[0] == b'%'
@@ -656,7 +675,9 @@ fn normalize_email(text: &[u8], at: usize, form: AtForm, out: &mut Vec<u8>) {
     let (local, rest) = text.split_at(at);
     let domain = &rest[form.len()..];
     let decode = form == AtForm::UrlEncoded;
-    for part in [local, b"@".as_slice(), domain] {
+    // `\u0062ob@example\u002ecom` is bob@example.com: escapes of address characters decoded.
+    let (local, domain) = (crate::decode::decode_text(local), crate::decode::decode_text(domain));
+    for part in [&local[..], b"@".as_slice(), &domain[..]] {
         let mut i = 0;
         while i < part.len() {
             let b = part[i];
@@ -720,7 +741,7 @@ fn token_keeps_neighbours(hay: &[u8], start: usize, end: usize, quoted: bool) ->
     masked.extend_from_slice(&hay[end..to]);
     let spans = |text: &[u8], to_hay: &dyn Fn(usize) -> usize| {
         let mut spans = Vec::new();
-        crate::prefilter::scan_blocks(text, |f| spans.push((to_hay(f.start), to_hay(f.end))));
+        crate::decode::scan(text, |f| spans.push((to_hay(f.start), to_hay(f.end))));
         spans
     };
     let token_end = start - from + token.len();
