@@ -144,7 +144,16 @@ fn escaped_dots_and_letters_get_the_plain_token() {
         assert_eq!(readonly(&masker, form), email, "{form}");
     }
     let ipv4 = expected_token("ipv4", "10.1.2.3");
-    for form in [r"10\u002e1\u002e2\u002e3", r"10\u002E1.2\u002e3", "10%2e1%2e2%2e3"] {
+    for form in
+        [r"10\u002e1\u002e2\u002e3", r"10\u002E1.2\u002e3", "10%2e1%2e2%2e3", "１０．１．２．３", "１０.１.２.３"]
+    {
         assert_eq!(readonly(&masker, form), ipv4, "{form}");
     }
+}
+
+#[test]
+fn an_ec2_host_name_gets_its_address_token() {
+    let masker = keyed();
+    let token = expected_token("ipv4", "10.1.2.3");
+    assert_eq!(readonly(&masker, "ip-10-1-2-3.ec2.internal"), format!("ip-{token}.ec2.internal"));
 }

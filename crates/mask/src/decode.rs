@@ -1,13 +1,13 @@
 //! Disguises a reader undoes by eye, undone before the scan: JSON escapes of address characters
-//! (`10\u002e1\u002e2\u002e3`, `dave@ex\u0061mple.com`) and percent-encoded dots (`%2e`).
+//! (`10\u002e1\u002e2\u002e3`, `dave@ex\u0061mple.com`), percent-encoded dots (`%2e`),
+//! full-width digits and dots in a dotted quad (`１９２．０．２．１`) and the IPv4 address in an EC2
+//! host name (`ip-10-1-2-3.ec2.internal`).
 //!
 //! The scanner reads the decoded text, and every finding is mapped back to the bytes it covers
 //! in the input, so the views replace exactly the disguised address and keep its disguise where
 //! they keep anything (the operator view of `10\u002e1\u002e2\u002e3` is `10\u002e1\u002e2\u002e*`).
 //! The at-sign forms (`\u0040`, `%40`) are not decoded: the scanner knows them and renders them
 //! as written.
-
-use memchr::memchr2_iter;
 
 use crate::scan::Finding;
 
@@ -47,29 +47,139 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
-/// The decoded text, or `None` when `hay` holds nothing to decode (the common case: one
-/// `memchr2` pass over the input).
+/// A full-width digit (U+FF10–FF19) or full stop (U+FF0E) at `p`, as its ASCII character.
+fn full_width_at(hay: &[u8], p: usize) -> Option<u8> {
+    match hay.get(p..p + 3)? {
+        [0xEF, 0xBC, b @ 0x90..=0x99] => Some(b'0' + (b - 0x90)),
+        [0xEF, 0xBC, 0x8E] => Some(b'.'),
+        _ => None,
+    }
+}
+
+/// The run of digits and dots (ASCII or full-width) around the full-width unit at `p`, when it
+/// holds a full-width unit and at least three dots: a dotted quad written in full-width forms.
+/// Only such runs are decoded; a full-width number elsewhere ("山田１２３@…") stays a letter of
+/// its word, as the scanner reads it.
+fn full_width_run(hay: &[u8], p: usize) -> Option<(usize, usize)> {
+    let unit_before = |i: usize| -> Option<(u8, usize)> {
+        if i >= 1 && (hay[i - 1].is_ascii_digit() || hay[i - 1] == b'.') {
+            return Some((hay[i - 1], 1));
+        }
+        (i >= 3).then(|| full_width_at(hay, i - 3)).flatten().map(|c| (c, 3))
+    };
+    let unit_after = |i: usize| -> Option<(u8, usize)> {
+        match hay.get(i) {
+            Some(&b) if b.is_ascii_digit() || b == b'.' => Some((b, 1)),
+            _ => full_width_at(hay, i).map(|c| (c, 3)),
+        }
+    };
+    let (mut s, mut e, mut dots) = (p, p, 0);
+    // Bounded like every run the scanner reads: a dotted quad is short.
+    while s > p.saturating_sub(64)
+        && let Some((c, len)) = unit_before(s)
+    {
+        dots += usize::from(c == b'.');
+        s -= len;
+    }
+    while e < p + 64
+        && let Some((c, len)) = unit_after(e)
+    {
+        dots += usize::from(c == b'.');
+        e += len;
+    }
+    (dots >= 3).then_some((s, e))
+}
+
+/// The digits of an EC2 host name's address (`ip-10-1-2-3`), with the offsets of its three
+/// dashes: `ip-` at a word start, four octets ≤ 255 joined by dashes, then no further digit or
+/// dash-digit.
+fn ec2_host(hay: &[u8], q: usize) -> Option<[usize; 3]> {
+    if q > 0 && (hay[q - 1].is_ascii_alphanumeric() || hay[q - 1] == b'_') {
+        return None;
+    }
+    let mut i = q + 3;
+    let mut dashes = [0; 3];
+    for k in 0..4 {
+        let digits = hay[i..].iter().take(4).take_while(|b| b.is_ascii_digit()).count();
+        if !(1..=3).contains(&digits) {
+            return None;
+        }
+        let value = hay[i..i + digits].iter().fold(0u16, |acc, &d| acc * 10 + u16::from(d - b'0'));
+        if value > 255 {
+            return None;
+        }
+        i += digits;
+        if k < 3 {
+            if hay.get(i) != Some(&b'-') {
+                return None;
+            }
+            dashes[k] = i;
+            i += 1;
+        }
+    }
+    let ends = match hay.get(i) {
+        None => true,
+        Some(b'-') => !hay.get(i + 1).is_some_and(u8::is_ascii_alphanumeric),
+        Some(&b) => !(b.is_ascii_alphanumeric() || b == b'_'),
+    };
+    ends.then_some(dashes)
+}
+
+/// The decoded text, or `None` when `hay` holds nothing to decode (the common case: a
+/// `memchr3` pass and a search for `ip-` over the input).
 pub(crate) fn decode(hay: &[u8]) -> Option<Decoded> {
-    let mut units = Vec::new();
-    let mut text = Vec::new();
-    let mut copied = 0;
-    for p in memchr2_iter(b'\\', b'%', hay) {
-        if p < copied {
+    static EC2: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"ip-"));
+    // (input offset, input length, decoded byte), in order, not overlapping.
+    let mut found: Vec<(usize, usize, u8)> = Vec::new();
+    let mut next = 0;
+    for p in memchr::memchr3_iter(b'\\', b'%', 0xEF, hay) {
+        if p < next {
             continue;
         }
-        let Some((c, len)) = unit_at(hay, p) else {
+        if hay[p] == 0xEF {
+            if full_width_at(hay, p).is_none() {
+                continue;
+            }
+            let Some((s, e)) = full_width_run(hay, p) else {
+                continue;
+            };
+            let mut i = s.max(next);
+            while i < e {
+                match full_width_at(hay, i) {
+                    Some(c) => {
+                        found.push((i, 3, c));
+                        i += 3;
+                    }
+                    None => i += 1,
+                }
+            }
+            next = e;
+        } else if let Some((c, len)) = unit_at(hay, p) {
+            found.push((p, len, c));
+            next = p + len;
+        }
+    }
+    let mut ec2 = EC2.find_iter(hay).filter_map(|q| ec2_host(hay, q)).flatten().peekable();
+    if found.is_empty() && ec2.peek().is_none() {
+        return None;
+    }
+    let mut dashes: Vec<(usize, usize, u8)> = ec2.map(|d| (d, 1, b'.')).collect();
+    if !dashes.is_empty() {
+        found.append(&mut dashes);
+        found.sort_unstable_by_key(|u| u.0);
+    }
+    let mut units = Vec::with_capacity(found.len());
+    let mut text = Vec::with_capacity(hay.len());
+    let mut copied = 0;
+    for (p, len, c) in found {
+        if p < copied {
             continue;
-        };
-        if units.is_empty() {
-            text.reserve(hay.len());
         }
         text.extend_from_slice(&hay[copied..p]);
         units.push((text.len(), p, len));
         text.push(c);
         copied = p + len;
-    }
-    if units.is_empty() {
-        return None;
     }
     text.extend_from_slice(&hay[copied..]);
     Some(Decoded { text, units })
@@ -104,11 +214,25 @@ pub(crate) fn decode_text(text: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     }
 }
 
-/// Length of the unit at the start of `text` when it is a decoded escape of a dot.
+/// The dotted quad an IPv4 finding's text stands for: every disguise undone, and the dashes of
+/// an EC2 host name (which only such a finding holds) read as dots.
+pub(crate) fn ipv4_text(text: &[u8]) -> Vec<u8> {
+    let mut plain = decode_text(text).into_owned();
+    for b in &mut plain {
+        if *b == b'-' {
+            *b = b'.';
+        }
+    }
+    plain
+}
+
+/// Length of the unit at the start of an IPv4 finding's `text` when it is a dot in any of its
+/// forms (`.`, `\u002e`, `%2e`, `．`, an EC2 host name's `-`).
 pub(crate) fn dot_unit(text: &[u8]) -> Option<usize> {
     match text.first()? {
-        b'.' => Some(1),
+        b'.' | b'-' => Some(1),
         b'%' | b'\\' => unit_at(text, 0).filter(|&(c, _)| c == b'.').map(|(_, len)| len),
+        0xEF => (full_width_at(text, 0) == Some(b'.')).then_some(3),
         _ => None,
     }
 }

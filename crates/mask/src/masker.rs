@@ -505,7 +505,7 @@ impl Masker {
                 b"email"
             }
             Kind::Ipv4 => {
-                let octets = scan::parse_ipv4(&crate::decode::decode_text(text)).expect("findings are valid addresses");
+                let octets = scan::parse_ipv4(&crate::decode::ipv4_text(text)).expect("findings are valid addresses");
                 write!(normal, "{}", std::net::Ipv4Addr::from(octets)).expect("Vec write");
                 b"ipv4"
             }
