@@ -586,7 +586,9 @@ pub const ADVERSARIAL: &[(&str, &str)] = &[
     ("json_escaped_dot", r"1\u002e"),
     ("percent_dot", "1%2e"),
     ("fullwidth_digits", "１．"),
+    ("fullwidth_quads", "１．２．３．４ "),
     ("ec2_host", "ip-1-"),
+    ("ec2_hosts", "ip-1-2-3-4."),
     ("backslashes", "\\"),
     ("local_part", "a."),
 ];
