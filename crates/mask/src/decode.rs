@@ -1,7 +1,7 @@
 //! Disguises a reader undoes by eye, undone before the scan: JSON escapes of address characters
 //! (`10\u002e1\u002e2\u002e3`, `dave@ex\u0061mple.com`), percent-encoded dots (`%2e`),
-//! full-width digits and dots in a dotted quad (`１９２．０．２．１`) and the IPv4 address in an EC2
-//! host name (`ip-10-1-2-3.ec2.internal`).
+//! full-width digits and dots (`１９２．０．２．１`) and the IPv4 address in an EC2 host name
+//! (`ip-10-1-2-3.ec2.internal`).
 //!
 //! The scanner reads the decoded text, and every finding is mapped back to the bytes it covers
 //! in the input, so the views replace exactly the disguised address and keep its disguise where
@@ -56,43 +56,10 @@ fn full_width_at(hay: &[u8], p: usize) -> Option<u8> {
     }
 }
 
-/// The run of digits and dots (ASCII or full-width) around the full-width unit at `p`, when it
-/// holds a full-width unit and at least three dots: a dotted quad written in full-width forms.
-/// Only such runs are decoded; a full-width number elsewhere ("山田１２３@…") stays a letter of
-/// its word, as the scanner reads it.
-fn full_width_run(hay: &[u8], p: usize) -> Option<(usize, usize)> {
-    let unit_before = |i: usize| -> Option<(u8, usize)> {
-        if i >= 1 && (hay[i - 1].is_ascii_digit() || hay[i - 1] == b'.') {
-            return Some((hay[i - 1], 1));
-        }
-        (i >= 3).then(|| full_width_at(hay, i - 3)).flatten().map(|c| (c, 3))
-    };
-    let unit_after = |i: usize| -> Option<(u8, usize)> {
-        match hay.get(i) {
-            Some(&b) if b.is_ascii_digit() || b == b'.' => Some((b, 1)),
-            _ => full_width_at(hay, i).map(|c| (c, 3)),
-        }
-    };
-    let (mut s, mut e, mut dots) = (p, p, 0);
-    // Bounded like every run the scanner reads: a dotted quad is short.
-    while s > p.saturating_sub(64)
-        && let Some((c, len)) = unit_before(s)
-    {
-        dots += usize::from(c == b'.');
-        s -= len;
-    }
-    while e < p + 64
-        && let Some((c, len)) = unit_after(e)
-    {
-        dots += usize::from(c == b'.');
-        e += len;
-    }
-    (dots >= 3).then_some((s, e))
-}
-
 /// The digits of an EC2 host name's address (`ip-10-1-2-3`), with the offsets of its three
 /// dashes: `ip-` at a word start, four octets ≤ 255 joined by dashes, then no further digit or
-/// dash-digit.
+/// dash-digit. An octet may also be the operator view's `*` (`ip-10-1-2-*`): the view must
+/// decode as the input did.
 fn ec2_host(hay: &[u8], q: usize) -> Option<[usize; 3]> {
     if q > 0 && (hay[q - 1].is_ascii_alphanumeric() || hay[q - 1] == b'_') {
         return None;
@@ -101,14 +68,18 @@ fn ec2_host(hay: &[u8], q: usize) -> Option<[usize; 3]> {
     let mut dashes = [0; 3];
     for k in 0..4 {
         let digits = hay[i..].iter().take(4).take_while(|b| b.is_ascii_digit()).count();
-        if !(1..=3).contains(&digits) {
-            return None;
+        if k > 0 && digits == 0 && hay.get(i) == Some(&b'*') {
+            i += 1;
+        } else {
+            if !(1..=3).contains(&digits) {
+                return None;
+            }
+            let value = hay[i..i + digits].iter().fold(0u16, |acc, &d| acc * 10 + u16::from(d - b'0'));
+            if value > 255 {
+                return None;
+            }
+            i += digits;
         }
-        let value = hay[i..i + digits].iter().fold(0u16, |acc, &d| acc * 10 + u16::from(d - b'0'));
-        if value > 255 {
-            return None;
-        }
-        i += digits;
         if k < 3 {
             if hay.get(i) != Some(&b'-') {
                 return None;
@@ -137,24 +108,14 @@ pub(crate) fn decode(hay: &[u8]) -> Option<Decoded> {
         if p < next {
             continue;
         }
+        // Full-width digits and dots are read as ASCII wherever they stand: a decision that
+        // depended on their neighbours would change once a view masks those neighbours, and
+        // masking the view again would read it differently.
         if hay[p] == 0xEF {
-            if full_width_at(hay, p).is_none() {
-                continue;
+            if let Some(c) = full_width_at(hay, p) {
+                found.push((p, 3, c));
+                next = p + 3;
             }
-            let Some((s, e)) = full_width_run(hay, p) else {
-                continue;
-            };
-            let mut i = s.max(next);
-            while i < e {
-                match full_width_at(hay, i) {
-                    Some(c) => {
-                        found.push((i, 3, c));
-                        i += 3;
-                    }
-                    None => i += 1,
-                }
-            }
-            next = e;
         } else if let Some((c, len)) = unit_at(hay, p) {
             found.push((p, len, c));
             next = p + len;
