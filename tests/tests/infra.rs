@@ -32,72 +32,6 @@ const SEED_DIFFERENCES: &[(&str, &str)] = &[
     ("EnableIPRestriction", "IP制限: 厳格制御 / 開発用緩和"),
 ];
 
-/// Functions whose crates are written in parallel with this one: the team contract's lists.
-/// LEAD: when `data-masking`, `backfill` and `monitor` merge, replace these with their crates'
-/// `ENV_VARS`, and drop `PENDING_DKIM` once `logmask_dkim::config::ENV_VARS` has it.
-const CONTRACT_ENV_VARS: &[(&str, &[&str])] = &[
-    (
-        "data-masking",
-        &[
-            "PROJECT_CODE",
-            "ENVIRONMENT",
-            "GROUP_ROLE_MAP",
-            "ENABLE_IP_RESTRICTION",
-            "ADMIN_IP_RANGES",
-            "OPERATOR_IP_RANGES",
-            "DIRECT_INVOKE_MAX_ROLE",
-            "RAW_BUCKET",
-            "RAW_PREFIX",
-            "MAX_OBJECT_BYTES",
-            "GROUP_CACHE_TTL_SECONDS",
-            "MASK_POLICY_FILE",
-            "TOKEN_KEY_SECRET_ID",
-            "TOKEN_KEY_SSM_PARAMETER",
-        ],
-    ),
-    (
-        "backfill",
-        &[
-            "SOURCE_BUCKET",
-            "SOURCE_PREFIX",
-            "DEST_BUCKET",
-            "DEST_PREFIX",
-            "DEST_KMS_KEY_ID",
-            "MASK_ROLE",
-            "MASK_POLICY_FILE",
-            "TOKEN_KEY_SECRET_ID",
-            "TOKEN_KEY_SSM_PARAMETER",
-        ],
-    ),
-    (
-        "monitor",
-        &[
-            "PROJECT_CODE",
-            "ENVIRONMENT",
-            "DOMAIN_NAME",
-            "DKIM_CERTIFICATES_BUCKET",
-            "NOTIFICATION_TOPIC_ARN",
-            "DNS_TEAM_TOPIC_ARN",
-            "RENEWAL_ALERT_DAYS",
-            "BYODKIM_ROTATION_MODE",
-            "DKIM_MANAGER_FUNCTION_NAME",
-            "DKIM_DNS_NAMESERVERS",
-            "METRICS_NAMESPACE",
-            "CONFIGURATION_SET_NAME",
-            "TRANSFORM_SERVICE_NAME",
-            "BOUNCE_RATE_WARNING",
-            "BOUNCE_RATE_CRITICAL",
-            "COMPLAINT_RATE_WARNING",
-            "COMPLAINT_RATE_CRITICAL",
-            "SEND_SUCCESS_RATE_THRESHOLD",
-            "REPEAT_AFTER_DAYS",
-            "STATE_PREFIX",
-        ],
-    ),
-];
-/// The DNS-team topic the DKIM manager reads once issue 13 lands (contract: DNS_TEAM_TOPIC_ARN).
-const PENDING_DKIM: &[&str] = &["DNS_TEAM_TOPIC_ARN"];
-
 fn infra() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra")
 }
@@ -309,12 +243,10 @@ fn template_function_envs() -> BTreeMap<String, BTreeSet<String>> {
 fn function_environments_are_exactly_what_the_code_reads() {
     let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     expected.insert("firehose-transform".into(), logmask_firehose::ENV_VARS.iter().map(|s| s.to_string()).collect());
-    let mut dkim: BTreeSet<String> = logmask_dkim::config::ENV_VARS.iter().map(|s| s.to_string()).collect();
-    dkim.extend(PENDING_DKIM.iter().map(|s| s.to_string()));
-    expected.insert("dkim-manager".into(), dkim);
-    for (name, vars) in CONTRACT_ENV_VARS {
-        expected.insert(name.to_string(), vars.iter().map(|s| s.to_string()).collect());
-    }
+    expected.insert("dkim-manager".into(), logmask_dkim::config::ENV_VARS.iter().map(|s| s.to_string()).collect());
+    expected.insert("data-masking".into(), logmask_query::ENV_VARS.iter().map(|s| s.to_string()).collect());
+    expected.insert("backfill".into(), logmask_archive::ENV_VARS.iter().map(|s| s.to_string()).collect());
+    expected.insert("monitor".into(), logmask_monitor::ENV_VARS.iter().map(|s| s.to_string()).collect());
     let actual = template_function_envs();
     assert_eq!(actual.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "functions in infra/");
     for (name, vars) in &expected {

@@ -242,6 +242,7 @@ pub const ENV_VARS: &[&str] = &[
     "DKIM_CERTIFICATES_BUCKET",
     "DKIM_KMS_KEY_ID",
     "NOTIFICATION_TOPIC_ARN",
+    "DNS_TEAM_TOPIC_ARN",
 ];
 
 #[cfg(test)]
