@@ -232,8 +232,22 @@ pub fn run<S: Source, D: Dest>(
     on_done: impl Fn(&Entry, &Outcome) + Sync,
 ) -> Result<Summary, BackfillError> {
     let entries = select(source.list()?, options.since);
+    Ok(run_entries(source, dest, masker, options, &entries, on_done))
+}
+
+/// [`run`] over entries already listed (and selected).
+pub fn run_entries<S: Source, D: Dest>(
+    source: &S,
+    dest: &D,
+    masker: &Masker,
+    options: &Options,
+    entries: &[Entry],
+    on_done: impl Fn(&Entry, &Outcome) + Sync,
+) -> Summary {
     let started = Instant::now();
     let summary = Mutex::new(Summary::default());
+    // One object per task: objects differ in size by orders of magnitude, so rayon's default
+    // splitting would leave workers idle behind a large one.
     entries.par_iter().with_max_len(1).for_each(|entry| {
         let outcome = process_entry(source, dest, masker, options, entry);
         on_done(entry, &outcome);
@@ -243,7 +257,7 @@ pub fn run<S: Source, D: Dest>(
     let mut summary = summary.into_inner().unwrap_or_else(|p| p.into_inner());
     summary.elapsed = started.elapsed();
     summary.failures.sort();
-    Ok(summary)
+    summary
 }
 
 /// The entries modified at or after `since`.

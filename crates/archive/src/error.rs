@@ -40,3 +40,25 @@ pub enum BackfillError {
     #[error("{0}")]
     Invalid(String),
 }
+
+/// The backfill function cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is unset.
+    #[error("{0} is required")]
+    Missing(&'static str),
+    /// A variable has a value that is not allowed.
+    #[error("{name}: {message}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// The policy file could not be read or compiled.
+    #[error("masking policy: {0}")]
+    Policy(String),
+    /// The token key could not be loaded (the message names the source, never key bytes).
+    #[error("{0}")]
+    TokenKey(String),
+}

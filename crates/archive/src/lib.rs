@@ -32,14 +32,21 @@
 #![deny(missing_docs)]
 
 mod backfill;
+mod batch;
 mod error;
+#[cfg(test)]
+mod fake;
 mod fingerprint;
 mod local;
 mod object;
 mod s3;
 
-pub use backfill::{Dest, Entry, Options, Outcome, Source, Stamp, Summary, process_entry, run, select};
-pub use error::{BackfillError, ObjectError};
+pub use backfill::{Dest, Entry, Options, Outcome, Source, Stamp, Summary, process_entry, run, run_entries, select};
+pub use batch::{
+    BatchConfig, BatchEvent, BatchHandler, BatchJob, BatchResponse, BatchTask, ENV_VARS, ResultCode, TaskResult,
+    build_masker, decode_key, encode_key,
+};
+pub use error::{BackfillError, ConfigError, ObjectError};
 pub use fingerprint::{FORMAT_VERSION, Fingerprint};
 pub use local::{LocalDest, LocalSource, LocalWriter, SIDECAR_SUFFIX, TEMP_PREFIX};
 pub use object::{Compression, MAX_RECORD_BYTES, ObjectStats, RawObject, TEXT_BLOCK_BYTES, mask_object};

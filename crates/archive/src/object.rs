@@ -307,17 +307,31 @@ impl Splitter<'_, '_> {
         out: &mut impl Write,
         stats: &mut ObjectStats,
     ) -> Result<(), ObjectError> {
+        let mut after_json = false;
         loop {
-            while self.start < self.buf.len() && self.buf[self.start].is_ascii_whitespace() {
-                self.start += 1;
+            // Whitespace between records is dropped before a JSON record (each JSON record's
+            // output ends with its own newline) but kept before text, where it belongs to the
+            // line (indented stack frames), less the delimiter newlines right after a JSON record.
+            let mut ws = self.start;
+            while ws < self.buf.len() && self.buf[ws].is_ascii_whitespace() {
+                ws += 1;
             }
-            if self.start == self.buf.len() {
-                if self.eof {
-                    return Ok(());
+            if ws == self.buf.len() && !self.eof {
+                if ws - self.start > TEXT_BLOCK_BYTES {
+                    self.start = ws; // a sea of blanks: bounded memory matters more
                 }
                 self.fill()?;
                 continue;
             }
+            if ws == self.buf.len() || self.buf[ws] == b'{' {
+                self.start = ws;
+            } else if after_json && let Some(i) = memchr::memrchr(b'\n', &self.buf[self.start..ws]) {
+                self.start += i + 1;
+            }
+            if self.start == self.buf.len() {
+                return Ok(());
+            }
+            after_json = false;
             let piece = if self.buf[self.start] == b'{' { self.json_piece()? } else { self.text_piece()? };
             let end = match piece {
                 Piece::Json(end) => {
@@ -330,11 +344,13 @@ impl Splitter<'_, '_> {
                             if !data.ends_with(b"\n") {
                                 out.write_all(b"\n").map_err(ObjectError::Write)?;
                             }
+                            after_json = true;
                             end
                         }
                         RecordOutput::Dropped(_) => {
                             stats.records += 1;
                             stats.dropped += 1;
+                            after_json = true;
                             end
                         }
                         RecordOutput::Failed(_) => {

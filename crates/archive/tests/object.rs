@@ -149,6 +149,22 @@ fn braces_in_text_lines_keep_the_line_whole() {
 }
 
 #[test]
+fn indentation_of_text_lines_survives_record_and_block_edges() {
+    let frame = "\tat com.example.Mailer.send(Mailer.java:42) for a@example.com\n";
+    let mut input = format!("{}\n\n", ses(1));
+    while input.len() < 3 * logmask_archive::TEXT_BLOCK_BYTES {
+        input.push_str(frame);
+    }
+    let (out, _) = run(Role::Readonly, input.as_bytes());
+    let mut lines = out.lines();
+    assert!(lines.next().unwrap().starts_with("{\"eventType\""));
+    let masked_frame = "\tat com.example.Mailer.send(Mailer.java:42) for <email>";
+    assert!(lines.all(|l| l == masked_frame), "every frame keeps its tab");
+    let (plain, _) = run(Role::Admin, b"  indented first line\n\n");
+    assert_eq!(plain, "  indented first line\n\n");
+}
+
+#[test]
 fn mixed_json_and_text_lines() {
     let input = format!("plain a@example.com\n{}\nmore 192.0.2.7\n", ses(4));
     let (out, stats) = run(Role::Readonly, input.as_bytes());
