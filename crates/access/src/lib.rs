@@ -187,6 +187,14 @@ fn iam_resource<'a>(arn: &'a str, service: &str) -> Option<&'a str> {
     (scheme == "arn" && partition_ok && svc == service && region.is_empty() && account_ok).then_some(resource)
 }
 
+/// The 12-digit account of an IAM or STS ARN, if it is one.
+pub fn arn_account(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (scheme, _, service, _, account) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let ok = scheme == "arn" && matches!(service, "iam" | "sts") && account.len() == 12;
+    (ok && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+}
+
 /// `path/NAME` (path segments optional) → NAME, every segment an IAM name.
 fn iam_path_name(path: &str) -> Option<&str> {
     let mut segments = path.split('/');
@@ -553,6 +561,9 @@ mod tests {
             Principal::from_arn("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Ops_0123abcd/alice@example.jp"),
             Principal::AssumedRole { role_name: "AWSReservedSSO_Ops_0123abcd".into() }
         );
+        assert_eq!(arn_account("arn:aws:sts::123456789012:assumed-role/R/s"), Some("123456789012"));
+        assert_eq!(arn_account("arn:aws:iam::1234:user/x"), None);
+        assert_eq!(arn_account("arn:aws:s3:::bucket"), None);
         for other in [
             "arn:aws:iam::123456789012:root",
             "arn:aws:sts::123456789012:federated-user/bob",

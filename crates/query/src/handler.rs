@@ -238,13 +238,24 @@ impl<D: GroupDirectory, S: ObjectStore> Handler<D, S> {
                 };
                 (Mode::Direct, access, Encoding::Json)
             }
-            Invocation::Url { caller_arn, source_ip, ignored_claims, .. } => {
+            Invocation::Url { caller_arn, owner_account, source_ip, ignored_claims, .. } => {
                 audit.mode = Some(Mode::FunctionUrl);
                 audit.caller = Some(caller_arn.clone());
                 audit.ignored_claims = ignored_claims.clone();
                 audit.source_ip = source_ip.as_ref().map(short_value);
                 let mut notes = Vec::new();
-                let names: Option<Vec<String>> = match Principal::from_arn(caller_arn) {
+                // Group and role names mean something only in the function's own account: a
+                // role of the same name elsewhere is nobody here.
+                let foreign = owner_account
+                    .as_deref()
+                    .is_some_and(|owner| logmask_access::arn_account(caller_arn) != Some(owner));
+                let principal = if foreign {
+                    notes.push("callerFromAnotherAccount".to_owned());
+                    Principal::Other
+                } else {
+                    Principal::from_arn(caller_arn)
+                };
+                let names: Option<Vec<String>> = match principal {
                     Principal::User { name } => match self.directory.groups_for_user(&name).await {
                         Ok(groups) => Some(groups),
                         Err(message) => {
@@ -254,6 +265,7 @@ impl<D: GroupDirectory, S: ObjectStore> Handler<D, S> {
                         }
                     },
                     Principal::AssumedRole { role_name } => Some(vec![role_name]),
+                    Principal::Other if foreign => None,
                     Principal::Other => {
                         notes.push("callerIsNeitherUserNorAssumedRole".to_owned());
                         None
@@ -574,6 +586,16 @@ mod tests {
         let sso = "arn:aws:sts::123456789012:assumed-role/ses-migration-production-operator/olga@example.jp";
         let out = run(h.respond(&url_event(sso, "192.168.100.4", json!({"logData": "x"})), "r")).0;
         assert_eq!(body(&out.unwrap())["role"], "operator");
+        // The same role name in another account is nobody here.
+        let mut foreign =
+            url_event(sso.replace("123456789012", "999999999999").as_str(), "192.168.100.4", json!({"logData": "x"}));
+        foreign["requestContext"]["accountId"] = json!("123456789012");
+        let b = body(&run(h.respond(&foreign, "r")).0.unwrap());
+        assert_eq!(b["role"], "readonly");
+        assert!(b["notes"].as_array().unwrap().contains(&json!("callerFromAnotherAccount")), "{b}");
+        let mut own = url_event(sso, "192.168.100.4", json!({"logData": "x"}));
+        own["requestContext"]["accountId"] = json!("123456789012");
+        assert_eq!(body(&run(h.respond(&own, "r")).0.unwrap())["role"], "operator");
         // Unsigned: refused with 401, no data.
         let unsigned = json!({"requestContext": {"http": {"sourceIp": "10.0.0.1"}}, "body": forged.to_string()});
         let out = run(h.respond(&unsigned, "r")).0.unwrap();

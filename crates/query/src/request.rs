@@ -106,6 +106,8 @@ pub enum Invocation {
     Url {
         /// `requestContext.authorizer.iam.userArn`.
         caller_arn: String,
+        /// `requestContext.accountId`: the function owner's account.
+        owner_account: Option<String>,
         /// `requestContext.http.sourceIp` (whatever it holds; judged by `logmask-access`).
         source_ip: Option<Value>,
         /// The body.
@@ -128,6 +130,7 @@ impl Invocation {
             .ok_or(QueryError::Unauthenticated)?
             .to_owned();
         let source_ip = context.pointer("/http/sourceIp").cloned();
+        let owner_account = context.get("accountId").and_then(Value::as_str).map(str::to_owned);
         let body = match event.get("body") {
             Some(Value::String(body)) => body.clone(),
             None | Some(Value::Null) => String::new(),
@@ -156,7 +159,7 @@ impl Invocation {
         if payload.source_ip.take().is_some() {
             ignored_claims.push("sourceIp");
         }
-        Ok(Invocation::Url { caller_arn, source_ip, payload, ignored_claims })
+        Ok(Invocation::Url { caller_arn, owner_account, source_ip, payload, ignored_claims })
     }
 
     /// The payload, whatever the mode.
@@ -221,7 +224,7 @@ mod tests {
             "body": base64::engine::general_purpose::STANDARD.encode(body.to_string()),
             "isBase64Encoded": true
         });
-        let Invocation::Url { caller_arn, source_ip, payload, ignored_claims } =
+        let Invocation::Url { caller_arn, source_ip, payload, ignored_claims, .. } =
             Invocation::from_event(&event).unwrap()
         else {
             panic!("a URL request")
