@@ -77,7 +77,7 @@ def fill(record_of, reingest: bool) -> bytes:
     records, size = [], 200
     while True:
         r = record_of(len(records))
-        size += len(base64.b64encode(r)) + 120
+        size += len(base64.b64encode(r)) + 135
         if size > EVENT_LIMIT - 1024:
             return event_json(records, reingest)
         records.append(r)

@@ -564,6 +564,13 @@ fn readers_never_get_raw_data_and_query_the_masked_tables_only() {
                             assert!(target.contains("workgroup/${AthenaWorkGroupName}"), "{id}: {action} on {target}");
                             athena_checked += 1;
                         }
+                        // A direct invoke may carry a forged function-URL `requestContext`.
+                        if action == "lambda:InvokeFunction" || action == "lambda:*" {
+                            assert_eq!(
+                                statement["Condition"]["Bool"]["lambda:InvokedViaFunctionUrl"], "true",
+                                "{id} lets {groups:?} invoke a function directly: {statement}"
+                            );
+                        }
                         if action.starts_with("glue:") {
                             for r in statement["Resource"].as_array().unwrap() {
                                 let r = as_text(&r["Fn::Sub"]);
