@@ -123,4 +123,8 @@ impl StateStore for MemoryStateStore {
         lock(&self.objects).remove(key);
         Ok(())
     }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StateError> {
+        self.check("ListObjectsV2", prefix)?;
+        Ok(lock(&self.objects).keys().filter(|k| k.starts_with(prefix)).cloned().collect())
+    }
 }
