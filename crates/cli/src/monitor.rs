@@ -40,7 +40,7 @@ pub struct MonitorArgs {
 /// The resolver, or why there is none here (no system resolver configuration): then every
 /// lookup says why, and the DNS check reports it as its finding.
 enum LocalDns {
-    Hickory(HickoryTxtResolver),
+    Hickory(Box<HickoryTxtResolver>),
     Unavailable(String),
 }
 
@@ -90,7 +90,7 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
                 [] => HickoryTxtResolver::system(),
                 servers => HickoryTxtResolver::with_name_servers(servers),
             }
-            .map_or_else(|e| LocalDns::Unavailable(e.to_string()), LocalDns::Hickory),
+            .map_or_else(|e| LocalDns::Unavailable(e.to_string()), |r| LocalDns::Hickory(Box::new(r))),
             metrics: CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(&sdk)),
             invoker: LambdaManagerInvoker::new(aws_sdk_lambda::Client::new(&sdk), &config.dkim_manager_function),
             notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), config.topics.clone()),

@@ -16,12 +16,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// (queries, start, end) of each call.
+type Calls = Vec<(Vec<MetricQuery>, Timestamp, Timestamp)>;
+
 /// Fixed values per query id; `fail` makes the call fail like an API error.
 #[derive(Clone, Default)]
 pub struct FakeMetrics {
     values: Arc<Mutex<HashMap<String, f64>>>,
     fail: Arc<Mutex<Option<String>>>,
-    calls: Arc<Mutex<Vec<(Vec<MetricQuery>, Timestamp, Timestamp)>>>,
+    calls: Arc<Mutex<Calls>>,
 }
 
 impl FakeMetrics {
@@ -33,7 +36,7 @@ impl FakeMetrics {
     pub fn fail(&self, message: &str) {
         *lock(&self.fail) = Some(message.into());
     }
-    pub fn calls(&self) -> Vec<(Vec<MetricQuery>, Timestamp, Timestamp)> {
+    pub fn calls(&self) -> Calls {
         lock(&self.calls).clone()
     }
 }

@@ -19,6 +19,17 @@ pub enum Check {
 impl Check {
     pub const ALL: [Check; 5] = [Check::KeyExpiry, Check::SesDkim, Check::Dns, Check::SendingHealth, Check::Pipeline];
 
+    /// Prefixes of this check's finding ids (its own and its check-failed ones).
+    pub fn id_prefixes(self) -> &'static [&'static str] {
+        match self {
+            Check::KeyExpiry => &["key-expiry/", "key_expiry/"],
+            Check::SesDkim => &["ses-dkim/", "ses_dkim/"],
+            Check::Dns => &["dns/"],
+            Check::SendingHealth => &["sending/", "sending_health/"],
+            Check::Pipeline => &["pipeline/"],
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Check::KeyExpiry => "key_expiry",

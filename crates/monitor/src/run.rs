@@ -224,6 +224,22 @@ where
             notification,
         });
     }
+    if mode == Mode::Live {
+        // Only checks that ran cleanly can say a finding is gone.
+        let clean: Vec<&str> = Check::ALL
+            .into_iter()
+            .filter(|c| {
+                !report.findings.iter().any(|f| f.check == *c && matches!(f.message, Message::CheckFailed { .. }))
+            })
+            .flat_map(|c| c.id_prefixes().iter().copied())
+            .collect();
+        let present: Vec<&str> = report.findings.iter().map(|f| f.id.as_str()).collect();
+        match deps.suppressor.forget_resolved(&scope, &clean, &present).await {
+            Ok(forgotten) if !forgotten.is_empty() => tracing::info!(?forgotten, "resolved findings forgotten"),
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "could not forget resolved findings"),
+        }
+    }
     outcomes
 }
 

@@ -1,5 +1,6 @@
-//! SESv2 GetEmailIdentity and CloudWatch GetMetricData through the real SDK clients with
-//! aws-smithy-mocks (moto does not speak these to the Rust SDK; see main.rs).
+//! SESv2 GetEmailIdentity, CloudWatch GetMetricData and Lambda Invoke through the real SDK clients with
+//! aws-smithy-mocks (moto does not speak the first two to the Rust SDK, see main.rs, and runs
+//! Lambda functions only in Docker).
 
 use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::types::MetricDataResult;
@@ -92,4 +93,41 @@ async fn cloudwatch_values_are_combined_per_query_over_24_hours() {
         got,
         vec![("sending/bounce-rate", Severity::Critical), ("sending/reputation-bounce-rate", Severity::Warning)]
     );
+}
+
+#[tokio::test]
+async fn the_dkim_manager_is_invoked_and_its_errors_are_reported() {
+    use aws_sdk_lambda::operation::invoke::InvokeOutput;
+    use aws_sdk_lambda::primitives::Blob;
+    use logmask_monitor::invoke::{LambdaManagerInvoker, ManagerInvoker};
+
+    let ok = mock!(aws_sdk_lambda::Client::invoke)
+        .match_requests(|req| {
+            let payload: serde_json::Value = serde_json::from_slice(req.payload().unwrap().as_ref()).unwrap();
+            req.function_name() == Some("dkim-manager") && payload["mode"] == "GENERATE_ONLY"
+        })
+        .then_output(|| {
+            InvokeOutput::builder()
+                .status_code(200)
+                .payload(Blob::new(br#"{"statusCode":200,"selector":"s2","generated":true}"#.to_vec()))
+                .build()
+        });
+    // The manager refused (e.g. MANUAL mode): Lambda reports a function error with a 200 status.
+    let refused = mock!(aws_sdk_lambda::Client::invoke).then_output(|| {
+        InvokeOutput::builder()
+            .status_code(200)
+            .function_error("Unhandled")
+            .payload(Blob::new(
+                br#"{"errorType":"Refused","errorMessage":"refused: BYODKIMRotationMode=MANUAL"}"#.to_vec(),
+            ))
+            .build()
+    });
+    let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, [&ok, &refused]);
+    let invoker = LambdaManagerInvoker::new(client, "dkim-manager");
+    let payload = serde_json::json!({"action": "rotate_dkim_keys", "domain": DOMAIN, "mode": "GENERATE_ONLY"});
+    let response = invoker.invoke(&payload).await.unwrap();
+    assert_eq!(response["selector"], "s2");
+    let err = invoker.invoke(&payload).await.unwrap_err();
+    assert_eq!(err.operation, "Lambda Invoke dkim-manager");
+    assert!(err.message.contains("Unhandled") && err.message.contains("BYODKIMRotationMode=MANUAL"), "{err}");
 }

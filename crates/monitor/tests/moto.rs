@@ -98,8 +98,27 @@ async fn duplicate_suppression_with_state_in_s3() {
     let outcomes = deliver(&deps, &report(Severity::Critical, "2026-12-12T00:00:00Z"), Mode::Live).await;
     assert_eq!(outcomes[0].decision, "sent");
     assert_eq!(deps.notifier.sent().len(), 5);
+    // The check itself failing does not make its findings "resolved".
+    let failed_check = Report {
+        findings: vec![logmask_monitor::Finding::check_failed(
+            logmask_monitor::Check::KeyExpiry,
+            None,
+            &logmask_monitor::CheckError::new("S3 read", "AccessDenied"),
+        )],
+        ..report(Severity::Critical, "2026-12-12T01:00:00Z")
+    };
+    assert_eq!(deliver(&deps, &failed_check, Mode::Live).await[0].decision, "sent");
+    let outcomes = deliver(&deps, &report(Severity::Critical, "2026-12-12T02:00:00Z"), Mode::Live).await;
+    assert_eq!(outcomes[0].decision, "suppressed");
+    // Resolved (the check ran and the finding is gone): forgotten, so a recurrence is new.
+    let clean = Report { findings: vec![], ..report(Severity::Critical, "2026-12-13T00:00:00Z") };
+    assert!(deliver(&deps, &clean, Mode::Live).await.is_empty());
+    assert_eq!(deps.suppressor.store().list("monitor-state/").await.unwrap(), Vec::<String>::new());
+    let outcomes = deliver(&deps, &report(Severity::Warning, "2026-12-14T00:00:00Z"), Mode::Live).await;
+    assert_eq!(outcomes[0].decision, "sent", "a finding that came back after it was resolved");
+    assert_eq!(deps.notifier.sent().len(), 7);
     // A dry run writes nothing.
-    let dry = deliver(&deps, &report(Severity::Critical, "2026-12-13T00:00:00Z"), Mode::DryRun).await;
+    let dry = deliver(&deps, &report(Severity::Warning, "2026-12-15T00:00:00Z"), Mode::DryRun).await;
     assert_eq!(dry[0].decision, "would_suppress");
 }
 

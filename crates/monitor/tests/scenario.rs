@@ -116,6 +116,9 @@ async fn a_check_that_errors_does_not_stop_the_others() {
             ("pipeline/check-failed", Severity::Warning),
         ]
     );
+    let (queries, start, end) = deps.metrics.calls().pop().unwrap();
+    assert_eq!((start, end), (t("2026-11-20T00:00:00Z"), t("2026-11-21T00:00:00Z")), "the last 24 hours");
+    assert_eq!(queries.len(), 10);
     let failed = &report.findings[1];
     assert_eq!(failed.check, Check::SendingHealth);
     assert!(matches!(&failed.message, Message::CheckFailed { operation, error, .. }

@@ -4,7 +4,7 @@
 
 use jiff::Timestamp;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::Value;
 
 use crate::message::{Context, DnsRecordBlock, Notification, Route, Severity, format_time, links};
 
@@ -156,16 +156,26 @@ pub const KINDS: [&str; 19] = [
     "monitor.check_failed",
 ];
 
+/// A JSON object with its fields in the given order. (`json!` maps are ordered by key or by
+/// insertion depending on serde_json's `preserve_order` feature, which another crate in a build
+/// may switch on; the text of a notification must not depend on that.)
+fn payload(fields: &[(&str, Value)]) -> String {
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{}:{}", Value::from(*k), v)).collect();
+    format!("{{{}}}", body.join(","))
+}
+
 /// `aws lambda invoke` of the DKIM manager with `payload`, exactly as an operator pastes it.
-fn invoke(ctx: &Context, payload: serde_json::Value) -> String {
+fn invoke(ctx: &Context, fields: &[(&str, Value)]) -> String {
     format!(
         "aws lambda invoke --region {} --function-name {} --cli-binary-format raw-in-base64-out --payload '{}' response.json",
-        ctx.region, ctx.dkim_manager_function, payload
+        ctx.region,
+        ctx.dkim_manager_function,
+        payload(fields)
     )
 }
 
-fn status_payload(ctx: &Context) -> serde_json::Value {
-    json!({"action": "status", "domain": ctx.domain})
+fn status_payload(ctx: &Context) -> Vec<(&'static str, Value)> {
+    vec![("action", "status".into()), ("domain", ctx.domain.as_str().into())]
 }
 
 fn dig(record_name: &str) -> String {
@@ -271,7 +281,7 @@ impl Message {
                 facts: vec![("セレクター / Selector".into(), selector.clone())],
                 commands: vec![
                     dig(&record.name),
-                    invoke(ctx, json!({"action": "check_dns_status", "domain": d, "selector": selector})),
+                    invoke(ctx, &[("action", Value::from("check_dns_status")), ("domain", Value::from(d.as_str())), ("selector", Value::from(selector.as_str()))]),
                 ],
                 record: Some(record.clone()),
                 links: key_links(),
@@ -296,7 +306,7 @@ impl Message {
                     ("セレクター / Selector".into(), selector.clone()),
                     ("SES DKIM 状態 / SES DKIM status".into(), status.clone()),
                 ],
-                commands: vec![invoke(ctx, status_payload(ctx))],
+                commands: vec![invoke(ctx, &status_payload(ctx))],
                 record: None,
                 links: ses_links(),
             },
@@ -338,11 +348,8 @@ impl Message {
                     ("復元先 / Restored to".into(), restored.clone()),
                 ],
                 commands: vec![
-                    invoke(ctx, status_payload(ctx)),
-                    invoke(
-                        ctx,
-                        json!({"action": "update_ses_byodkim_automated", "domain": d, "selector": selector}),
-                    ),
+                    invoke(ctx, &status_payload(ctx)),
+                    invoke(ctx, &[("action", Value::from("update_ses_byodkim_automated")), ("domain", Value::from(d.as_str())), ("selector", Value::from(selector.as_str()))]),
                 ],
                 record: None,
                 links: ses_links(),
@@ -370,11 +377,8 @@ impl Message {
                             ),
                         ),
                         vec![
-                            invoke(ctx, json!({"action": "check_dns_status", "domain": d, "selector": next_sel})),
-                            invoke(
-                                ctx,
-                                json!({"action": "rotate_dkim_keys", "domain": d, "mode": "APPLY_TO_SES", "dns_confirmation": true, "selector": next_sel}),
-                            ),
+                            invoke(ctx, &[("action", Value::from("check_dns_status")), ("domain", Value::from(d.as_str())), ("selector", Value::from(next_sel.as_str()))]),
+                            invoke(ctx, &[("action", Value::from("rotate_dkim_keys")), ("domain", Value::from(d.as_str())), ("mode", Value::from("APPLY_TO_SES")), ("dns_confirmation", Value::from(true)), ("selector", Value::from(next_sel.as_str()))]),
                         ],
                     ),
                     None => (
@@ -382,7 +386,7 @@ impl Message {
                             "新しい鍵を生成してください（DNS チームへの登録依頼は自動送信されます）。".into(),
                             "Generate a new key (the DNS team is asked to publish it automatically).".into(),
                         ),
-                        vec![invoke(ctx, json!({"action": "rotate_dkim_keys", "domain": d, "mode": "GENERATE_ONLY"}))],
+                        vec![invoke(ctx, &[("action", Value::from("rotate_dkim_keys")), ("domain", Value::from(d.as_str())), ("mode", Value::from("GENERATE_ONLY"))])],
                     ),
                 };
                 Text {
@@ -425,7 +429,7 @@ impl Message {
                     ("期限が近いセレクター / Expiring selector".into(), selector.clone()),
                     ("新セレクター / New selector".into(), new_selector.clone().unwrap_or_default()),
                 ],
-                commands: vec![invoke(ctx, status_payload(ctx))],
+                commands: vec![invoke(ctx, &status_payload(ctx))],
                 record: None,
                 links: key_links(),
             },
@@ -452,10 +456,10 @@ impl Message {
                 ],
                 commands: match selector {
                     Some(s) => vec![
-                        invoke(ctx, json!({"action": "check_dns_status", "domain": d, "selector": s})),
-                        invoke(ctx, status_payload(ctx)),
+                        invoke(ctx, &[("action", Value::from("check_dns_status")), ("domain", Value::from(d.as_str())), ("selector", Value::from(s.as_str()))]),
+                        invoke(ctx, &status_payload(ctx)),
                     ],
-                    None => vec![invoke(ctx, status_payload(ctx))],
+                    None => vec![invoke(ctx, &status_payload(ctx))],
                 },
                 record: None,
                 links: ses_links(),
@@ -478,8 +482,8 @@ impl Message {
                 ),
                 facts: vec![("セレクター / Selector".into(), selector.clone().unwrap_or_default())],
                 commands: match selector {
-                    Some(s) => vec![invoke(ctx, json!({"action": "check_dns_status", "domain": d, "selector": s}))],
-                    None => vec![invoke(ctx, status_payload(ctx))],
+                    Some(s) => vec![invoke(ctx, &[("action", Value::from("check_dns_status")), ("domain", Value::from(d.as_str())), ("selector", Value::from(s.as_str()))])],
+                    None => vec![invoke(ctx, &status_payload(ctx))],
                 },
                 record: None,
                 links: ses_links(),
@@ -506,10 +510,7 @@ impl Message {
                     ("署名元 / Signing origin".into(), origin.clone().unwrap_or_else(|| "-".into())),
                     ("期待するセレクター / Expected selector".into(), expected_selector.clone()),
                 ],
-                commands: vec![invoke(
-                    ctx,
-                    json!({"action": "update_ses_byodkim_automated", "domain": d, "selector": expected_selector}),
-                )],
+                commands: vec![invoke(ctx, &[("action", Value::from("update_ses_byodkim_automated")), ("domain", Value::from(d.as_str())), ("selector", Value::from(expected_selector.as_str()))])],
                 record: None,
                 links: ses_links(),
             },
@@ -547,7 +548,7 @@ impl Message {
                 ],
                 commands: vec![
                     dig(record_name),
-                    invoke(ctx, json!({"action": "check_dns_status", "domain": d, "selector": selector})),
+                    invoke(ctx, &[("action", Value::from("check_dns_status")), ("domain", Value::from(d.as_str())), ("selector", Value::from(selector.as_str()))]),
                 ],
                 record: None,
                 links: key_links(),
@@ -569,7 +570,7 @@ impl Message {
                     format!("Remove the TXT record {record_name}. SES no longer signs with this selector."),
                 ),
                 facts: vec![("セレクター / Selector".into(), selector.clone())],
-                commands: vec![dig(record_name), invoke(ctx, status_payload(ctx))],
+                commands: vec![dig(record_name), invoke(ctx, &status_payload(ctx))],
                 record: None,
                 links: vec![links::ses_identity(ctx)],
             },

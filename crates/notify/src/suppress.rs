@@ -69,6 +69,8 @@ pub trait StateStore: Send + Sync {
         condition: Condition,
     ) -> impl Future<Output = Result<PutOutcome, StateError>> + Send;
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StateError>> + Send;
+    /// Keys under `prefix`.
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StateError>> + Send;
 }
 
 /// Why a finding is sent.
@@ -215,6 +217,28 @@ impl<S: StateStore> Suppressor<S> {
         }
     }
 
+    /// Forgets findings that are gone: every state under `scope` whose finding id starts with
+    /// one of `prefixes` (the checks that ran cleanly) and is not in `present`. A finding that
+    /// comes back later is then new, not a duplicate of one that was resolved. Returns the
+    /// finding ids forgotten.
+    pub async fn forget_resolved(
+        &self,
+        scope: &str,
+        prefixes: &[&str],
+        present: &[&str],
+    ) -> Result<Vec<String>, StateError> {
+        let base = format!("{}{scope}/", self.prefix);
+        let mut forgotten = Vec::new();
+        for key in self.store.list(&base).await? {
+            let Some(id) = key.strip_prefix(&base).and_then(|k| k.strip_suffix(".json")) else { continue };
+            if prefixes.iter().any(|p| id.starts_with(p)) && !present.contains(&id) {
+                self.store.delete(&key).await?;
+                forgotten.push(id.to_owned());
+            }
+        }
+        Ok(forgotten)
+    }
+
     /// Publishing failed after a claim: forget the claim so the next run sends again.
     pub async fn release(&self, state_key: &str) -> Result<(), StateError> {
         self.store.delete(state_key).await
@@ -285,6 +309,16 @@ impl StateStore for S3StateStore {
             .await
             .map_err(|e| s3_error("DeleteObject", key, e))?;
         Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StateError> {
+        let mut keys = Vec::new();
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| s3_error("ListObjectsV2", prefix, e))?;
+            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+        }
+        Ok(keys)
     }
 }
 

@@ -12,11 +12,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// (topics, notification) of each send.
+type Sent = Vec<(Vec<String>, Notification)>;
+/// key → (body, version).
+type Objects = BTreeMap<String, (Vec<u8>, u64)>;
+
 /// Records every notification with the topics it was routed to.
 #[derive(Clone)]
 pub struct RecordingNotifier {
     topics: Topics,
-    sent: Arc<Mutex<Vec<(Vec<String>, Notification)>>>,
+    sent: Arc<Mutex<Sent>>,
     fail: Arc<Mutex<bool>>,
 }
 
@@ -61,7 +66,7 @@ impl Notifier for RecordingNotifier {
 /// Objects with etags and S3's conditional-write semantics.
 #[derive(Clone, Default)]
 pub struct MemoryStateStore {
-    objects: Arc<Mutex<BTreeMap<String, (Vec<u8>, u64)>>>,
+    objects: Arc<Mutex<Objects>>,
     version: Arc<Mutex<u64>>,
     unavailable: Arc<Mutex<bool>>,
 }
@@ -117,5 +122,9 @@ impl StateStore for MemoryStateStore {
         self.check("DeleteObject", key)?;
         lock(&self.objects).remove(key);
         Ok(())
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StateError> {
+        self.check("ListObjectsV2", prefix)?;
+        Ok(lock(&self.objects).keys().filter(|k| k.starts_with(prefix)).cloned().collect())
     }
 }
