@@ -14,10 +14,13 @@ pub struct Stored {
     pub spec: PutSpec,
 }
 
+/// Parts of an unfinished multipart upload, by upload id.
+type Uploads = HashMap<String, Vec<(i32, Vec<u8>)>>;
+
 #[derive(Default)]
 pub struct FakeS3 {
     pub objects: Mutex<HashMap<(String, String), Stored>>,
-    uploads: Mutex<HashMap<String, Vec<(i32, Vec<u8>)>>>,
+    uploads: Mutex<Uploads>,
     /// `GetObject` fails with a retryable error for these keys.
     pub flaky: Mutex<Vec<String>>,
     pub puts: Mutex<u32>,

@@ -190,10 +190,10 @@ fn check_overlap(from: &Place, to: &Place) -> anyhow::Result<()> {
                 bail!("--from and --to overlap: masked files would land among raw ones");
             }
         }
-        (Place::S3 { bucket: a, prefix: pa }, Place::S3 { bucket: b, prefix: pb }) => {
-            if a == b && (pa.starts_with(pb.as_str()) || pb.starts_with(pa.as_str())) {
-                bail!("--from and --to overlap: masked objects would land among raw ones");
-            }
+        (Place::S3 { bucket: a, prefix: pa }, Place::S3 { bucket: b, prefix: pb })
+            if a == b && (pa.starts_with(pb.as_str()) || pb.starts_with(pa.as_str())) =>
+        {
+            bail!("--from and --to overlap: masked objects would land among raw ones");
         }
         _ => {}
     }
