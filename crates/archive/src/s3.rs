@@ -560,3 +560,25 @@ impl<C: S3Client> Dest for S3Dest<C> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_urls_split_into_bucket_and_prefix() {
+        assert_eq!(parse_s3_url("s3://raw-logs/raw/2024/"), Some(("raw-logs".into(), "raw/2024/".into())));
+        assert_eq!(parse_s3_url("s3://raw-logs"), Some(("raw-logs".into(), String::new())));
+        for bad in ["raw-logs/raw/", "s3://", "s3://Raw_Logs/x", "s3://ab/x", "https://raw-logs/x"] {
+            assert_eq!(parse_s3_url(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn store_errors_map_to_io_kinds_that_decide_retries() {
+        let e = |not_found, retryable| io::Error::from(StoreError { message: "m".into(), not_found, retryable }).kind();
+        assert_eq!(e(true, false), io::ErrorKind::NotFound);
+        assert_eq!(e(false, true), io::ErrorKind::Other);
+        assert_eq!(e(false, false), io::ErrorKind::PermissionDenied);
+    }
+}
