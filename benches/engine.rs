@@ -94,11 +94,37 @@ fn bench_corpus(c: &mut Criterion, name: &str, corpus: &[u8]) {
     group.finish();
 }
 
+/// Bytes of each adversarial corpus: enough to leave the L2 cache, small enough for a quick row.
+const ADVERSARIAL_BYTES: usize = 1 << 20;
+
+/// The worst-case row: every adversarial corpus in every role (`adversarial/<corpus>_<role>`).
+/// `bench-report` prints the slowest of them against the worst-case target.
+fn adversarial(c: &mut Criterion) {
+    let plain = Masker::new();
+    let mut out = Vec::with_capacity(ADVERSARIAL_BYTES * 4);
+    let mut group = c.benchmark_group("adversarial");
+    group.sample_size(10).warm_up_time(Duration::from_millis(200)).measurement_time(Duration::from_millis(800));
+    for (name, unit) in logmask_benches::ADVERSARIAL {
+        let corpus = logmask_benches::adversarial(unit, ADVERSARIAL_BYTES);
+        group.throughput(Throughput::Bytes(corpus.len() as u64));
+        for role in Role::ALL {
+            group.bench_function(format!("{name}_{role}"), |b| {
+                b.iter(|| {
+                    out.clear();
+                    black_box(plain.mask_into(role, black_box(&corpus), &mut out));
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
 fn engine(c: &mut Criterion) {
     let size = logmask_benches::CORPUS_BYTES;
     bench_corpus(c, "ses_json", &logmask_benches::ses_json(size));
     bench_corpus(c, "app_logs", &logmask_benches::app_logs(size));
     bench_corpus(c, "clean_logs", &logmask_benches::clean_logs(size));
+    adversarial(c);
 }
 
 criterion_group!(benches, engine);

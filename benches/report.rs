@@ -95,5 +95,47 @@ fn main() -> ExitCode {
             if met { "met".to_owned() } else { format!("MISSED ({:.0}% of target)", 100.0 * ratio / minimum) },
         );
     }
+    all_met &= worst_case(&dir);
     if all_met { ExitCode::SUCCESS } else { ExitCode::from(2) }
+}
+
+/// Prints the adversarial row: the slowest corpus per role and the worst of all, against the
+/// worst-case target. Returns whether the target is met.
+fn worst_case(dir: &Path) -> bool {
+    let target = logmask_benches::WORST_CASE_TARGET;
+    let mut worst: Option<(f64, String)> = None;
+    println!();
+    println!("| adversarial corpus | admin | operator | readonly |");
+    println!("|---|---|---|---|");
+    for (name, _) in logmask_benches::ADVERSARIAL {
+        let mut cells = Vec::new();
+        for role in ["admin", "operator", "readonly"] {
+            let bench = format!("{name}_{role}");
+            match throughput(dir, "adversarial", &bench) {
+                Ok(t) => {
+                    cells.push(human(t));
+                    if worst.as_ref().is_none_or(|(w, _)| t < *w) {
+                        worst = Some((t, bench));
+                    }
+                }
+                Err(e) => {
+                    eprintln!("bench-report: {e}");
+                    cells.push("–".to_owned());
+                }
+            }
+        }
+        println!("| `{name}` | {} |", cells.join(" | "));
+    }
+    let Some((t, bench)) = worst else {
+        eprintln!("bench-report: no adversarial results; run the engine bench first");
+        return false;
+    };
+    let met = t >= target;
+    println!(
+        "\nworst case: {} ({bench}) against a target of ≥ {}: {}",
+        human(t),
+        human(target),
+        if met { "met".to_owned() } else { format!("MISSED ({:.0}% of target)", 100.0 * t / target) }
+    );
+    met
 }

@@ -2,6 +2,7 @@
 
 mod conformance;
 mod corpus;
+mod infra;
 mod keyed;
 mod policy;
 mod properties;

@@ -133,3 +133,27 @@ fn corpus_readonly_views_with_a_key() {
         assert_eq!(masker.mask_str(Role::Operator, &case.input).0, case.operator, "case {}", case.name);
     }
 }
+
+/// Issue 14: disguised dots and escaped letters give the plain form's pseudonym.
+#[test]
+fn escaped_dots_and_letters_get_the_plain_token() {
+    let masker = keyed();
+    let email = expected_token("email", "bob@example.com");
+    for form in [r"bob\u0040example\u002ecom", r"\u0062ob@ex\u0061mple.com", "bob%40example%2ecom", "bob@example%2Ecom"]
+    {
+        assert_eq!(readonly(&masker, form), email, "{form}");
+    }
+    let ipv4 = expected_token("ipv4", "10.1.2.3");
+    for form in
+        [r"10\u002e1\u002e2\u002e3", r"10\u002E1.2\u002e3", "10%2e1%2e2%2e3", "１０．１．２．３", "１０.１.２.３"]
+    {
+        assert_eq!(readonly(&masker, form), ipv4, "{form}");
+    }
+}
+
+#[test]
+fn an_ec2_host_name_gets_its_address_token() {
+    let masker = keyed();
+    let token = expected_token("ipv4", "10.1.2.3");
+    assert_eq!(readonly(&masker, "ip-10-1-2-3.ec2.internal"), format!("ip-{token}.ec2.internal"));
+}

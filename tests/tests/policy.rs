@@ -148,3 +148,77 @@ fn operator_shapes_follow_the_policy() {
         assert!(masker.find(once.as_bytes()).is_empty(), "{policy}: {once}");
     }
 }
+
+/// Issue 14, finding 5: a pattern that matches its own token grew the output on every pass
+/// (`[a-z_]+_id` named `customer_id`; `[a-z]` named `ab`: 5.4 GB from `hello`).
+#[test]
+fn patterns_that_match_a_mask_token_or_a_view_are_refused() {
+    let ident = |name: &str, pattern: &str| format!("[[identifiers]]\nname = '{name}'\npattern = '{pattern}'\n");
+    for (name, pattern) in [
+        ("customer_id", "[a-z_]+_id"),
+        ("ab", "[a-z]"),
+        ("word", r"\w+"),
+        ("angle", "<[a-z]+>"),
+        ("stars", r"\*+"),
+        ("keyed", "k1:[a-f0-9]+"),
+        ("octets", r"[0-9]+\.\*"),
+        ("ip", "ipv4"),
+    ] {
+        match err(&ident(name, pattern)) {
+            BuildError::IdentifierMatchesView { name: got, sample } => {
+                assert_eq!(got, name);
+                let message = err(&ident(name, pattern)).to_string();
+                assert!(message.contains(name) && message.contains(&sample), "{message}");
+            }
+            other => panic!("{pattern}: {other:?}"),
+        }
+    }
+    // Ordinary identifiers are accepted, digit-only ones included.
+    for (name, pattern) in [("order_id", "ORD-[0-9]{8}"), ("account", "[0-9]{12}"), ("member", "M[0-9]{6}")] {
+        build(&ident(name, pattern)).unwrap();
+    }
+}
+
+/// Whatever the pattern, masking never runs away: masking a view again gives the view.
+#[test]
+fn accepted_identifiers_keep_views_stable() {
+    let masker = build("[[identifiers]]\nname = 'account'\npattern = '[0-9]{12}'\n").unwrap();
+    let keyed =
+        Masker::builder(Policy::from_toml("[[identifiers]]\nname = 'account'\npattern = '[0-9]{12}'\n").unwrap())
+            .token_key(*b"policy test key, 32 bytes long!!")
+            .build()
+            .unwrap();
+    for line in ["acct 123456789012 bob@example.com", "x 000000000000 <email:k1:000000000000>"] {
+        for m in [&masker, &keyed] {
+            for role in [Role::Operator, Role::Readonly] {
+                let once = m.mask_str(role, line).0;
+                assert_eq!(m.mask_str(role, &once).0, once, "{role}: {line}");
+            }
+        }
+    }
+}
+
+/// Issue 14, finding 5: `[0-9]{12}` turned `{"accountId":123456789012}` into
+/// `{"accountId":<account>}`. A match inside a JSON number masks the whole number as a string.
+#[test]
+fn identifiers_keep_json_valid() {
+    let masker = build("[[identifiers]]\nname = 'account'\npattern = '[0-9]{12}'\n").unwrap();
+    for (line, readonly) in [
+        (r#"{"accountId":123456789012}"#, r#"{"accountId":"<account>"}"#),
+        (r#"{"accountId": 123456789012 , "n":1}"#, r#"{"accountId": "<account>" , "n":1}"#),
+        (r#"{"ids":[123456789012,1234567890123]}"#, r#"{"ids":["<account>","<account>"]}"#),
+        (r#"{"big":-1234567890123.5e3}"#, r#"{"big":"<account>"}"#),
+        (r#"{"s":"id 123456789012 ok"}"#, r#"{"s":"id <account> ok"}"#),
+        ("plain 123456789012 text", "plain <account> text"),
+    ] {
+        for role in [Role::Operator, Role::Readonly] {
+            let (out, counts) = masker.mask_str(role, line);
+            assert_eq!(out, readonly, "{role}");
+            assert!(counts.custom >= 1);
+            assert_eq!(masker.mask_str(role, &out).0, out, "{role}: idempotent");
+            if line.starts_with('{') {
+                serde_json::from_str::<serde_json::Value>(&out).unwrap_or_else(|e| panic!("{role}: {out}: {e}"));
+            }
+        }
+    }
+}

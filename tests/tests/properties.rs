@@ -23,6 +23,19 @@ const FRAGMENTS: &[&str] = &[
     r"\u0040",
     r"\u00",
     r"\u003c",
+    r"\u002e",
+    r"\u002E",
+    r"\u0061",
+    r"\u0031",
+    "%2e",
+    "%2E",
+    "ip-",
+    "-",
+    "１",
+    "９",
+    "．",
+    "１９２．０．２．１",
+    "ip-10-1-2-3",
     r"\n",
     "\\",
     r"\\",
@@ -187,6 +200,27 @@ proptest! {
         prop_assert_eq!(&fast, &slow, "fast {:?} vs slow {:?}", show(&hay, &fast), show(&hay, &slow));
     }
 
+    /// Issue 11/14: the engine says where a stream may be cut; masking in pieces cut there is
+    /// masking the whole, for any read sizes.
+    #[test]
+    fn masking_in_pieces_cut_by_the_engine_equals_masking_whole(
+        text in cuttable_text(),
+        reads in proptest::collection::vec(1usize..3000, 1..8),
+    ) {
+        for masker in [masker(), identifier_masker()] {
+            for role in Role::ALL {
+                let whole = masker.mask(role, &text);
+                let pieces = mask_in_pieces(masker, role, &text, &reads);
+                prop_assert!(
+                    pieces == whole,
+                    "{} view differs when cut (reads {:?}):\n whole: {:?}\npieces: {:?}\n  text: {:?}",
+                    role, reads, String::from_utf8_lossy(&whole.0), String::from_utf8_lossy(&pieces.0),
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+    }
+
     #[test]
     fn json_stays_valid(entries in proptest::collection::btree_map("[a-z_]{1,8}", json_value(), 0..6)) {
         let (json, expected) = json_object(&entries);
@@ -213,6 +247,57 @@ proptest! {
         let found = show(text.as_bytes(), &masker().find(text.as_bytes()));
         prop_assert_eq!(found, expected, "text {:?}", text);
     }
+}
+
+/// Views' own pieces, for the cut tests: a cut must not change how a token or an operator mask
+/// next to an address is read.
+const VIEW_PIECES: &[&str] = &[
+    "<ipv4>",
+    "<email>",
+    "<ipv6:",
+    "<email:k1:0123456789ab>",
+    ">",
+    "<",
+    "***",
+    "b***@",
+    ".*",
+    ":*",
+    "10.0.0.*",
+    "%2e",
+    "\\u002e",
+];
+
+/// Adversarial text with the places a cut can go: line breaks and trigger-free stretches longer
+/// than the engine's cut context, next to runs longer than any look-around.
+fn cuttable_text() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        4 => adversarial_text().prop_map(String::into_bytes),
+        1 => proptest::sample::select(VIEW_PIECES).prop_map(|p| p.as_bytes().to_vec()),
+        1 => proptest::sample::select(vec!["\n", "\r\n", " ", ""]).prop_map(|p| p.as_bytes().to_vec()),
+        1 => (proptest::sample::select(vec!["x", "あ", "a", "1", "ab ", "1.", ":", "%40", "@"]), 100..2600usize)
+            .prop_map(|(unit, bytes)| unit.repeat(bytes / unit.len()).into_bytes()),
+    ];
+    proptest::collection::vec(piece, 1..12).prop_map(|v| v.concat())
+}
+
+/// Masks `text` as a stream would: reads of the given sizes into a pending buffer, cut where the
+/// engine says, the rest masked at the end.
+fn mask_in_pieces(masker: &Masker, role: Role, text: &[u8], reads: &[usize]) -> (Vec<u8>, logmask_mask::Counts) {
+    let mut out = Vec::new();
+    let mut counts = logmask_mask::Counts::default();
+    let (mut pending, mut read_to) = (0, 0);
+    for &size in reads.iter().cycle() {
+        if read_to == text.len() {
+            break;
+        }
+        read_to = text.len().min(read_to + size);
+        if let Some(cut) = masker.cut_point(&text[pending..read_to]) {
+            counts += masker.mask_into(role, &text[pending..pending + cut], &mut out);
+            pending += cut;
+        }
+    }
+    counts += masker.mask_into(role, &text[pending..], &mut out);
+    (out, counts)
 }
 
 /// A JSON string value: random text with addresses in all forms, some characters written as
@@ -323,6 +408,26 @@ fn oracle_regexes_classify_known_tokens() {
     assert_eq!(oracle_finding("1.2.3.4.50550"), Some(("ipv4", "1.2.3.4".to_owned())));
     assert_eq!(oracle_finding("1.2.3.4.255"), None);
     assert_eq!(oracle_finding("1.2.3.4.70000"), None);
+}
+
+#[test]
+fn cut_points_are_where_the_engine_promises() {
+    let m = masker();
+    assert_eq!(m.cut_point(b"no cut here 10.0.0.1"), None);
+    assert_eq!(m.cut_point(b"a\nb\nc"), Some(4));
+    let quiet = "x".repeat(2 * logmask_mask::CUT_CONTEXT);
+    let line = format!("1.2.3.4 {quiet}bob@example.com");
+    // The quiet stretch ends at the '@' (the local part is trigger-free too).
+    let at = line.find('@').unwrap();
+    assert_eq!(m.cut_point(line.as_bytes()), Some(at - logmask_mask::CUT_CONTEXT));
+    assert_eq!(m.cut_point(format!("a\n{line}").as_bytes()), Some(2 + at - logmask_mask::CUT_CONTEXT));
+    assert_eq!(m.cut_point(&line.as_bytes()[..at - 40]), None, "not enough quiet bytes on both sides");
+    // With a user-defined identifier, only line breaks cut.
+    assert_eq!(identifier_masker().cut_point(line.as_bytes()), None);
+    // A token whose '<' is on the line before does not hide an address after the break.
+    let text = b"<ipv6:\nfoo>10.0.0.1";
+    let whole = m.mask(Role::Readonly, text).0;
+    assert_eq!(whole, b"<ipv6:\nfoo><ipv4>");
 }
 
 #[test]

@@ -64,21 +64,29 @@ pub fn run(cmd: DkimCommand) -> anyhow::Result<ExitCode> {
 
 fn keygen(domain: &str, selector: Option<&str>, separator: &str, out: &Path) -> anyhow::Result<ExitCode> {
     let domain: Domain = domain.parse()?;
+    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let selector: Selector = match selector {
         Some(s) => s.parse()?,
-        None => generate_selector(separator, jiff::Timestamp::now(), &[])?,
+        // The next free `-N` of today's date: a second run the same day is a new key, not an error.
+        None => generate_selector(separator, jiff::Timestamp::now(), &selectors_in(out)?)?,
     };
+    let paths = KeyFiles::new(out, &selector);
+    // Refuse before generating anything: a rerun must never leave a private key that matches
+    // neither the public key left behind nor DNS.
+    if let Some(existing) = paths.all().into_iter().find(|p| p.exists()) {
+        bail!("{} already exists: refusing to overwrite any of the key's files", existing.display());
+    }
     let key = generate_rsa2048()?;
     let record = DnsTxtRecord::new(&domain, &selector, &key.public);
-    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let private_path = out.join(format!("{selector}.private_key.pem"));
-    let public_path = out.join(format!("{selector}.public_key.pem"));
-    let record_path = out.join(format!("{selector}.dns_record.json"));
-    write_new(&private_path, key.private.to_pem().as_bytes(), 0o600)?;
-    write_new(&public_path, key.public.to_pem().as_bytes(), 0o644)?;
-    write_new(&record_path, serde_json::to_string_pretty(&record)?.as_bytes(), 0o644)?;
-    println!("private key (PKCS#1, 0600): {}", private_path.display());
-    println!("public key (SPKI):          {}", public_path.display());
+    let private_pem = key.private.to_pem();
+    let record_json = serde_json::to_string_pretty(&record)?;
+    write_all_or_nothing(&[
+        (&paths.private, private_pem.as_bytes(), 0o600),
+        (&paths.public, key.public.to_pem().as_bytes(), 0o644),
+        (&paths.record, record_json.as_bytes(), 0o644),
+    ])?;
+    println!("private key (PKCS#1, 0600): {}", paths.private.display());
+    println!("public key (SPKI):          {}", paths.public.display());
     println!("fingerprint:                {}", record.public_key_fingerprint);
     println!("record name:                {}", record.name);
     println!("record type:                TXT");
@@ -87,8 +95,74 @@ fn keygen(domain: &str, selector: Option<&str>, separator: &str, out: &Path) -> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// Creates `path` with `mode` from the start (no window where a key is world-readable) and
-/// refuses to overwrite an existing file.
+/// The three files `keygen` writes for one selector.
+struct KeyFiles {
+    private: PathBuf,
+    public: PathBuf,
+    record: PathBuf,
+}
+
+const KEY_FILE_SUFFIXES: [&str; 3] = [".private_key.pem", ".public_key.pem", ".dns_record.json"];
+
+impl KeyFiles {
+    fn new(out: &Path, selector: &Selector) -> KeyFiles {
+        let [private, public, record] = KEY_FILE_SUFFIXES.map(|suffix| out.join(format!("{selector}{suffix}")));
+        KeyFiles { private, public, record }
+    }
+    fn all(&self) -> [&PathBuf; 3] {
+        [&self.private, &self.public, &self.record]
+    }
+}
+
+/// Selectors that already have any key file in `out` (a lone public key counts: its selector is taken).
+fn selectors_in(out: &Path) -> anyhow::Result<Vec<Selector>> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(out).with_context(|| format!("listing {}", out.display()))? {
+        let name = entry?.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(selector) = KEY_FILE_SUFFIXES.iter().find_map(|suffix| name.strip_suffix(suffix)) {
+            found.extend(selector.parse::<Selector>().ok());
+        }
+    }
+    Ok(found)
+}
+
+/// Writes every file or none: each goes to a temporary file created with its final mode (no
+/// window where a key is world-readable), then all are linked into place with no-clobber
+/// semantics; a failure at any step removes what this call created.
+fn write_all_or_nothing(files: &[(&PathBuf, &[u8], u32)]) -> anyhow::Result<()> {
+    let mut temps: Vec<PathBuf> = Vec::new();
+    let mut placed: Vec<&PathBuf> = Vec::new();
+    let result = (|| -> anyhow::Result<()> {
+        for (path, bytes, mode) in files {
+            let temp = temp_path(path);
+            temps.push(temp.clone());
+            write_new(&temp, bytes, *mode)?;
+        }
+        for ((path, _, _), temp) in files.iter().zip(&temps) {
+            fs::hard_link(temp, path)
+                .with_context(|| format!("creating {} (refusing to overwrite)", path.display()))?;
+            placed.push(path);
+        }
+        Ok(())
+    })();
+    for temp in &temps {
+        let _ = fs::remove_file(temp);
+    }
+    if result.is_err() {
+        for path in placed {
+            let _ = fs::remove_file(path);
+        }
+    }
+    result
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// Creates `path` with `mode` from the start and refuses to overwrite an existing file.
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -96,9 +170,9 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
     #[cfg(not(unix))]
     let _ = mode;
-    let mut file =
-        options.open(path).with_context(|| format!("creating {} (refusing to overwrite)", path.display()))?;
+    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
     file.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
+    file.sync_all().with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 

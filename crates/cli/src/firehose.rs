@@ -52,6 +52,11 @@ pub fn run(args: FirehoseArgs) -> anyhow::Result<ExitCode> {
         let transformer = Transformer::new(masker, &config, aws);
         anyhow::Ok(transformer.process(event).await)
     })?;
+    if let Some(error) = &output.refused {
+        // What the Lambda does too: no response at all rather than one over the limit.
+        eprintln!("error: {error}");
+        return Ok(ExitCode::FAILURE);
+    }
 
     let mut stdout = std::io::stdout().lock();
     serde_json::to_writer(&mut stdout, &output.response)?;

@@ -11,6 +11,8 @@ mod demo;
 mod dkim;
 mod firehose;
 mod mask;
+mod query;
+mod monitor;
 
 #[derive(Parser)]
 #[command(name = "logmask", version, about = "Mask PII in SES operations logs; DKIM tools; local Lambda runs")]
@@ -30,6 +32,10 @@ enum Command {
     Firehose(firehose::FirehoseArgs),
     /// Re-mask a raw archive (directory or s3://bucket/prefix) after a policy or key change.
     Backfill(Box<backfill::BackfillArgs>),
+    /// Run the data-masking Lambda's handler on an event file (response JSON on stdout, audit line on stderr).
+    Query(query::QueryArgs),
+    /// The monitor Lambda's checks, run locally (`--dry-run`): findings and the notifications it would send.
+    Monitor(monitor::MonitorArgs),
     /// The product's main job in one screen: a bundled Firehose batch as admin, operator and readonly see it.
     Demo(demo::DemoArgs),
 }
@@ -42,6 +48,8 @@ fn main() -> ExitCode {
         Command::Firehose(args) => firehose::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Backfill(args) => backfill::run(*args),
+        Command::Query(args) => query::run(args),
+        Command::Monitor(args) => monitor::run(args),
     };
     match result {
         Ok(code) => code,

@@ -7,14 +7,20 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use logmask_mask::{Counts, Masker, Policy, Role};
+use logmask_mask::{CUT_CONTEXT, Counts, Masker, Policy, Role};
 use rayon::prelude::*;
 
 /// A few lines of every kind the engine handles, for trying the command without any input.
 const SAMPLE: &str = include_str!("../data/sample.log");
 
-/// Bytes read per chunk; chunks are cut after the last newline (or space) so no address is split.
+/// Bytes read per chunk; chunks are cut where the engine says a cut changes no verdict
+/// (`Masker::cut_point`: after the last newline, or inside a long stretch without triggers).
 const CHUNK: usize = 1 << 20;
+
+/// Most bytes held while waiting for a place to cut. A longer line without one (no line break
+/// and no 2 KiB without `@ . : % \`) is refused rather than held whole or cut where the cut
+/// could split an address.
+const MAX_PENDING: usize = 64 << 20;
 
 #[derive(clap::Args)]
 pub struct MaskArgs {
@@ -71,14 +77,14 @@ pub fn run(args: MaskArgs) -> anyhow::Result<ExitCode> {
 
     let result = (|| -> anyhow::Result<()> {
         if args.sample {
-            counts += mask_stream(&masker, role, SAMPLE.as_bytes(), &mut out, None)?;
+            counts += mask_stream(&masker, role, SAMPLE.as_bytes(), &mut out, None, MAX_PENDING)?;
         } else if args.files.is_empty() {
-            counts += mask_stream(&masker, role, io::stdin().lock(), &mut out, progress(None))?;
+            counts += mask_stream(&masker, role, io::stdin().lock(), &mut out, progress(None), MAX_PENDING)?;
         } else {
             for path in &args.files {
                 let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
                 let len = file.metadata().map(|m| m.len()).ok();
-                counts += mask_stream(&masker, role, file, &mut out, progress(len))
+                counts += mask_stream(&masker, role, file, &mut out, progress(len), MAX_PENDING)
                     .with_context(|| format!("while masking {}", path.display()))?;
             }
         }
@@ -135,13 +141,15 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 /// Masks `input` into `out` with constant memory: reads up to one chunk per worker thread, masks
 /// the chunks in parallel, writes them in order. A short read (a pipe with nothing more for
-/// now) flushes what is complete, so `tail -f | logmask mask` stays line-prompt.
+/// now) flushes what is complete, so `tail -f | logmask mask` stays line-prompt. At most
+/// `max_pending` bytes wait for a cut; a line that offers none by then is an error.
 fn mask_stream(
     masker: &Masker,
     role: Role,
     mut input: impl Read,
     out: &mut impl Write,
     bar: Option<ProgressBar>,
+    max_pending: usize,
 ) -> anyhow::Result<Counts> {
     let batch_len = rayon::current_num_threads().max(1) * 2;
     let mut counts = Counts::default();
@@ -152,18 +160,27 @@ fn mask_stream(
         let mut batch: Vec<Vec<u8>> = Vec::with_capacity(batch_len);
         while batch.len() < batch_len && !eof {
             let mut chunk = std::mem::take(&mut carry);
+            // The carry holds no cut; only its last bytes can become one once more text follows.
+            let searched = chunk.len().saturating_sub(2 * CUT_CONTEXT);
             chunk.reserve(CHUNK);
             let short = fill(&mut input, &mut chunk, CHUNK, &mut scratch)?;
             eof = short.eof;
             if let Some(bar) = &bar {
                 bar.inc(short.read as u64);
             }
-            match safe_cut(&chunk, eof) {
+            let cut = if eof { Some(chunk.len()) } else { masker.cut_point(&chunk[searched..]).map(|c| searched + c) };
+            match cut {
                 Some(cut) => {
                     carry = chunk.split_off(cut);
                     batch.push(chunk);
                 }
-                // No newline or space yet: the chunk continues a very long line.
+                None if chunk.len() > max_pending => bail!(
+                    "a line of more than {} MiB offers no place to cut it without changing what is masked \
+                     (no line break, no {} bytes without any of '@ . : % \\'); refusing to hold it in memory",
+                    max_pending >> 20,
+                    2 * CUT_CONTEXT
+                ),
+                // No cut yet: the chunk continues a long line.
                 None => carry = chunk,
             }
             if short.partial && !batch.is_empty() {
@@ -234,17 +251,10 @@ fn fill(input: &mut impl Read, chunk: &mut Vec<u8>, want: usize, scratch: &mut [
     Ok(result)
 }
 
-/// Where a chunk may end without splitting an address: after the last newline, else after the
-/// last space (no address contains either, and both read as a plain boundary to the scanner).
-fn safe_cut(chunk: &[u8], eof: bool) -> Option<usize> {
-    if eof {
-        return Some(chunk.len());
-    }
-    memchr::memrchr(b'\n', chunk).or_else(|| memchr::memrchr2(b' ', b'\t', chunk)).map(|i| i + 1)
-}
-
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     /// A reader that returns at most `step` bytes per call, like a slow pipe.
@@ -265,7 +275,8 @@ mod tests {
     fn streamed(input: &[u8], step: usize) -> (Vec<u8>, Counts) {
         let masker = Masker::new();
         let mut out = Vec::new();
-        let counts = mask_stream(&masker, Role::Readonly, Trickle { data: input, step }, &mut out, None).unwrap();
+        let counts =
+            mask_stream(&masker, Role::Readonly, Trickle { data: input, step }, &mut out, None, MAX_PENDING).unwrap();
         (out, counts)
     }
 
@@ -292,6 +303,56 @@ mod tests {
         }
         assert_eq!(expected_counts.emails, 30_000);
         assert_eq!(expected_counts.ipv6, 1);
+    }
+
+    /// Issue 14, finding 6: one line without a newline or space was held whole (600 MB took
+    /// 1.18 GB and 25 s). A line the engine can cut streams through a small buffer.
+    #[test]
+    fn a_long_line_streams_in_bounded_memory() {
+        let masker = Masker::new();
+        let mut line = b"bob@example.com ".to_vec();
+        line.extend(b"abcdefgh".repeat(1 << 20)); // 8 MiB, no newline, no trigger
+        line.extend_from_slice(b" 10.0.0.1");
+        let mut out = Vec::new();
+        let counts = mask_stream(&masker, Role::Readonly, &line[..], &mut out, None, 2 << 20).unwrap();
+        assert_eq!((counts.emails, counts.ipv4), (1, 1));
+        assert_eq!(out, masker.mask(Role::Readonly, &line).0);
+        // A line with nowhere to cut is refused once it outgrows the limit, not held whole.
+        let dense = b"1.".repeat(2 << 20);
+        let err = mask_stream(&masker, Role::Readonly, &dense[..], &mut Vec::new(), None, 2 << 20).unwrap_err();
+        assert!(err.to_string().contains("no place to cut"), "{err}");
+    }
+
+    fn pieces() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            4 => proptest::sample::select(vec![
+                "bob@example.com", "b***@example.com", "<email>", "<ipv6:", ">", "bob%40example.com",
+                "10.0.0.1", "10.0.0.*", "2001:db8::1", "::", ".", ":", "@", "%40", "%2", "\\u0040", "\\", " ", "\n",
+                "日本", "＠", "x", "1", "a",
+            ]).prop_map(|p| p.as_bytes().to_vec()),
+            1 => (proptest::sample::select(vec!["x", "1.", ":", "a", "%40", "ab "]), 1..3000usize)
+                .prop_map(|(unit, n)| unit.repeat(n).into_bytes()),
+        ];
+        proptest::collection::vec(piece, 0..30).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Issue 11: streaming output equals whole-buffer output for any read size, on text
+        /// with tokens, escapes, operator masks and long runs.
+        #[test]
+        fn streaming_equals_whole_buffer_on_adversarial_text(text in pieces(), step in 1usize..5000) {
+            let masker = Masker::new();
+            for role in Role::ALL {
+                let mut out = Vec::new();
+                let counts =
+                    mask_stream(&masker, role, Trickle { data: &text, step }, &mut out, None, MAX_PENDING).unwrap();
+                let (whole, whole_counts) = masker.mask(role, &text);
+                prop_assert_eq!(&out, &whole, "{} view, read size {}", role, step);
+                prop_assert_eq!(counts, whole_counts);
+            }
+        }
     }
 
     #[test]

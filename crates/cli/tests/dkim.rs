@@ -62,6 +62,70 @@ fn keygen_writes_a_0600_pkcs1_key_and_txt_reproduces_the_record() {
 }
 
 #[test]
+fn keygen_without_selector_takes_the_next_free_number_of_the_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut selectors = Vec::new();
+    for _ in 0..2 {
+        let output = logmask()
+            .args(["dkim", "keygen", "--domain", "example.jp", "--separator", "mail", "--out"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let name = stdout.lines().find_map(|l| l.strip_prefix("record name:")).unwrap().trim().to_owned();
+        selectors.push(name.strip_suffix("._domainkey.example.jp").unwrap().to_owned());
+    }
+    let (first, second) = (&selectors[0], &selectors[1]);
+    assert!(first.starts_with("mail-") && first.ends_with("-1"), "{first}");
+    assert_eq!(second, &format!("{}2", first.strip_suffix('1').unwrap()));
+    for selector in &selectors {
+        for suffix in [".private_key.pem", ".public_key.pem", ".dns_record.json"] {
+            assert!(dir.path().join(format!("{selector}{suffix}")).exists(), "{selector}{suffix}");
+        }
+    }
+}
+
+#[test]
+fn keygen_with_a_leftover_public_key_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (public, _) = keygen(dir.path(), "s1");
+    let public_pem = std::fs::read_to_string(&public).unwrap();
+    std::fs::remove_file(dir.path().join("s1.private_key.pem")).unwrap();
+    let output = logmask()
+        .args(["dkim", "keygen", "--domain", "example.jp", "--selector", "s1", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("already exists"));
+    // No new private key that would match neither the public key left behind nor DNS, no temp files.
+    assert!(!dir.path().join("s1.private_key.pem").exists());
+    assert_eq!(std::fs::read_to_string(&public).unwrap(), public_pem);
+    let names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+
+    // Without --selector, a selector with only a leftover file counts as taken and is skipped.
+    let generate = || {
+        let output = logmask()
+            .args(["dkim", "keygen", "--domain", "example.jp", "--separator", "mail", "--out"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        stdout.lines().find_map(|l| l.strip_prefix("private key (PKCS#1, 0600):")).unwrap().trim().to_owned()
+    };
+    let first = generate();
+    std::fs::remove_file(&first).unwrap();
+    let second = generate();
+    assert_ne!(first, second);
+    assert!(second.ends_with("-2.private_key.pem"), "{second}");
+    assert!(!Path::new(&first).exists());
+}
+
+#[test]
 fn invalid_selector_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let output = logmask()

@@ -261,3 +261,19 @@ fn overflow_is_reingested_through_aws_endpoint_url() {
     assert!(text.contains("\"logGroup\""), "pieces hold the masked log-event lines");
     assert!(Masker::new().find(text.as_bytes()).is_empty(), "re-ingested data is already masked");
 }
+
+#[test]
+fn a_batch_whose_ids_cannot_fit_in_a_response_gets_no_response_and_fails() {
+    // Issue 14: 180,000 empty records used to produce an 8.5 MB response with exit 0.
+    let records: Vec<String> = (0..180_000).map(|i| format!(r#"{{"recordId":"{i:x}","data":""}}"#)).collect();
+    let dir = std::env::temp_dir().join(format!("logmask-cli-huge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("event.json");
+    std::fs::write(&path, format!(r#"{{"records":[{}]}}"#, records.join(","))).unwrap();
+    let output = logmask().arg("firehose").arg("--event").arg(&path).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "{} bytes on stdout", output.stdout.len());
+    assert!(stderr.contains("6291456-byte response limit"), "{stderr}");
+}

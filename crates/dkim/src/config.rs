@@ -32,6 +32,12 @@ pub struct ManagerConfig {
     pub retire_after_days: u32,
     /// `DKIM_DNS_NAMESERVERS`: comma-separated `IP:PORT`; empty means the system resolver.
     pub name_servers: Vec<SocketAddr>,
+    /// Region of the console links and commands in notifications (Lambda's `AWS_REGION`).
+    pub region: String,
+    /// This function's name, for the commands in notifications (`AWS_LAMBDA_FUNCTION_NAME`).
+    pub function_name: String,
+    /// `DKIM_CERTIFICATES_BUCKET`, for the S3 console link in notifications.
+    pub certificates_bucket: Option<String>,
 }
 
 impl Default for ManagerConfig {
@@ -45,6 +51,9 @@ impl Default for ManagerConfig {
             rotation_mode: RotationMode::Manual,
             retire_after_days: 7,
             name_servers: Vec::new(),
+            region: "ap-northeast-1".into(),
+            function_name: "dkim-manager".into(),
+            certificates_bucket: None,
         }
     }
 }
@@ -56,8 +65,10 @@ pub struct AwsResources {
     pub bucket: String,
     /// `DKIM_KMS_KEY_ID` (SSE-KMS key for every object).
     pub kms_key_id: String,
-    /// `NOTIFICATION_TOPIC_ARN`.
+    /// `NOTIFICATION_TOPIC_ARN`: the operations topic, which gets every notification.
     pub topic_arn: String,
+    /// `DNS_TEAM_TOPIC_ARN` (optional): DNS record requests also go here.
+    pub dns_team_topic_arn: Option<String>,
 }
 
 impl ManagerConfig {
@@ -121,6 +132,9 @@ impl ManagerConfig {
             rotation_mode,
             retire_after_days: parse_u32("RETIRE_AFTER_DAYS", d.retire_after_days)?,
             name_servers,
+            region: var("AWS_REGION").filter(|v| !v.is_empty()).unwrap_or(d.region),
+            function_name: var("AWS_LAMBDA_FUNCTION_NAME").filter(|v| !v.is_empty()).unwrap_or(d.function_name),
+            certificates_bucket: var("DKIM_CERTIFICATES_BUCKET").filter(|v| !v.trim().is_empty()),
         };
         if config.renewal_alert_days >= config.validity_days {
             return Err(Error::InvalidConfig {
@@ -135,6 +149,11 @@ impl ManagerConfig {
 }
 
 impl AwsResources {
+    /// The notification topics (operations, and the DNS team's if configured).
+    pub fn topics(&self) -> logmask_notify::Topics {
+        logmask_notify::Topics { operations: self.topic_arn.clone(), dns_team: self.dns_team_topic_arn.clone() }
+    }
+
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let required = |name: &'static str| {
             var(name)
@@ -145,6 +164,7 @@ impl AwsResources {
             bucket: required("DKIM_CERTIFICATES_BUCKET")?,
             kms_key_id: required("DKIM_KMS_KEY_ID")?,
             topic_arn: required("NOTIFICATION_TOPIC_ARN")?,
+            dns_team_topic_arn: var("DNS_TEAM_TOPIC_ARN").filter(|v| !v.trim().is_empty()),
         })
     }
 }
@@ -193,5 +213,61 @@ mod tests {
             assert!(ManagerConfig::from_vars(vars(&[bad])).is_err(), "{bad:?}");
         }
         assert!(AwsResources::from_vars(vars(&[("DKIM_CERTIFICATES_BUCKET", "b")])).is_err());
+    }
+
+    #[test]
+    fn dns_team_topic_is_optional() {
+        let base = [("DKIM_CERTIFICATES_BUCKET", "b"), ("DKIM_KMS_KEY_ID", "k"), ("NOTIFICATION_TOPIC_ARN", "ops")];
+        let aws = AwsResources::from_vars(vars(&base)).unwrap();
+        assert_eq!(aws.topics(), logmask_notify::Topics { operations: "ops".into(), dns_team: None });
+        let mut with_dns = base.to_vec();
+        with_dns.push(("DNS_TEAM_TOPIC_ARN", "dns"));
+        let aws = AwsResources::from_vars(vars(&with_dns)).unwrap();
+        assert_eq!(aws.topics().dns_team.as_deref(), Some("dns"));
+    }
+}
+
+/// Every environment variable [`ManagerConfig::from_vars`] and [`AwsResources::from_vars`] read,
+/// except Lambda-provided `AWS_*` ones. The infrastructure templates set exactly these (checked by the infra tests in
+/// `tests/tests/infra.rs`).
+pub const ENV_VARS: &[&str] = &[
+    "ENVIRONMENT",
+    "DKIM_SEPARATOR",
+    "CERTIFICATE_VALIDITY_DAYS",
+    "RENEWAL_ALERT_DAYS",
+    "RETIRE_AFTER_DAYS",
+    "BYODKIM_ROTATION_MODE",
+    "BYODKIM_AUTO_APPLY_TO_SES",
+    "DKIM_DNS_NAMESERVERS",
+    "DKIM_CERTIFICATES_BUCKET",
+    "DKIM_KMS_KEY_ID",
+    "NOTIFICATION_TOPIC_ARN",
+];
+
+#[cfg(test)]
+mod env_vars_tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn env_vars_lists_exactly_what_the_lookups_read() {
+        let read = RefCell::new(BTreeSet::new());
+        // Unset optional settings are all consulted; required ones must be present to be read
+        // one after another.
+        ManagerConfig::from_vars(|name| {
+            read.borrow_mut().insert(name.to_owned());
+            None
+        })
+        .unwrap();
+        AwsResources::from_vars(|name| {
+            read.borrow_mut().insert(name.to_owned());
+            Some("x".to_owned())
+        })
+        .unwrap();
+        // Lambda sets the AWS_* ones itself; templates never do.
+        let read: BTreeSet<String> = read.into_inner().into_iter().filter(|n| !n.starts_with("AWS_")).collect();
+        let listed: BTreeSet<String> = ENV_VARS.iter().map(|n| n.to_string()).collect();
+        assert_eq!(read, listed);
     }
 }

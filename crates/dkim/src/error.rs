@@ -38,11 +38,6 @@ pub struct StoreError {
     pub message: String,
 }
 
-/// Errors from the notifier (SNS).
-#[derive(Debug, thiserror::Error)]
-#[error("notification failed: {0}")]
-pub struct NotifyError(pub String);
-
 /// Errors from the SESv2 DKIM calls.
 #[derive(Debug, thiserror::Error)]
 #[error("SES {operation} failed: {message}")]
@@ -77,7 +72,7 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Notify(#[from] NotifyError),
+    Notify(#[from] logmask_notify::NotifyError),
     #[error(transparent)]
     Ses(#[from] SesError),
     #[error(transparent)]

@@ -1,15 +1,15 @@
-//! In-memory implementations of the manager's traits, for unit tests and local dry runs.
+//! In-memory implementations of the manager's traits, for tests (feature `test-util`).
 //! They model behaviour (an object store, a DNS zone, SES's DKIM state), not canned answers.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::dns::{TxtRecord, TxtResolver};
-use crate::error::{DnsError, NotifyError, SesError, StoreError};
+use crate::error::{DnsError, SesError, StoreError};
 use crate::keys::SesSigningKey;
-use crate::notify::Notifier;
-use crate::ses::{ORIGIN_AWS_SES, ORIGIN_EXTERNAL, SesDkimApi, SesDkimState};
+use crate::ses::{DkimSigningAttributesOrigin, DkimStatus, SesDkimApi, SesDkimState};
 use crate::store::ObjectStore;
+pub use logmask_notify::testing::RecordingNotifier;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -73,25 +73,6 @@ impl TxtResolver for FakeDns {
     }
 }
 
-#[derive(Clone, Default)]
-pub struct RecordingNotifier {
-    sent: Arc<Mutex<Vec<(String, String)>>>,
-}
-
-impl RecordingNotifier {
-    /// (subject, message) pairs in order.
-    pub fn sent(&self) -> Vec<(String, String)> {
-        lock(&self.sent).clone()
-    }
-}
-
-impl Notifier for RecordingNotifier {
-    async fn publish(&self, subject: &str, message: &str) -> Result<(), NotifyError> {
-        lock(&self.sent).push((subject.to_owned(), message.to_owned()));
-        Ok(())
-    }
-}
-
 /// One call SES received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SesCall {
@@ -112,7 +93,7 @@ pub struct FakeSes {
     calls: Arc<Mutex<Vec<SesCall>>>,
     fail_at: Arc<Mutex<Option<usize>>>,
     /// Status SES reports right after a BYODKIM change (PENDING in reality).
-    status_after_put: Arc<Mutex<String>>,
+    status_after_put: Arc<Mutex<DkimStatus>>,
 }
 
 impl FakeSes {
@@ -120,9 +101,9 @@ impl FakeSes {
     pub fn easy_dkim() -> Self {
         Self::with_state(SesDkimState {
             signing_enabled: true,
-            status: "SUCCESS".into(),
+            status: DkimStatus::Success,
             tokens: vec!["easytoken1".into(), "easytoken2".into(), "easytoken3".into()],
-            origin: Some(ORIGIN_AWS_SES.into()),
+            origin: Some(DkimSigningAttributesOrigin::AwsSes),
         })
     }
 
@@ -131,18 +112,19 @@ impl FakeSes {
             state: Arc::new(Mutex::new(state)),
             calls: Arc::default(),
             fail_at: Arc::default(),
-            status_after_put: Arc::new(Mutex::new("PENDING".into())),
+            status_after_put: Arc::new(Mutex::new(DkimStatus::Pending)),
         }
     }
 
     pub fn state(&self) -> SesDkimState {
         lock(&self.state).clone()
     }
+    /// `status` as SES spells it (`SUCCESS`, `PENDING`, …).
     pub fn set_status(&self, status: &str) {
-        lock(&self.state).status = status.into();
+        lock(&self.state).status = DkimStatus::from(status);
     }
     pub fn set_status_after_put(&self, status: &str) {
-        *lock(&self.status_after_put) = status.into();
+        *lock(&self.status_after_put) = DkimStatus::from(status);
     }
     pub fn calls(&self) -> Vec<SesCall> {
         lock(&self.calls).clone()
@@ -180,7 +162,7 @@ impl SesDkimApi for FakeSes {
         )?;
         let status = lock(&self.status_after_put).clone();
         let mut state = lock(&self.state);
-        state.origin = Some(ORIGIN_EXTERNAL.into());
+        state.origin = Some(DkimSigningAttributesOrigin::External);
         state.tokens = vec![selector.into()];
         state.status = status;
         Ok(())
@@ -189,9 +171,9 @@ impl SesDkimApi for FakeSes {
     async fn put_easy_dkim_signing(&self, _identity: &str) -> Result<(), SesError> {
         self.record(SesCall::PutEasyDkim, "PutEmailIdentityDkimSigningAttributes")?;
         let mut state = lock(&self.state);
-        state.origin = Some(ORIGIN_AWS_SES.into());
+        state.origin = Some(DkimSigningAttributesOrigin::AwsSes);
         state.tokens = vec!["easytoken1".into(), "easytoken2".into(), "easytoken3".into()];
-        state.status = "PENDING".into();
+        state.status = DkimStatus::Pending;
         Ok(())
     }
 

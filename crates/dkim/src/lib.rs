@@ -35,6 +35,11 @@
 //! domain's pending key if there is one; an apply that finds SES already signing with the
 //! selector changes nothing.
 //!
+//! # Notifications
+//!
+//! Texts, routing (operations topic; the DNS team's topic for record requests) and rendering
+//! live in `logmask-notify`, shared with the monitor.
+//!
 //! # Secrets
 //!
 //! Private keys never appear in responses, logs or notifications, and are never accepted in
@@ -62,15 +67,17 @@
 pub mod config;
 pub mod dns;
 pub mod error;
+#[cfg(any(test, feature = "test-util"))]
 pub mod fakes;
 pub mod keys;
 pub mod manager;
 pub mod metadata;
-pub mod notify;
 pub mod record;
 pub mod selector;
 pub mod ses;
 pub mod store;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 
 pub use config::{AwsResources, ManagerConfig, RotationMode};
 pub use dns::{DnsCheck, DnsStatus, HickoryTxtResolver, TxtResolver, check_dns};

@@ -14,11 +14,11 @@ use crate::dns::{DnsCheck, DnsStatus, TxtResolver, check_dns};
 use crate::error::Error;
 use crate::keys::{PublicKeySpki, SesSigningKey, generate_rsa2048};
 use crate::metadata::{CertificateInfo, DAY, KeyState};
-use crate::notify::{Notification, Notifier, Severity};
 use crate::record::DnsTxtRecord;
 use crate::selector::{Domain, Selector, generate_selector};
-use crate::ses::{ORIGIN_EXTERNAL, SesDkimApi, SesDkimState};
+use crate::ses::{DkimSigningAttributesOrigin, DkimStatus, SesDkimApi, SesDkimState};
 use crate::store::{KeyRepository, ObjectStore, certificate_info_path, dns_record_path, private_key_path};
+use logmask_notify::{Context, Message, Notifier, Severity};
 
 /// Every action `handle` accepts.
 pub const VALID_ACTIONS: [&str; 6] = [
@@ -30,6 +30,9 @@ pub const VALID_ACTIONS: [&str; 6] = [
     "status",
 ];
 
+/// Other names accepted for an action (see [`Request::CreateDkimCertificate`]).
+pub const ACTION_ALIASES: [(&str, &str); 1] = [("create_dkim", "create_dkim_certificate")];
+
 /// Payload fields that would carry a private key; the seed passed keys around in payloads,
 /// this manager refuses them outright.
 const FORBIDDEN_FIELDS: [&str; 4] = ["private_key", "privateKey", "private_key_pem", "domain_signing_private_key"];
@@ -37,10 +40,15 @@ const FORBIDDEN_FIELDS: [&str; 4] = ["private_key", "privateKey", "private_key_p
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Request {
+    /// Also `create_dkim`: the payload file the seed's runbook writes before the first key
+    /// (`{"action":"create_dkim","domain":…,"environment":"prod","projectName":…,"dkimSeparator":…}`),
+    /// which operators paste as it is.
+    #[serde(alias = "create_dkim")]
     CreateDkimCertificate {
         domain: String,
         selector: Option<String>,
         environment: Option<String>,
+        #[serde(alias = "dkimSeparator")]
         dkim_separator: Option<String>,
     },
     CheckDnsStatus {
@@ -95,7 +103,7 @@ pub fn parse_request(payload: &Value) -> Result<(Request, Trigger), Error> {
     }
     let action = object.get("action").and_then(Value::as_str);
     match action {
-        Some(a) if VALID_ACTIONS.contains(&a) => {}
+        Some(a) if VALID_ACTIONS.contains(&a) || ACTION_ALIASES.iter().any(|(alias, _)| *alias == a) => {}
         other => {
             return Err(Error::UnknownAction {
                 action: other.unwrap_or("(missing)").to_owned(),
@@ -288,29 +296,27 @@ where
         Ok(())
     }
 
-    fn notification(
-        &self,
-        severity: Severity,
-        domain: &Domain,
-        environment: &str,
-        titles: (&str, &str),
-        bodies: (String, String),
-    ) -> Notification {
-        Notification {
-            severity,
-            title_ja: titles.0.into(),
-            title_en: titles.1.into(),
-            domain: domain.to_string(),
+    fn context(&self, domain: &Domain, environment: &str) -> Context {
+        let config = self.config();
+        Context {
             environment: environment.into(),
-            body_ja: bodies.0,
-            body_en: bodies.1,
-            facts: vec![("日時 / Time (UTC)".into(), self.now.to_string())],
-            record: None,
+            domain: domain.to_string(),
+            region: config.region.clone(),
+            at: self.now,
+            dkim_manager_function: config.function_name.clone(),
+            certificates_bucket: config.certificates_bucket.clone(),
         }
     }
 
-    async fn publish(&self, notification: &Notification) -> Result<(), Error> {
-        self.deps.notifier.publish(&notification.subject(), &notification.message()).await?;
+    async fn publish(
+        &self,
+        message: Message,
+        severity: Severity,
+        domain: &Domain,
+        environment: &str,
+    ) -> Result<(), Error> {
+        let notification = message.render(severity, &self.context(domain, environment));
+        self.deps.notifier.send(&notification).await?;
         Ok(())
     }
 
@@ -388,30 +394,8 @@ where
         mut info: CertificateInfo,
         record: &DnsTxtRecord,
     ) -> Result<CertificateInfo, Error> {
-        let mut n = self.notification(
-            Severity::Warning,
-            &info.domain,
-            &info.environment,
-            ("DKIM DNSレコード登録依頼", "DKIM DNS record request"),
-            (
-                format!(
-                    "新しいDKIM公開鍵（セレクター {sel}）のTXTレコードを登録してください。\n\
-                     既存のセレクターのレコードは削除しないでください。\n\
-                     登録後、DKIM管理Lambdaの check_dns_status で公開鍵の一致を確認してから SES に適用します。",
-                    sel = info.selector
-                ),
-                format!(
-                    "Please publish the TXT record for the new DKIM public key (selector {sel}).\n\
-                     Do not remove the records of existing selectors.\n\
-                     Once published, the DKIM manager verifies with check_dns_status that DNS holds \
-                     exactly this key before SES is switched.",
-                    sel = info.selector
-                ),
-            ),
-        );
-        n.facts.push(("セレクター / Selector".into(), info.selector.to_string()));
-        n.record = Some(record.clone());
-        self.publish(&n).await?;
+        let message = Message::DnsRecordRequest { selector: info.selector.to_string(), record: record.to_block() };
+        self.publish(message, Severity::Warning, &info.domain, &info.environment).await?;
         info.dns_team_notified_at = Some(self.now);
         self.deps.keys.save_info(&info).await?;
         info!(domain = %info.domain, selector = %info.selector, "DNS team notified");
@@ -502,7 +486,7 @@ where
 
         let before = ses.get_dkim(domain.as_str()).await?;
         if before.external_selector() == Some(selector.as_str()) && before.signing_enabled {
-            info!(%domain, %selector, status = %before.status, "SES already signs with this selector");
+            info!(%domain, %selector, status = before.status.as_str(), "SES already signs with this selector");
             self.record_applied(&mut info, &before).await?;
             return Ok(self.applied_response(action, domain, &info, &before, &before, &check, false));
         }
@@ -524,7 +508,7 @@ where
             if !after.signing_enabled {
                 return Err("read-back shows signing disabled".into());
             }
-            if after.status == "FAILED" {
+            if after.status == DkimStatus::Failed {
                 return Err("SES reports DKIM status FAILED".into());
             }
             Ok(after)
@@ -534,27 +518,12 @@ where
         match attempt {
             Ok(after) => {
                 self.record_applied(&mut info, &after).await?;
-                let n = self.notification(
-                    Severity::Info,
-                    domain,
-                    &info.environment,
-                    ("DKIM BYODKIM 適用完了", "BYODKIM key applied to SES"),
-                    (
-                        format!(
-                            "SES はセレクター {selector} で署名するよう設定されました（状態: {}）。\n\
-                             旧セレクターのTXTレコードは、新セレクターが SUCCESS になってから{}日間は削除しないでください。",
-                            after.status,
-                            self.config().retire_after_days
-                        ),
-                        format!(
-                            "SES now signs with selector {selector} (status {}).\nKeep the old \
-                             selectors' TXT records for {} days after the new one reaches SUCCESS.",
-                            after.status,
-                            self.config().retire_after_days
-                        ),
-                    ),
-                );
-                self.publish(&n).await?;
+                let message = Message::ByodkimApplied {
+                    selector: selector.to_string(),
+                    status: after.status.as_str().to_owned(),
+                    retire_after_days: self.config().retire_after_days,
+                };
+                self.publish(message, Severity::Info, domain, &info.environment).await?;
                 Ok(self.applied_response(action, domain, &info, &before, &after, &check, true))
             }
             Err(cause) => {
@@ -570,33 +539,13 @@ where
                 };
                 info.note(self.now, format!("apply failed ({cause}); {outcome} to {restored}"));
                 keys.save_info(&info).await?;
-                let n = self.notification(
-                    Severity::Critical,
-                    domain,
-                    &info.environment,
-                    ("DKIM SES適用失敗", "BYODKIM apply to SES failed"),
-                    (
-                        format!(
-                            "セレクター {selector} の SES 適用に失敗しました: {cause}\n{}",
-                            if rolled_back {
-                                format!("以前の署名設定（{restored}）に戻しました。")
-                            } else {
-                                format!("以前の署名設定（{restored}）への復元にも失敗しました。至急確認してください。")
-                            }
-                        ),
-                        format!(
-                            "Applying selector {selector} to SES failed: {cause}\n{}",
-                            if rolled_back {
-                                format!("The previous signing attributes ({restored}) were restored.")
-                            } else {
-                                format!(
-                                    "Restoring the previous signing attributes ({restored}) also failed. Check SES now."
-                                )
-                            }
-                        ),
-                    ),
-                );
-                self.publish(&n).await?;
+                let message = Message::ByodkimApplyFailed {
+                    selector: selector.to_string(),
+                    cause: cause.clone(),
+                    restored: restored.clone(),
+                    rolled_back,
+                };
+                self.publish(message, Severity::Critical, domain, &info.environment).await?;
                 Ok(Response {
                     status_code: 500,
                     action,
@@ -628,7 +577,7 @@ where
     /// Decides, before anything changes, how a failed apply would be undone. If SES signs with
     /// an EXTERNAL key we do not hold, a failure could not be undone, so the apply is refused.
     async fn restore_plan(&self, domain: &Domain, before: &SesDkimState) -> Result<Restore, Error> {
-        if before.origin.as_deref() != Some(ORIGIN_EXTERNAL) {
+        if before.origin != Some(DkimSigningAttributesOrigin::External) {
             return Ok(Restore::EasyDkim);
         }
         let Some(old) = before.tokens.first() else {
@@ -683,12 +632,12 @@ where
         let changed = info.advance(
             KeyState::Applied,
             self.now,
-            format!("SES signing attributes set (EXTERNAL); status {}", after.status),
+            format!("SES signing attributes set (EXTERNAL); status {}", after.status.as_str()),
         );
         if changed {
             self.deps.keys.save_info(info).await?;
         }
-        if after.status == "SUCCESS" {
+        if after.status == DkimStatus::Success {
             self.activate(info).await?;
         }
         Ok(())
@@ -733,9 +682,9 @@ where
             json!({
                 "selector": info.selector,
                 "outcome": if changed { "APPLIED" } else { "ALREADY_APPLIED" },
-                "final_dkim_status": after.status,
+                "final_dkim_status": after.status.as_str(),
                 "signing_enabled": after.signing_enabled,
-                "signing_origin": after.origin,
+                "signing_origin": after.origin.as_ref().map(DkimSigningAttributesOrigin::as_str),
                 "tokens": after.tokens,
                 "ses_before": before,
                 "dns": check,
@@ -775,7 +724,8 @@ where
     async fn status(&self, domain: &Domain) -> Result<Response, Error> {
         let ses_state = self.deps.ses.get_dkim(domain.as_str()).await?;
         let current = ses_state.external_selector().map(str::to_owned);
-        if let (Some(current), "SUCCESS") = (&current, ses_state.status.as_str())
+        if let Some(current) = &current
+            && ses_state.status == DkimStatus::Success
             && let Ok(selector) = current.parse::<Selector>()
             && let Some(mut info) = self.deps.keys.load_info(domain, &selector).await?
             && info.state == KeyState::Applied

@@ -116,6 +116,9 @@ async fn create_stores_key_record_and_metadata_and_notifies_once() {
     assert!(sent[0].0.starts_with("【WARNING】"), "{}", sent[0].0);
     assert!(sent[0].1.contains(record["value"].as_str().unwrap()));
     assert!(sent[0].1.contains(record["quoted"].as_str().unwrap()));
+    // A DNS request: the operations topic and the DNS team's.
+    assert_eq!(env.notifier.topics()[0], vec!["operations".to_owned(), "dns-team".to_owned()]);
+    assert_eq!(env.notifier.notifications()[0].kind, "dkim.dns_record_request");
 
     // A retry: same key, nothing regenerated, no second notification.
     let puts = env.store.put_count();
@@ -339,9 +342,9 @@ async fn failure_mid_apply_restores_previous_selector_and_key() {
 async fn apply_refuses_when_current_external_key_is_unknown() {
     let ses = FakeSes::with_state(crate::ses::SesDkimState {
         signing_enabled: true,
-        status: "SUCCESS".into(),
+        status: DkimStatus::Success,
         tokens: vec!["legacy".into()],
-        origin: Some("EXTERNAL".into()),
+        origin: Some(DkimSigningAttributesOrigin::External),
     });
     let env = env_with(ManagerConfig::default(), ses);
     let t0 = t("2026-01-01T00:00:00Z");
@@ -386,6 +389,40 @@ async fn failure_from_easy_dkim_rolls_back_to_easy_dkim() {
         .unwrap();
     assert_eq!(response.details["outcome"], json!("ROLLED_BACK"));
     assert!(env.ses.calls().contains(&SesCall::PutEasyDkim));
-    assert_eq!(env.ses.state().origin.as_deref(), Some("AWS_SES"));
+    assert_eq!(env.ses.state().origin, Some(DkimSigningAttributesOrigin::AwsSes));
     assert_eq!(info(&env, "s1").state, KeyState::DnsVerified);
+}
+
+#[tokio::test]
+async fn the_seeds_create_dkim_payload_file_is_create_dkim_certificate() {
+    let env = env();
+    // Exactly what the runbook writes to create-dkim-payload.json.
+    let payload = json!({
+        "action": "create_dkim",
+        "domain": DOMAIN,
+        "environment": "prod",
+        "projectName": "aws-ses-migration",
+        "dkimSeparator": "gooid-21-pro"
+    });
+    let response = run(&env, payload, t("2026-11-30T01:00:00Z")).await.unwrap();
+    assert_eq!(response.action, "create_dkim_certificate");
+    assert_eq!(response.details["selector"], json!("gooid-21-pro-20261130-1"));
+    assert_eq!(response.details["generated"], json!(true));
+    assert_eq!(env.notifier.sent().len(), 1);
+    // The alias is not a loophole for unknown actions.
+    let err =
+        run(&env, json!({"action": "create_dkim_key", "domain": DOMAIN}), t("2026-11-30T01:00:00Z")).await.unwrap_err();
+    assert!(matches!(err, Error::UnknownAction { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn apply_notifications_go_to_operations_only() {
+    let env = env();
+    let t0 = t("2026-01-01T00:00:00Z");
+    let created = create(&env, "s1", t0).await;
+    publish_dns(&env, &created);
+    run(&env, json!({"action": "update_ses_byodkim_automated", "domain": DOMAIN, "selector": "s1"}), t0).await.unwrap();
+    let kinds: Vec<&str> = env.notifier.notifications().iter().map(|n| n.kind).collect();
+    assert_eq!(kinds, ["dkim.dns_record_request", "dkim.byodkim_applied"]);
+    assert_eq!(env.notifier.topics()[1], vec!["operations".to_owned()]);
 }

@@ -30,6 +30,17 @@ pub struct DnsTxtRecord {
 }
 
 impl DnsTxtRecord {
+    /// The record as the notification library shows it to the DNS team.
+    pub fn to_block(&self) -> logmask_notify::DnsRecordBlock {
+        logmask_notify::DnsRecordBlock {
+            name: self.name.clone(),
+            record_type: self.record_type.clone(),
+            value: self.value.clone(),
+            quoted: self.quoted.clone(),
+            public_key_fingerprint: self.public_key_fingerprint.clone(),
+        }
+    }
+
     pub fn new(domain: &Domain, selector: &Selector, public: &PublicKeySpki) -> Self {
         let value = dkim_txt_value(public);
         let strings = split_character_strings(&value);

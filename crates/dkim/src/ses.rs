@@ -3,31 +3,49 @@
 
 use std::future::Future;
 
-use aws_sdk_sesv2::types::{DkimSigningAttributes, DkimSigningAttributesOrigin};
+use aws_sdk_sesv2::types::DkimSigningAttributes;
+pub use aws_sdk_sesv2::types::{DkimSigningAttributesOrigin, DkimStatus};
 use serde::Serialize;
 
 use crate::error::SesError;
 use crate::keys::SesSigningKey;
 
-/// `GetEmailIdentity` → `DkimAttributes`, reduced to what the manager decides on.
+/// `GetEmailIdentity` → `DkimAttributes`, reduced to what the manager decides on. Status and
+/// origin are the SDK's enums, so a comparison cannot be misspelt and a value SES adds later
+/// arrives as `Unknown` instead of matching nothing silently.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SesDkimState {
     pub signing_enabled: bool,
-    /// `PENDING`, `SUCCESS`, `FAILED`, `TEMPORARY_FAILURE`, `NOT_STARTED`, or what SES adds later.
-    pub status: String,
+    /// `PENDING`, `SUCCESS`, `FAILED`, `TEMPORARY_FAILURE`, `NOT_STARTED` (also when SES
+    /// returns no DKIM attributes), or what SES adds later.
+    #[serde(serialize_with = "as_str")]
+    pub status: DkimStatus,
     /// For BYODKIM, `tokens[0]` is the selector SES signs with.
     pub tokens: Vec<String>,
     /// `AWS_SES` (Easy DKIM), `EXTERNAL` (BYODKIM) or another value.
-    pub origin: Option<String>,
+    #[serde(serialize_with = "opt_as_str")]
+    pub origin: Option<DkimSigningAttributesOrigin>,
 }
 
-pub const ORIGIN_EXTERNAL: &str = "EXTERNAL";
-pub const ORIGIN_AWS_SES: &str = "AWS_SES";
+fn as_str<S: serde::Serializer>(status: &DkimStatus, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(status.as_str())
+}
+
+fn opt_as_str<S: serde::Serializer>(origin: &Option<DkimSigningAttributesOrigin>, s: S) -> Result<S::Ok, S::Error> {
+    match origin {
+        Some(o) => s.serialize_some(o.as_str()),
+        None => s.serialize_none(),
+    }
+}
 
 impl SesDkimState {
     /// The BYODKIM selector SES currently uses, if the origin is EXTERNAL.
     pub fn external_selector(&self) -> Option<&str> {
-        if self.origin.as_deref() == Some(ORIGIN_EXTERNAL) { self.tokens.first().map(String::as_str) } else { None }
+        if self.origin == Some(DkimSigningAttributesOrigin::External) {
+            self.tokens.first().map(String::as_str)
+        } else {
+            None
+        }
     }
 }
 
@@ -76,9 +94,9 @@ impl SesDkimApi for SesV2DkimClient {
         let dkim = out.dkim_attributes();
         Ok(SesDkimState {
             signing_enabled: dkim.is_some_and(|d| d.signing_enabled()),
-            status: dkim.and_then(|d| d.status()).map_or("NOT_STARTED", |s| s.as_str()).to_owned(),
+            status: dkim.and_then(|d| d.status()).cloned().unwrap_or(DkimStatus::NotStarted),
             tokens: dkim.map(|d| d.tokens().to_vec()).unwrap_or_default(),
-            origin: dkim.and_then(|d| d.signing_attributes_origin()).map(|o| o.as_str().to_owned()),
+            origin: dkim.and_then(|d| d.signing_attributes_origin()).cloned(),
         })
     }
 

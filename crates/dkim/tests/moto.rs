@@ -2,11 +2,10 @@
 //! DKIM operations (see ses_mocks.rs for the SDK-level SES tests).
 
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, ServerSideEncryption};
-use logmask_dkim::error::NotifyError;
 use logmask_dkim::fakes::{FakeDns, FakeSes, RecordingNotifier, SesCall};
 use logmask_dkim::keys::PrivateKeyPkcs1;
-use logmask_dkim::notify::{Notifier, SnsNotifier};
 use logmask_dkim::{Deps, KeyRepository, ManagerConfig, S3ObjectStore, handle};
+use logmask_notify::{Notification, Notifier, NotifyError, SnsNotifier, Topics};
 use serde_json::json;
 
 use crate::support::{moto_sdk_config, unique};
@@ -18,9 +17,9 @@ pub struct TeeNotifier {
 }
 
 impl Notifier for TeeNotifier {
-    async fn publish(&self, subject: &str, message: &str) -> Result<(), NotifyError> {
-        self.sns.publish(subject, message).await?;
-        self.copy.publish(subject, message).await
+    async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {
+        self.sns.send(notification).await?;
+        self.copy.send(notification).await
     }
 }
 
@@ -67,7 +66,10 @@ async fn keys_are_stored_with_sse_kms_and_the_dns_team_is_notified_over_sns() {
     let (ses, dns) = (FakeSes::easy_dkim(), FakeDns::default());
     let deps = Deps {
         keys: KeyRepository::new(S3ObjectStore::new(moto.s3.clone(), moto.bucket.clone(), moto.kms_key_id.clone())),
-        notifier: TeeNotifier { sns: SnsNotifier::new(moto.sns.clone(), moto.topic_arn.clone()), copy: copy.clone() },
+        notifier: TeeNotifier {
+            sns: SnsNotifier::new(moto.sns.clone(), Topics { operations: moto.topic_arn.clone(), dns_team: None }),
+            copy: copy.clone(),
+        },
         ses: ses.clone(),
         dns: dns.clone(),
         config: ManagerConfig { dkim_separator: "gooid-21-pro".into(), ..ManagerConfig::default() },

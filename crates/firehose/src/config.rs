@@ -130,3 +130,38 @@ mod tests {
         assert!(config(&[("METRICS_NAMESPACE", "AWS/SES")]).is_err());
     }
 }
+
+/// Every environment variable [`Config::from_lookup`] reads, except the Lambda-provided
+/// `AWS_LAMBDA_FUNCTION_NAME`. The infrastructure templates set exactly these (checked by the
+/// infra tests in `tests/tests/infra.rs`).
+pub const ENV_VARS: &[&str] = &[
+    "MASK_ROLE",
+    "MASK_POLICY_FILE",
+    "TOKEN_KEY_SECRET_ID",
+    "TOKEN_KEY_SSM_PARAMETER",
+    "PROJECT_CODE",
+    "ENVIRONMENT",
+    "METRICS_NAMESPACE",
+    "METRICS_SERVICE",
+];
+
+#[cfg(test)]
+mod env_vars_tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn env_vars_lists_exactly_what_the_lookup_reads() {
+        // Nothing set: every fallback is consulted, so every name the lookup can read shows up.
+        let read = RefCell::new(BTreeSet::new());
+        Config::from_lookup(|name| {
+            read.borrow_mut().insert(name.to_owned());
+            None
+        })
+        .unwrap();
+        let read: BTreeSet<String> = read.into_inner().into_iter().filter(|n| !n.starts_with("AWS_")).collect();
+        let listed: BTreeSet<String> = ENV_VARS.iter().map(|n| n.to_string()).collect();
+        assert_eq!(read, listed);
+    }
+}

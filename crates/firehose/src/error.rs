@@ -45,3 +45,21 @@ impl ReingestError {
         }
     }
 }
+
+/// A batch the handler cannot answer at all: the invocation fails, Firehose retries it
+/// (`NumberOfRetries`, default 3) and then writes every record of it to the error output. Nothing
+/// was processed, re-ingested or counted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    /// Even with every record reported as `ProcessingFailed` and nothing else, the response would
+    /// pass the 6,291,456-byte Lambda limit (hundreds of thousands of tiny records).
+    #[error(
+        "{records} records cannot be answered within the 6291456-byte response limit (their ids alone need {bytes} bytes); failing the invocation so that Firehose retries it and then sends every record to the error output"
+    )]
+    ResponseTooLarge {
+        /// Records in the batch.
+        records: usize,
+        /// The smallest possible response, in bytes.
+        bytes: usize,
+    },
+}

@@ -8,12 +8,32 @@ use crate::event::{
     base64_len, decode_base64, encode_base64, json_len,
 };
 use crate::metrics::{BatchMetrics, Summary, render_emf};
-use crate::reingest::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_PIECE_BYTES, Reingest, RetryPolicy, deliver};
-use crate::transform::{Outcome, PartitionKeys, RecordKind, Scratch, marker_line, transform};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::error::BatchError;
+use crate::event::RESPONSE_LIMIT;
+use crate::reingest::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_PIECE_BYTES, Reingest, RetryPolicy, deliver_until};
+use crate::transform::{
+    Bounds, MAX_RECORD_OUTPUT, Outcome, PartitionKeys, RecordKind, Scratch, TIME_BUDGET_REASON, marker_line, transform,
+};
 
 /// A re-ingested piece that comes back this many times is given up on (`ProcessingFailed`), so a
 /// record can never circulate forever.
 pub const MAX_HOPS: u8 = 4;
+
+/// Re-ingested bytes one invocation may send, per byte of record data it received (decoded):
+/// a CloudWatch Logs batch expands ~10× (gzip, then one line per event), so real batches stay
+/// inside, while a small event of hostile records cannot make the function write tens of MB.
+pub const REINGEST_EXPANSION: usize = 16;
+/// The re-ingestion budget of an invocation is never below this …
+pub const MIN_REINGEST_BUDGET: usize = 1024 * 1024;
+/// … nor above this.
+pub const MAX_REINGEST_BUDGET: usize = 64 * 1024 * 1024;
+
+/// The re-ingestion budget of an event whose records hold `decoded_bytes` bytes.
+pub fn reingest_budget(decoded_bytes: usize) -> usize {
+    decoded_bytes.saturating_mul(REINGEST_EXPANSION).clamp(MIN_REINGEST_BUDGET, MAX_REINGEST_BUDGET)
+}
 
 /// Everything one batch produced.
 #[derive(Debug, Clone)]
@@ -28,6 +48,9 @@ pub struct BatchOutput {
     pub emf: Vec<String>,
     /// How each record was recognised, in input order (for the demo and tests).
     pub kinds: Vec<RecordKind>,
+    /// Set when the batch cannot be answered at all: `response` is then empty and the
+    /// invocation must fail (see [`BatchError`]). Nothing was processed or re-ingested.
+    pub refused: Option<BatchError>,
 }
 
 /// The transformation: masker and settings built once at cold start, a re-ingestion client.
@@ -40,6 +63,7 @@ pub struct Transformer<R> {
     reingest: R,
     retry: RetryPolicy,
     budget: usize,
+    max_record_output: usize,
 }
 
 struct Pending {
@@ -58,7 +82,14 @@ impl<R: Reingest> Transformer<R> {
             reingest,
             retry: RetryPolicy::default(),
             budget: DEFAULT_RESPONSE_BUDGET,
+            max_record_output: MAX_RECORD_OUTPUT,
         }
+    }
+
+    /// Overrides the per-record output bound ([`MAX_RECORD_OUTPUT`]); tests use small ones.
+    pub fn with_record_limit(mut self, bytes: usize) -> Transformer<R> {
+        self.max_record_output = bytes;
+        self
     }
 
     /// Overrides the response budget (bytes of serialised response); tests use small ones.
@@ -83,13 +114,20 @@ impl<R: Reingest> Transformer<R> {
         &self.reingest
     }
 
-    /// Lambda entry point: processes the batch, prints the EMF documents on stdout (a failure
-    /// there is logged, never fails the batch) and returns the response.
+    /// Lambda entry point: processes the batch within the invocation's deadline, prints the EMF
+    /// documents on stdout (a failure there is logged, never fails the batch) and returns the
+    /// response. Fails the invocation only for a batch whose record ids alone cannot fit in a
+    /// response ([`BatchError::ResponseTooLarge`]).
     pub async fn handle(
         &self,
         event: lambda_runtime::LambdaEvent<FirehoseEvent>,
     ) -> Result<FirehoseResponse, lambda_runtime::Error> {
-        let output = self.process(event.payload).await;
+        let deadline = lambda_deadline(event.context.deadline);
+        let output = self.process_until(event.payload, deadline).await;
+        if let Some(error) = output.refused {
+            tracing::error!(error = %error, "batch refused");
+            return Err(error.into());
+        }
         let mut stdout = std::io::stdout().lock();
         for doc in &output.emf {
             use std::io::Write as _;
@@ -112,12 +150,52 @@ impl<R: Reingest> Transformer<R> {
         Ok(output.response)
     }
 
-    /// Transforms one batch. Never fails: a bad record becomes `ProcessingFailed` on its own.
+    /// Transforms one batch without a deadline. A bad record becomes `ProcessingFailed` on its
+    /// own; only a batch that cannot be answered at all is refused ([`BatchOutput::refused`]).
     pub async fn process(&self, event: FirehoseEvent) -> BatchOutput {
+        self.process_until(event, None).await
+    }
+
+    /// Transforms one batch, finishing by `deadline` (the Lambda's): past a point that leaves time
+    /// to deliver re-ingested pieces and to answer, the records not yet done are
+    /// `ProcessingFailed` with a reason, and a record in progress stops between log events.
+    pub async fn process_until(&self, event: FirehoseEvent, deadline: Option<Instant>) -> BatchOutput {
+        let started = Instant::now();
+        let (stop_at, flush_until) = match deadline {
+            Some(deadline) => {
+                let remaining = deadline.saturating_duration_since(started);
+                // Kept back for delivering what is pending, serialising the response and EMF.
+                let reserve = (remaining / 5).clamp(Duration::from_millis(500), Duration::from_secs(10));
+                let flush_reserve = Duration::from_millis(250).min(reserve / 2);
+                (
+                    Some(deadline.checked_sub(reserve).unwrap_or(started)),
+                    Some(deadline.checked_sub(flush_reserve).unwrap_or(deadline)),
+                )
+            }
+            None => (None, None),
+        };
         let stream = reingest_target(&event);
         // Room kept for every record still to come, so each can at least be reported.
         let mut reserve: usize = event.records.iter().map(|r| failed_entry_len(&r.record_id)).sum();
         let mut used = json_len(&FirehoseResponse::default());
+        // The last entry has no comma after it.
+        let smallest = used + reserve.saturating_sub(1);
+        if smallest > RESPONSE_LIMIT {
+            return BatchOutput {
+                response: FirehoseResponse::default(),
+                summary: Summary { records: event.records.len() as u64, ..Summary::default() },
+                metrics: BatchMetrics::default(),
+                emf: Vec::new(),
+                kinds: Vec::new(),
+                refused: Some(BatchError::ResponseTooLarge { records: event.records.len(), bytes: smallest }),
+            };
+        }
+        let decoded_in: usize = event.records.iter().map(|r| r.data.len() / 4 * 3).sum();
+        let mut reingest_left = reingest_budget(decoded_in);
+        // Set once a delivery fails for good (no credentials, access denied, no such stream): the
+        // rest of the batch does not try again.
+        let mut unavailable = false;
+        let bounds = Bounds { max_output: self.max_record_output, stop_at };
         // A piece coming back must fit in a response on its own, whatever the budget.
         let piece_max = MAX_PIECE_BYTES.min(self.budget.saturating_sub(used + 512) / 4 * 3).max(256);
 
@@ -142,6 +220,13 @@ impl<R: Reingest> Transformer<R> {
                 metadata: None,
             };
 
+            if stop_at.is_some_and(|at| Instant::now() >= at) {
+                kinds.push(RecordKind::Invalid);
+                tracing::warn!(record_id = id, reason = TIME_BUDGET_REASON, "record failed");
+                entries.push(failed());
+                used += entry_min;
+                continue;
+            }
             decoded.clear();
             let valid = decode_base64(&record.data, &mut decoded);
             drop(record.data);
@@ -162,7 +247,7 @@ impl<R: Reingest> Transformer<R> {
             };
             summary.bytes_in += bytes.len() as u64;
             let arrival = record.approximate_arrival_timestamp.as_ref().and_then(|m| m.as_i64());
-            let t = transform(&self.masker, self.role, bytes, arrival, &mut scratch);
+            let t = transform(&self.masker, self.role, bytes, arrival, &bounds, &mut scratch);
             kinds.push(t.kind);
             metrics.masked += t.counts;
             if let Some(facts) = t.ses {
@@ -189,6 +274,13 @@ impl<R: Reingest> Transformer<R> {
                     let reason = match &stream {
                         Err(reason) => Some(*reason),
                         Ok(_) if hop >= MAX_HOPS => Some("re-ingestion hop limit reached"),
+                        Ok(_) if data.len() > reingest_left => {
+                            Some("response full and the re-ingestion budget of this invocation is spent")
+                        }
+                        Ok(_) if stop_at.is_some_and(|at| Instant::now() >= at) => Some(TIME_BUDGET_REASON),
+                        Ok(_) if unavailable => Some(
+                            "response full and re-ingestion failed earlier in this invocation for a reason no retry can fix",
+                        ),
                         Ok(_) => None,
                     };
                     if let Some(reason) = reason {
@@ -201,7 +293,9 @@ impl<R: Reingest> Transformer<R> {
                         entries.push(failed());
                         continue;
                     }
+                    reingest_left -= data.len();
                     let pieces = split_pieces(&data, &keys, hop + 1, piece_max);
+                    drop(data);
                     pending_bytes += pieces.iter().map(Vec::len).sum::<usize>();
                     pending.push(Pending { entry: entries.len(), pieces });
                     entries.push(failed());
@@ -209,7 +303,8 @@ impl<R: Reingest> Transformer<R> {
                         || pending.iter().map(|p| p.pieces.len()).sum::<usize>() >= MAX_BATCH_RECORDS
                     {
                         if let Ok(stream) = &stream {
-                            self.flush(stream, &mut pending, &mut entries, &mut summary).await;
+                            unavailable |=
+                                self.flush(stream, &mut pending, &mut entries, &mut summary, flush_until).await;
                         }
                         pending_bytes = 0;
                     }
@@ -234,7 +329,7 @@ impl<R: Reingest> Transformer<R> {
         if let Ok(stream) = &stream
             && !pending.is_empty()
         {
-            self.flush(stream, &mut pending, &mut entries, &mut summary).await;
+            self.flush(stream, &mut pending, &mut entries, &mut summary, flush_until).await;
         }
         for entry in &entries {
             match entry.result {
@@ -245,7 +340,7 @@ impl<R: Reingest> Transformer<R> {
         }
         let now_ms = chrono::Utc::now().timestamp_millis();
         let emf = render_emf(&self.namespace, &self.service, now_ms, &summary, &metrics);
-        BatchOutput { response: FirehoseResponse { records: entries }, summary, metrics, emf, kinds }
+        BatchOutput { response: FirehoseResponse { records: entries }, summary, metrics, emf, kinds, refused: None }
     }
 
     async fn flush(
@@ -254,10 +349,11 @@ impl<R: Reingest> Transformer<R> {
         pending: &mut Vec<Pending>,
         entries: &mut [ResponseRecord],
         summary: &mut Summary,
-    ) {
+        until: Option<Instant>,
+    ) -> bool {
         let counts: Vec<usize> = pending.iter().map(|p| p.pieces.len()).collect();
         let pieces: Vec<Vec<u8>> = pending.iter_mut().flat_map(|p| std::mem::take(&mut p.pieces)).collect();
-        let delivery = deliver(&self.reingest, stream, &pieces, &self.retry).await;
+        let delivery = deliver_until(&self.reingest, stream, &pieces, &self.retry, until).await;
         drop(pieces);
         let mut offset = 0;
         for (p, count) in pending.drain(..).zip(counts) {
@@ -277,7 +373,18 @@ impl<R: Reingest> Transformer<R> {
                 );
             }
         }
+        delivery.permanent
     }
+}
+
+/// The Lambda context's deadline (epoch milliseconds; 0 when unknown) as an `Instant`.
+fn lambda_deadline(deadline_ms: u64) -> Option<Instant> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    let remaining = deadline.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
+    Some(Instant::now() + remaining)
 }
 
 /// Serialised size of a `ProcessingFailed` entry for `id`, with its comma: the least every record

@@ -44,10 +44,13 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod audit;
 mod config;
+mod cwl;
 mod error;
 mod event;
 mod handler;
+mod json;
 mod metrics;
 mod record;
 mod reingest;
@@ -56,21 +59,26 @@ mod ses;
 mod transform;
 
 pub use config::Config;
-// The token key moved to `logmask-keys`; re-exported so the Lambda and the CLI keep one import.
-pub use error::{ConfigError, ReingestError};
+pub use error::{BatchError, ConfigError, ReingestError};
 pub use event::{
     DEFAULT_RESPONSE_BUDGET, FirehoseEvent, FirehoseRecord, FirehoseResponse, Millis, RESPONSE_LIMIT, RecordResult,
     ResponseMetadata, ResponseRecord,
 };
-pub use handler::{BatchOutput, MAX_HOPS, Transformer};
+pub use handler::{
+    BatchOutput, MAX_HOPS, MAX_REINGEST_BUDGET, MIN_REINGEST_BUDGET, REINGEST_EXPANSION, Transformer, reingest_budget,
+};
+// The token key moved to `logmask-keys`; re-exported so the Lambda and the CLI keep one import.
 pub use logmask_keys::{AwsKeyStore, KeySource, KeyStore, MIN_TOKEN_KEY_BYTES, SecretBytes};
 pub use metrics::{BatchMetrics, MAX_METRICS_PER_DIRECTIVE, PIPELINE_METRICS, SES_METRICS, Summary, render_emf};
 pub use record::{MaskedRecord, RecordOutput, mask_record};
 pub use reingest::{
     Delivery, FirehoseReingest, MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_PIECE_BYTES, Reingest, RetryPolicy, deliver,
+    deliver_until,
 };
 pub use ses::{SesEvent, SesFacts, sending_domain};
-pub use transform::{MAX_DECOMPRESSED, PartitionKeys, RecordKind};
+pub use transform::{
+    MAX_DECOMPRESSED, MAX_MESSAGE_BYTES, MAX_NAME_BYTES, MAX_RECORD_OUTPUT, PartitionKeys, RecordKind,
+};
 
 /// A [`Reingest`] that refuses every call: for local runs without AWS. Records that do not fit
 /// in the response then become `ProcessingFailed` (and reach the error prefix), never lost.
@@ -86,3 +94,6 @@ impl Reingest for NoReingest {
         Err(ReingestError::Request { message: "re-ingestion is disabled".to_owned(), retryable: false })
     }
 }
+
+/// The environment variables the transform reads (see [`Config::from_lookup`]).
+pub use config::ENV_VARS;

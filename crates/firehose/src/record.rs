@@ -3,7 +3,7 @@
 
 use logmask_mask::{Counts, Masker, Role};
 
-use crate::transform::{Outcome, RecordKind, Scratch, transform};
+use crate::transform::{Bounds, MAX_RECORD_OUTPUT, Outcome, RecordKind, Scratch, transform};
 
 /// What became of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,9 @@ pub struct MaskedRecord {
 /// Masks one raw Firehose record (the bytes Firehose received, after base64) for `role`.
 pub fn mask_record(masker: &Masker, role: Role, record: &[u8]) -> MaskedRecord {
     let mut scratch = Scratch::default();
-    let t = transform(masker, role, record, None, &mut scratch);
+    // The same output bound as in a batch; no deadline outside Lambda.
+    let bounds = Bounds { max_output: MAX_RECORD_OUTPUT, stop_at: None };
+    let t = transform(masker, role, record, None, &bounds, &mut scratch);
     let output = match t.outcome {
         Outcome::Ok { data, .. } => RecordOutput::Masked(data),
         Outcome::Dropped { reason } => RecordOutput::Dropped(reason),

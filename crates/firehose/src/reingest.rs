@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::ReingestError;
 
@@ -94,6 +94,9 @@ pub struct Delivery {
     pub calls: u32,
     /// The last error seen, for the log (error codes and messages from AWS, never record data).
     pub last_error: Option<String>,
+    /// A call failed for a reason no retry can fix: later deliveries in the same invocation are
+    /// not attempted.
+    pub permanent: bool,
 }
 
 /// Delivers `records` to `stream`: batches by count and bytes, retries failed entries.
@@ -103,6 +106,19 @@ pub async fn deliver<R: Reingest + ?Sized>(
     records: &[Vec<u8>],
     policy: &RetryPolicy,
 ) -> Delivery {
+    deliver_until(client, stream, records, policy, None).await
+}
+
+/// [`deliver`], giving up (what is left stays undelivered) rather than calling or sleeping past
+/// `until`: the Lambda deadline must not cut the invocation off while entries are in flight.
+pub async fn deliver_until<R: Reingest + ?Sized>(
+    client: &R,
+    stream: &str,
+    records: &[Vec<u8>],
+    policy: &RetryPolicy,
+    until: Option<Instant>,
+) -> Delivery {
+    let out_of_time = |delay: Duration| until.is_some_and(|u| Instant::now() + delay >= u);
     let mut delivery = Delivery { delivered: vec![false; records.len()], ..Delivery::default() };
     let mut pending: Vec<usize> = (0..records.len()).filter(|&i| records[i].len() <= MAX_PIECE_BYTES).collect();
     if pending.len() < records.len() {
@@ -112,14 +128,31 @@ pub async fn deliver<R: Reingest + ?Sized>(
         if pending.is_empty() {
             break;
         }
-        if attempt > 0 {
-            tokio::time::sleep(policy.delay(attempt - 1)).await;
+        let delay = if attempt > 0 { policy.delay(attempt - 1) } else { Duration::ZERO };
+        if out_of_time(delay) {
+            delivery.last_error = Some("time budget of the invocation exhausted before delivery".to_owned());
+            break;
+        }
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
         let mut still_failed = Vec::new();
-        for batch in batches(&pending, records) {
-            let payload: Vec<Vec<u8>> = batch.iter().map(|&i| records[i].clone()).collect();
+        for (n, batch) in batches(&pending, records).into_iter().enumerate() {
+            if n > 0 && out_of_time(Duration::ZERO) {
+                delivery.last_error = Some("time budget of the invocation exhausted before delivery".to_owned());
+                still_failed.extend_from_slice(batch);
+                continue;
+            }
+            // A first attempt sends runs of consecutive records: no copy of up to 4 MiB is needed.
+            let copied: Vec<Vec<u8>>;
+            let payload: &[Vec<u8>] = if batch.windows(2).all(|w| w[1] == w[0] + 1) {
+                &records[batch[0]..=batch[batch.len() - 1]]
+            } else {
+                copied = batch.iter().map(|&i| records[i].clone()).collect();
+                &copied
+            };
             delivery.calls += 1;
-            match client.put_record_batch(stream, &payload).await {
+            match client.put_record_batch(stream, payload).await {
                 Ok(results) => {
                     for (k, &i) in batch.iter().enumerate() {
                         match results.get(k) {
@@ -140,6 +173,7 @@ pub async fn deliver<R: Reingest + ?Sized>(
                     delivery.last_error = Some(e.to_string());
                     if !retryable {
                         // Nothing will change on a retry (missing stream, access denied): stop.
+                        delivery.permanent = true;
                         return delivery;
                     }
                     still_failed.extend_from_slice(batch);
@@ -199,13 +233,7 @@ impl Reingest for FirehoseReingest {
             Ok(output) => Ok(output.request_responses().iter().map(|r| r.error_code().map(str::to_owned)).collect()),
             Err(err) => {
                 let code = err.code().unwrap_or("").to_owned();
-                let retryable = !matches!(
-                    code.as_str(),
-                    "ResourceNotFoundException"
-                        | "InvalidArgumentException"
-                        | "AccessDeniedException"
-                        | "InvalidKMSResourceException"
-                );
+                let retryable = is_retryable(&err);
                 let message = match err.message() {
                     Some(m) => format!("{code}: {m}"),
                     None => format!("PutRecordBatch failed: {}", aws_sdk_firehose::error::DisplayErrorContext(&err)),
@@ -213,6 +241,40 @@ impl Reingest for FirehoseReingest {
                 Err(ReingestError::Request { message, retryable })
             }
         }
+    }
+}
+
+/// Error codes no retry can fix: the stream, the role or the key is wrong, not busy.
+const PERMANENT_CODES: &[&str] = &[
+    "ResourceNotFoundException",
+    "InvalidArgumentException",
+    "AccessDeniedException",
+    "AccessDenied",
+    "InvalidKMSResourceException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+    "NotAuthorized",
+    "ValidationException",
+];
+
+/// Whether a failed `PutRecordBatch` call is worth repeating: throttling, service errors and
+/// network failures are; a request that could not be built or signed (no credentials), or that
+/// the service refused for what it is, is not — those fail fast instead of spending the
+/// invocation in backoff.
+fn is_retryable<R>(
+    err: &aws_sdk_firehose::error::SdkError<aws_sdk_firehose::operation::put_record_batch::PutRecordBatchError, R>,
+) -> bool {
+    use aws_sdk_firehose::error::{ProvideErrorMetadata as _, SdkError};
+    match err {
+        SdkError::ConstructionFailure(_) => false,
+        // Credentials are resolved and the request signed just before it is sent: a failure
+        // there is a dispatch failure that is neither I/O nor a timeout.
+        SdkError::DispatchFailure(failure) => failure.is_io() || failure.is_timeout(),
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        _ => !err.code().is_some_and(|code| PERMANENT_CODES.contains(&code)),
     }
 }
 
@@ -232,6 +294,52 @@ mod tests {
         for batch in batches(&pending, &records) {
             assert!(batch.iter().map(|&i| records[i].len()).sum::<usize>() <= MAX_BATCH_BYTES);
         }
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    }
+
+    fn client(credentials: bool, endpoint: &str) -> FirehoseReingest {
+        let mut config = aws_sdk_firehose::Config::builder()
+            .behavior_version(aws_sdk_firehose::config::BehaviorVersion::latest())
+            .region(aws_sdk_firehose::config::Region::new("ap-northeast-1"))
+            .endpoint_url(endpoint)
+            .retry_config(aws_sdk_firehose::config::retry::RetryConfig::disabled());
+        if credentials {
+            config = config.credentials_provider(aws_sdk_firehose::config::Credentials::new(
+                "testing", "testing", None, None, "t",
+            ));
+        }
+        FirehoseReingest::new(aws_sdk_firehose::Client::from_conf(config.build()))
+    }
+
+    fn closed_port() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        format!("http://127.0.0.1:{port}")
+    }
+
+    #[test]
+    fn no_credentials_fail_fast_and_a_refused_connection_is_retried() {
+        // Issue 11: without credentials a 6 MB event spent 23–26 s in backoff.
+        let endpoint = closed_port();
+        let err = block_on(client(false, &endpoint).put_record_batch("s", &[b"x".to_vec()])).unwrap_err();
+        assert!(!err.is_retryable(), "{err}");
+        let err = block_on(client(true, &endpoint).put_record_batch("s", &[b"x".to_vec()])).unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+    }
+
+    #[test]
+    fn a_permanent_failure_stops_delivery_without_backoff() {
+        let policy =
+            RetryPolicy { max_attempts: 8, base_delay: Duration::from_secs(5), max_delay: Duration::from_secs(5) };
+        let started = Instant::now();
+        let records: Vec<Vec<u8>> = (0..1200).map(|_| vec![b'x'; 10]).collect();
+        let delivery = block_on(deliver(&client(false, &closed_port()), "s", &records, &policy));
+        assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+        assert!(delivery.permanent && delivery.calls == 1 && delivery.delivered.iter().all(|d| !d));
     }
 
     #[test]

@@ -6,6 +6,8 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use crate::json::JsonBytes;
+
 /// The facts of one SES event that leave the function unmasked: its type, bounce class, the
 /// configuration set and the *sending* domain. Never a recipient or a message id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,11 +105,13 @@ pub(crate) struct Probe<'a> {
     #[serde(borrow, default)]
     pub message_type: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    pub log_group: Option<Cow<'a, str>>,
+    pub log_group: Option<JsonBytes<'a>>,
     #[serde(borrow, default)]
-    pub log_stream: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub log_events: Option<Vec<LogEvent<'a>>>,
+    pub log_stream: Option<JsonBytes<'a>>,
+    /// Only whether the field is there: the events are streamed by a second pass
+    /// ([`crate::cwl::for_each_log_event`]) so that a record's events are never all held at once.
+    #[serde(default)]
+    pub log_events: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,16 +167,6 @@ pub(crate) struct Detail<'a> {
     pub bounce_type: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub bounce_sub_type: Option<Cow<'a, str>>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct LogEvent<'a> {
-    #[serde(borrow, default)]
-    pub id: Cow<'a, str>,
-    #[serde(default)]
-    pub timestamp: i64,
-    #[serde(borrow, default)]
-    pub message: Cow<'a, str>,
 }
 
 impl<'a> Probe<'a> {

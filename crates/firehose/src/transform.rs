@@ -2,20 +2,78 @@
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
+use std::time::Instant;
 
 use chrono::{DateTime, Datelike as _, Timelike as _, Utc};
 use flate2::read::MultiGzDecoder;
 use logmask_mask::{Counts, Masker, Role};
 use serde::Serialize;
 
+use crate::cwl::{Stop, for_each_log_event};
+use crate::json::{is_json, mask_json_text, mask_lines, write_json_string};
 use crate::ses::{Probe, SesFacts};
 
 /// Decompressed CloudWatch Logs documents above this size fail instead of exhausting memory.
-/// CloudWatch Logs batches are at most ~1 MB of events, so real documents stay far below.
+/// CloudWatch Logs sends at most 10,000 events and 1,048,576 bytes of messages per document
+/// (`PutLogEvents` limits), so real documents stay far below.
 pub const MAX_DECOMPRESSED: usize = 16 * 1024 * 1024;
+
+/// The most masked output one record may produce. The inflate cap alone does not bound it: every
+/// log event line repeats `logGroup` and `logStream`, so a 4 KB gzip record of a million empty
+/// events would write 65 MB. Real records write a few MB at most (CloudWatch Logs sends at most
+/// 10,000 events and ~1 MB of messages per document); a record that needs more is
+/// `ProcessingFailed` (Firehose keeps its source in the error output) as soon as it passes this.
+pub const MAX_RECORD_OUTPUT: usize = 8 * 1024 * 1024;
+
+/// Longest `logGroup`, `logStream` or log event `id` accepted, in decoded bytes. CloudWatch Logs
+/// allows 512 characters for names and writes ids of 56 digits; a document with longer ones was
+/// not written by CloudWatch Logs and fails before its events are read.
+pub const MAX_NAME_BYTES: usize = 4096;
+
+/// Longest log event message accepted, in decoded bytes: twice CloudWatch Logs' own limit (1 MB
+/// per event), so that masking one message never needs more memory than that.
+pub const MAX_MESSAGE_BYTES: usize = 2 * 1024 * 1024;
 
 /// First bytes of a record this function re-ingested itself (ASCII record separator + tag).
 pub(crate) const MARKER_PREFIX: &[u8] = b"\x1elogmask-reingest/1 ";
+
+/// Every `eventType` partition value this function writes; a re-ingestion marker naming another is
+/// not a marker.
+pub(crate) const EVENT_TYPES: &[&str] = &[
+    "Send",
+    "Delivery",
+    "Bounce",
+    "Complaint",
+    "Reject",
+    "Open",
+    "Click",
+    "RenderingFailure",
+    "DeliveryDelay",
+    "Subscription",
+    "Other",
+    "CloudWatchLogs",
+];
+
+/// Per-record bounds, set by the handler.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bounds {
+    /// Output bytes the record may produce ([`MAX_RECORD_OUTPUT`] unless a test lowers it).
+    pub max_output: usize,
+    /// Past this instant, work on the record stops (the batch's time budget).
+    pub stop_at: Option<Instant>,
+}
+
+impl Bounds {
+    fn check_time(&self) -> Result<(), String> {
+        match self.stop_at {
+            Some(at) if Instant::now() >= at => Err(TIME_BUDGET_REASON.to_owned()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The reason given for records stopped by the batch's time budget.
+pub(crate) const TIME_BUDGET_REASON: &str = "time budget of the invocation exhausted (Lambda deadline near)";
 
 /// How a record was recognised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -107,54 +165,68 @@ pub(crate) fn transform(
     role: Role,
     bytes: &[u8],
     arrival_ms: Option<i64>,
+    bounds: &Bounds,
     scratch: &mut Scratch,
 ) -> Transformed {
     let arrival = arrival_ms.and_then(DateTime::<Utc>::from_timestamp_millis).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     if bytes.is_empty() {
         return Transformed::failed(RecordKind::Invalid, "empty record");
     }
-    if bytes.starts_with(&[0x1f, 0x8b]) {
+    let result = if bytes.starts_with(&[0x1f, 0x8b]) {
         scratch.inflated.clear();
         if let Err(reason) = gunzip(bytes, &mut scratch.inflated) {
             return Transformed::failed(RecordKind::CloudWatchLogsGzip, reason);
         }
         let inflated = std::mem::take(&mut scratch.inflated);
         let result = match std::str::from_utf8(&inflated) {
-            Ok(_) => transform_json(masker, role, &inflated, arrival, true),
+            Ok(_) => transform_json(masker, role, &inflated, arrival, true, bounds),
             Err(e) => Transformed::failed(
                 RecordKind::CloudWatchLogsGzip,
                 format!("decompressed data is not UTF-8 (at byte {})", e.valid_up_to()),
             ),
         };
         scratch.inflated = inflated;
-        return result;
-    }
-    if bytes.starts_with(MARKER_PREFIX)
+        // A large document's buffer is not kept for the rest of the batch.
+        scratch.inflated.shrink_to(1 << 20);
+        result
+    } else if bytes.starts_with(MARKER_PREFIX)
         && let Some((keys, hop, body)) = parse_marker(bytes)
     {
+        // The marker only says where the piece goes (within what any record could claim) and how
+        // often it came back; the body takes the same masking path as any other text, so a forged
+        // marker gains nothing. Re-masking already masked text changes nothing.
         let mut data = Vec::with_capacity(body.len());
-        // Re-masking already masked text changes nothing, and a forged marker gains nothing.
-        let counts = masker.mask_into(role, body, &mut data);
-        return Transformed {
-            kind: RecordKind::Reingested,
-            outcome: Outcome::Ok { data, keys, hop },
-            counts,
-            ses: None,
-        };
-    }
-    if let Err(e) = std::str::from_utf8(bytes) {
+        let counts = mask_lines(masker, role, body, &mut data);
+        Transformed { kind: RecordKind::Reingested, outcome: Outcome::Ok { data, keys, hop }, counts, ses: None }
+    } else if let Err(e) = std::str::from_utf8(bytes) {
         return Transformed::failed(
             RecordKind::Invalid,
             format!("not UTF-8 text (invalid byte at offset {})", e.valid_up_to()),
         );
+    } else {
+        let start = bytes.trim_ascii_start().first().copied();
+        if start == Some(b'{') {
+            transform_json(masker, role, bytes, arrival, false, bounds)
+        } else if matches!(start, Some(b'[' | b'"')) && is_json(bytes) {
+            // Arrays and top-level strings are JSON too: their strings are decoded before masking.
+            let mut data = Vec::with_capacity(bytes.len() + 16);
+            let counts = mask_json_text(masker, role, bytes, &mut data);
+            let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
+            Transformed { kind: RecordKind::Json, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
+        } else {
+            let mut data = Vec::with_capacity(bytes.len() + 16);
+            let counts = mask_lines(masker, role, bytes, &mut data);
+            let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
+            Transformed { kind: RecordKind::Text, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
+        }
+    };
+    match &result.outcome {
+        Outcome::Ok { data, .. } if data.len() > bounds.max_output => Transformed::failed(
+            result.kind,
+            format!("masked output is larger than {} bytes (the per-record bound)", bounds.max_output),
+        ),
+        _ => result,
     }
-    if bytes.trim_ascii_start().starts_with(b"{") {
-        return transform_json(masker, role, bytes, arrival, false);
-    }
-    let mut data = Vec::with_capacity(bytes.len() + 16);
-    let counts = masker.mask_into(role, bytes, &mut data);
-    let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
-    Transformed { kind: RecordKind::Text, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
 }
 
 fn gunzip(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
@@ -181,13 +253,31 @@ pub(crate) fn json_error_reason(what: &str, e: &serde_json::Error) -> String {
     format!("{what}: {class} at line {} column {}", e.line(), e.column())
 }
 
-fn transform_json(masker: &Masker, role: Role, text: &[u8], arrival: DateTime<Utc>, gzipped: bool) -> Transformed {
+fn transform_json(
+    masker: &Masker,
+    role: Role,
+    text: &[u8],
+    arrival: DateTime<Utc>,
+    gzipped: bool,
+    bounds: &Bounds,
+) -> Transformed {
     let cwl_kind = if gzipped { RecordKind::CloudWatchLogsGzip } else { RecordKind::CloudWatchLogsJson };
     let probe: Probe = match serde_json::from_slice(text) {
         Ok(p) => p,
-        // Valid JSON of another shape (say `"mail": "x"`): masked as a JSON document.
-        Err(e) if e.is_data() && !gzipped && serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok() => {
-            Probe::default()
+        // Valid JSON of another shape (say `"mail": "x"`, or a lone surrogate escape in a field
+        // the probe reads as text): masked as a JSON document.
+        Err(_) if !gzipped && is_json(text) => Probe::default(),
+        // Several JSON documents, one per line: each line takes the JSON path.
+        Err(_) if !gzipped && is_ndjson(text) => {
+            let mut data = Vec::with_capacity(text.len() + 16);
+            let counts = mask_lines(masker, role, text, &mut data);
+            let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
+            return Transformed {
+                kind: RecordKind::Json,
+                outcome: Outcome::Ok { data, keys, hop: 0 },
+                counts,
+                ses: None,
+            };
         }
         Err(e) => {
             let kind = if gzipped { cwl_kind } else { RecordKind::Invalid };
@@ -195,7 +285,7 @@ fn transform_json(masker: &Masker, role: Role, text: &[u8], arrival: DateTime<Ut
         }
     };
     if probe.is_cloudwatch_logs() {
-        return transform_cloudwatch_logs(masker, role, &probe, cwl_kind);
+        return transform_cloudwatch_logs(masker, role, &probe, text, cwl_kind, arrival, bounds);
     }
     if gzipped {
         return Transformed::failed(cwl_kind, "gzip record is not a CloudWatch Logs subscription document");
@@ -204,7 +294,7 @@ fn transform_json(masker: &Masker, role: Role, text: &[u8], arrival: DateTime<Ut
     let counts = mask_json_text(masker, role, text, &mut data);
     if probe.is_ses() {
         let facts = probe.ses_facts();
-        let time = probe.ses_timestamp().and_then(parse_time).unwrap_or(arrival);
+        let time = probe.ses_timestamp().and_then(parse_time).filter(plausible).unwrap_or(arrival);
         let keys = PartitionKeys { event_type: facts.event.partition_name().to_owned(), time };
         // SES follows each record with a newline; keep exactly one so S3 objects stay NDJSON.
         ensure_trailing_newline(&mut data);
@@ -219,6 +309,17 @@ fn transform_json(masker: &Masker, role: Role, text: &[u8], arrival: DateTime<Ut
     Transformed { kind: RecordKind::Json, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
 }
 
+fn is_ndjson(text: &[u8]) -> bool {
+    text.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()).all(is_json)
+}
+
+/// Partition keys name a year between 2000 and 2099: an event time outside (`0001-01-01`, a
+/// timestamp of 0) is not trusted and the arrival time is used, so no record can create
+/// partitions far outside the data's real range.
+fn plausible(time: &DateTime<Utc>) -> bool {
+    (2000..2100).contains(&time.year())
+}
+
 fn ensure_trailing_newline(data: &mut Vec<u8>) {
     while data.last().is_some_and(|b| b.is_ascii_whitespace()) {
         data.pop();
@@ -226,87 +327,16 @@ fn ensure_trailing_newline(data: &mut Vec<u8>) {
     data.push(b'\n');
 }
 
-/// Masks every string of a JSON document (keys and unknown fields included), keeping field order
-/// and formatting. Strings without escapes are masked where they stand: the text between two
-/// strings that hold escapes goes through the masker in one call (a quote is never part of an
-/// address, so no finding crosses a string's edge, and numbers, `true` and punctuation hold
-/// nothing). A string with escapes is decoded, masked as text and re-encoded when something was
-/// found, so escapes cannot hide an address (`\u0040`, JSON text nested in a string) and the output
-/// is valid JSON by construction. `text` must be valid JSON.
-pub(crate) fn mask_json_text(masker: &Masker, role: Role, text: &[u8], out: &mut Vec<u8>) -> Counts {
-    let mut counts = Counts::default();
-    let mut masked = Vec::new();
-    let mut unmasked_from = 0;
-    let mut i = 0;
-    while let Some(offset) = memchr::memchr(b'"', &text[i..]) {
-        let open = i + offset;
-        let Some((close, has_escape)) = string_end(text, open) else {
-            break; // an unterminated string: nothing after it is JSON
-        };
-        i = close + 1;
-        if !has_escape {
-            continue;
-        }
-        counts += masker.mask_into(role, &text[unmasked_from..open], out);
-        unmasked_from = i;
-        let token = &text[open..=close];
-        let Ok(decoded) = serde_json::from_slice::<String>(token) else {
-            // Valid JSON that serde_json will not decode (a lone surrogate escape): the masker
-            // reads escapes itself.
-            counts += masker.mask_into(role, token, out);
-            continue;
-        };
-        masked.clear();
-        counts += masker.mask_into(role, decoded.as_bytes(), &mut masked);
-        if masked == decoded.as_bytes() {
-            // Nothing changed (the admin view, or no finding): the token keeps its escapes.
-            out.extend_from_slice(token);
-        } else {
-            write_json_string(out, &masked);
-        }
-    }
-    counts += masker.mask_into(role, &text[unmasked_from..], out);
-    counts
-}
-
-/// The closing quote of the JSON string opening at `open`, and whether the string holds a
-/// backslash escape.
-fn string_end(text: &[u8], open: usize) -> Option<(usize, bool)> {
-    let mut at = open + 1;
-    let mut has_escape = false;
-    loop {
-        let found = at + memchr::memchr2(b'"', b'\\', text.get(at..)?)?;
-        if text[found] == b'"' {
-            return Some((found, has_escape));
-        }
-        has_escape = true;
-        at = found + 2;
-    }
-}
-
-/// Appends `text` as a JSON string. Most text needs no escape: it is checked in one vectorisable
-/// pass and copied; the rest goes through serde_json. Invalid UTF-8 becomes U+FFFD.
-fn write_json_string(out: &mut Vec<u8>, text: &[u8]) {
-    let needs_escape =
-        text.chunks(64).any(|chunk| chunk.iter().fold(false, |acc, &b| acc | (b < 0x20) | (b == b'"') | (b == b'\\')));
-    match std::str::from_utf8(text) {
-        Ok(_) if !needs_escape => {
-            out.reserve(text.len() + 2);
-            out.push(b'"');
-            out.extend_from_slice(text);
-            out.push(b'"');
-        }
-        // Serialising a string into a Vec cannot fail.
-        Ok(valid) => {
-            let _ = serde_json::to_writer(&mut *out, valid);
-        }
-        Err(_) => {
-            let _ = serde_json::to_writer(&mut *out, String::from_utf8_lossy(text).as_ref());
-        }
-    }
-}
-
-fn transform_cloudwatch_logs(masker: &Masker, role: Role, probe: &Probe<'_>, kind: RecordKind) -> Transformed {
+#[allow(clippy::too_many_arguments)]
+fn transform_cloudwatch_logs(
+    masker: &Masker,
+    role: Role,
+    probe: &Probe<'_>,
+    doc: &[u8],
+    kind: RecordKind,
+    arrival: DateTime<Utc>,
+    bounds: &Bounds,
+) -> Transformed {
     match probe.message_type.as_deref() {
         Some("DATA_MESSAGE") => {}
         Some("CONTROL_MESSAGE") => {
@@ -319,8 +349,69 @@ fn transform_cloudwatch_logs(masker: &Masker, role: Role, probe: &Probe<'_>, kin
         }
         _ => return Transformed::failed(kind, "unknown CloudWatch Logs messageType"),
     }
-    let events = probe.log_events.as_deref().unwrap_or_default();
-    let Some(first) = events.first() else {
+    let group = probe.log_group.as_ref().map_or(&b""[..], |g| &g.0);
+    let stream = probe.log_stream.as_ref().map_or(&b""[..], |s| &s.0);
+    for (name, value) in [("logGroup", group), ("logStream", stream)] {
+        if value.len() > MAX_NAME_BYTES {
+            return Transformed::failed(kind, format!("{name} is longer than {MAX_NAME_BYTES} bytes"));
+        }
+    }
+    let mut counts = Counts::default();
+    // Every line is {"logGroup":…,"logStream":…,"id":…,"timestamp":…,"message":…}; the group and
+    // stream are the same for the whole document, so they are masked and encoded once.
+    let mut prefix = Vec::with_capacity(group.len() + stream.len() + 48);
+    let mut masked = Vec::with_capacity(4096);
+    prefix.extend_from_slice(b"{\"logGroup\":");
+    counts += masker.mask_into(role, group, &mut masked);
+    write_json_string(&mut prefix, &masked);
+    prefix.extend_from_slice(b",\"logStream\":");
+    masked.clear();
+    counts += masker.mask_into(role, stream, &mut masked);
+    write_json_string(&mut prefix, &masked);
+    prefix.extend_from_slice(b",\"id\":");
+
+    let mut data = Vec::with_capacity(doc.len().min(bounds.max_output) + 1024);
+    let mut first_timestamp = None;
+    let pass = for_each_log_event(doc, |event| {
+        if event.id.0.len() > MAX_NAME_BYTES {
+            return Err(format!("a log event id is longer than {MAX_NAME_BYTES} bytes"));
+        }
+        if event.message.0.len() > MAX_MESSAGE_BYTES {
+            return Err(format!("a log event message is longer than {MAX_MESSAGE_BYTES} bytes"));
+        }
+        first_timestamp.get_or_insert(event.timestamp);
+        data.extend_from_slice(&prefix);
+        // The id is only digits when CloudWatch Logs writes it, but anyone who can put records
+        // into the stream can write anything there, and readers see it.
+        masked.clear();
+        counts += masker.mask_into(role, &event.id.0, &mut masked);
+        write_json_string(&mut data, &masked);
+        data.extend_from_slice(b",\"timestamp\":");
+        // Serialising an integer into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut data, &event.timestamp);
+        data.extend_from_slice(b",\"message\":");
+        masked.clear();
+        counts += masker.mask_into(role, &event.message.0, &mut masked);
+        let mut end = masked.len();
+        while end > 0 && matches!(masked[end - 1], b'\n' | b'\r') {
+            end -= 1;
+        }
+        write_json_string(&mut data, &masked[..end]);
+        data.extend_from_slice(b"}\n");
+        if data.len() > bounds.max_output {
+            return Err(format!(
+                "masked output is larger than {} bytes (the per-record bound) after {} log events",
+                bounds.max_output,
+                data.iter().filter(|&&b| b == b'\n').count()
+            ));
+        }
+        bounds.check_time()
+    });
+    match pass {
+        Ok(_) => {}
+        Err(Stop::Refused(reason) | Stop::Invalid(reason)) => return Transformed::failed(kind, reason),
+    }
+    let Some(first) = first_timestamp else {
         return Transformed {
             kind,
             outcome: Outcome::Dropped { reason: "no log events" },
@@ -328,39 +419,7 @@ fn transform_cloudwatch_logs(masker: &Masker, role: Role, probe: &Probe<'_>, kin
             ses: None,
         };
     };
-    let mut counts = Counts::default();
-    let (log_group, c) = masker.mask_str(role, probe.log_group.as_deref().unwrap_or(""));
-    counts += c;
-    let (log_stream, c) = masker.mask_str(role, probe.log_stream.as_deref().unwrap_or(""));
-    counts += c;
-    let total: usize = events.iter().map(|e| e.message.len() + 64).sum();
-    let mut data = Vec::with_capacity(total + events.len() * (log_group.len() + log_stream.len()));
-    let mut masked = Vec::with_capacity(4096);
-    // Every line is {"logGroup":…,"logStream":…,"id":…,"timestamp":…,"message":…}; the group and
-    // stream are the same for the whole document, so they are encoded once.
-    let mut prefix = Vec::with_capacity(log_group.len() + log_stream.len() + 48);
-    prefix.extend_from_slice(b"{\"logGroup\":");
-    write_json_string(&mut prefix, log_group.as_bytes());
-    prefix.extend_from_slice(b",\"logStream\":");
-    write_json_string(&mut prefix, log_stream.as_bytes());
-    prefix.extend_from_slice(b",\"id\":");
-    for event in events {
-        masked.clear();
-        counts += masker.mask_into(role, event.message.as_bytes(), &mut masked);
-        let mut end = masked.len();
-        while end > 0 && matches!(masked[end - 1], b'\n' | b'\r') {
-            end -= 1;
-        }
-        data.extend_from_slice(&prefix);
-        write_json_string(&mut data, event.id.as_bytes());
-        data.extend_from_slice(b",\"timestamp\":");
-        // Serialising an integer into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut data, &event.timestamp);
-        data.extend_from_slice(b",\"message\":");
-        write_json_string(&mut data, &masked[..end]);
-        data.extend_from_slice(b"}\n");
-    }
-    let time = DateTime::<Utc>::from_timestamp_millis(first.timestamp).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let time = DateTime::<Utc>::from_timestamp_millis(first).filter(plausible).unwrap_or(arrival);
     let keys = PartitionKeys { event_type: "CloudWatchLogs".to_owned(), time };
     Transformed { kind, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
 }
@@ -387,14 +446,12 @@ fn parse_marker(bytes: &[u8]) -> Option<(PartitionKeys, u8, &[u8])> {
     for field in line.split(' ') {
         match field.split_once('=')? {
             ("hop", v) => hop = v.parse::<u8>().ok(),
-            ("eventType", v)
-                if !v.is_empty()
-                    && v.len() <= 64
-                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
-            {
-                event_type = Some(v.to_owned())
+            // Only values a record of our own could have produced: a marker written by anyone else
+            // can at most claim what an SES event or a log document could claim anyway.
+            ("eventType", v) if EVENT_TYPES.contains(&v) => event_type = Some(v.to_owned()),
+            ("ts", v) => {
+                ts = v.parse::<i64>().ok().and_then(|s| DateTime::<Utc>::from_timestamp(s, 0)).filter(plausible)
             }
-            ("ts", v) => ts = v.parse::<i64>().ok().and_then(|s| DateTime::<Utc>::from_timestamp(s, 0)),
             _ => return None,
         }
     }
@@ -418,35 +475,29 @@ mod tests {
     }
 
     #[test]
-    fn json_text_is_masked_in_runs_and_escaped_strings_decoded() {
+    fn forged_markers_cannot_set_partition_keys_nor_skip_json_decoding() {
+        // Issue 14: anyone who can put a record into the stream could write a marker line.
+        assert!(parse_marker(b"\x1elogmask-reingest/1 hop=0 eventType=Injected ts=1714555800\nx").is_none());
+        assert!(parse_marker(b"\x1elogmask-reingest/1 hop=0 eventType=Bounce ts=-62135596800\nx").is_none());
+        assert!(parse_marker(b"\x1elogmask-reingest/1 hop=0 eventType=Bounce ts=0\nx").is_none());
+
         let masker = Masker::new();
-        let doc = concat!(
-            r#"{"a@example.com":"x 192.0.2.1","q":"\"Bob\" <bob@example.com>","b":"\\","#,
-            r#""n":1.5,"s":"\ud800 carol@example.com","t":"dave\u0040example.com"}"#
-        );
-        let mut out = Vec::new();
-        let counts = mask_json_text(&masker, Role::Readonly, doc.as_bytes(), &mut out);
-        let out = String::from_utf8(out).unwrap();
-        assert_eq!(
-            out,
-            concat!(
-                r#"{"<email>":"x <ipv4>","q":"\"Bob\" <<email>>","b":"\\","#,
-                r#""n":1.5,"s":"\ud800 <email>","t":"<email>"}"#
-            )
-        );
-        assert_eq!((counts.emails, counts.ipv4), (4, 1));
-        let mut admin = Vec::new();
-        mask_json_text(&masker, Role::Admin, doc.as_bytes(), &mut admin);
-        assert_eq!(admin, doc.as_bytes());
+        let bounds = Bounds { max_output: MAX_RECORD_OUTPUT, stop_at: None };
+        let forged = b"\x1elogmask-reingest/1 hop=0 eventType=Bounce ts=1714555800\n{\"to\":\"bob\\u0040example\\u002ecom\"}\n[\"10\\u002e1\\u002e2\\u002e3\"]\n";
+        let t = transform(&masker, Role::Readonly, forged, Some(1_714_555_805_000), &bounds, &mut Scratch::default());
+        let Outcome::Ok { data, .. } = t.outcome else { panic!("{:?}", t.outcome) };
+        let text = String::from_utf8(data).unwrap();
+        assert_eq!(text, "{\"to\":\"<email>\"}\n[\"<ipv4>\"]\n");
     }
 
     #[test]
-    fn json_strings_are_escaped_only_when_needed() {
-        let mut out = Vec::new();
-        write_json_string(&mut out, "plain テキスト".as_bytes());
-        write_json_string(&mut out, b"q\"b\\c\n\x01");
-        write_json_string(&mut out, b"bad \xff");
-        assert_eq!(String::from_utf8(out).unwrap(), "\"plain テキスト\"\"q\\\"b\\\\c\\n\\u0001\"\"bad \u{fffd}\"");
+    fn implausible_event_times_fall_back_to_the_arrival_time() {
+        let masker = Masker::new();
+        let bounds = Bounds { max_output: MAX_RECORD_OUTPUT, stop_at: None };
+        let ses = br#"{"eventType":"Send","mail":{"timestamp":"0001-01-01T00:00:00Z","source":"a@example.com"}}"#;
+        let t = transform(&masker, Role::Readonly, ses, Some(1_714_555_805_000), &bounds, &mut Scratch::default());
+        let Outcome::Ok { keys, .. } = t.outcome else { panic!() };
+        assert_eq!(keys.to_map()["year"], "2024");
     }
 
     #[test]

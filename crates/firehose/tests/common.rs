@@ -82,6 +82,8 @@ pub struct MemoryStream {
     pub fail_every: usize,
     pub throttle_calls: usize,
     pub always_fail: bool,
+    /// Every call fails as a whole with an error no retry can fix.
+    pub permanent_failure: bool,
 }
 
 impl Reingest for MemoryStream {
@@ -93,6 +95,12 @@ impl Reingest for MemoryStream {
         };
         assert!(records.len() <= logmask_firehose::MAX_BATCH_RECORDS);
         assert!(records.iter().map(Vec::len).sum::<usize>() <= logmask_firehose::MAX_BATCH_BYTES);
+        if self.permanent_failure {
+            return Err(ReingestError::Request {
+                message: "AccessDeniedException: not authorized to perform firehose:PutRecordBatch".into(),
+                retryable: false,
+            });
+        }
         if self.always_fail || call <= self.throttle_calls {
             return Err(ReingestError::Request {
                 message: "ThrottlingException: Rate exceeded".into(),

@@ -330,6 +330,31 @@ fn failed_reingestion_is_processing_failed_never_dropped() {
 }
 
 #[test]
+fn a_reingestion_failure_no_retry_can_fix_fails_fast_for_the_whole_batch() {
+    // Issue 11: no credentials, access denied, no such stream — no backoff, and the rest of the
+    // batch does not try again.
+    let stream = MemoryStream { permanent_failure: true, ..MemoryStream::default() };
+    // ~10 MB of lines: the first 4 MiB of re-ingestion is sent mid-batch, the rest must not be.
+    let records: Vec<Vec<u8>> = (0..24).map(|i| samples::gzip(&samples::cloudwatch_logs_document(i, 2_000))).collect();
+    let transformer = crate::common::transformer(Role::Readonly, &stream).with_budget(1_000_000).with_retry(
+        logmask_firehose::RetryPolicy {
+            max_attempts: 8,
+            base_delay: std::time::Duration::from_secs(2),
+            max_delay: std::time::Duration::from_secs(2),
+        },
+    );
+    let started = std::time::Instant::now();
+    let (out, logs) = capture_logs(|| crate::common::block_on(transformer.process(event_of(records))));
+    // Backoff alone would take 7 × 2 s.
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    assert_eq!(stream.calls.lock().unwrap().len(), 1, "one call, then no more");
+    let ok = out.response.records.iter().filter(|r| r.result == RecordResult::Ok).count();
+    let failed = out.response.records.iter().filter(|r| r.result == RecordResult::ProcessingFailed).count();
+    assert!(ok >= 1 && ok + failed == 24 && failed > 10, "ok {ok} failed {failed}");
+    assert!(logs.contains("AccessDeniedException") && logs.contains("no retry can fix"), "{logs}");
+}
+
+#[test]
 fn partial_failures_and_throttling_are_retried_until_delivered() {
     let stream = MemoryStream { fail_every: 3, throttle_calls: 1, ..MemoryStream::default() };
     let records: Vec<Vec<u8>> = (0..30).map(|i| samples::gzip(&samples::cloudwatch_logs_document(i, 100))).collect();

@@ -3,6 +3,7 @@
 mod common;
 mod contract;
 mod corpus;
+mod hostile;
 mod json_records;
 mod moto;
 mod moto_stream;

@@ -110,6 +110,7 @@ impl MaskerBuilder {
         if id.is_empty() || id.len() > 16 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
             return Err(BuildError::TokenKeyId(id));
         }
+        let key_id = id.clone();
         let token = match self.token_key {
             None => None,
             Some(secret) if secret.len() < 16 => return Err(BuildError::TokenKeyTooShort(secret.len())),
@@ -136,6 +137,12 @@ impl MaskerBuilder {
                 return Err(BuildError::IdentifierMatchesEmpty(ident.name));
             }
             compiled.push(Identifier { name: ident.name, regex });
+        }
+        let samples = view_samples(&key_id, compiled.iter().map(|c| c.name.as_str()));
+        for ident in &compiled {
+            if let Some(sample) = samples.iter().find(|s| ident.regex.is_match(s.as_bytes())) {
+                return Err(BuildError::IdentifierMatchesView { name: ident.name.clone(), sample: sample.clone() });
+            }
         }
         Ok(Masker {
             email_shape: operator.email,
@@ -184,7 +191,7 @@ impl Masker {
     /// Every finding in `hay`, in order, non-overlapping.
     pub fn find(&self, hay: &[u8]) -> Vec<Finding> {
         let mut found = Vec::new();
-        crate::prefilter::scan_blocks(hay, |f| found.push(f));
+        crate::decode::scan(hay, |f| found.push(f));
         if !self.identifiers.is_empty() {
             found = self.merge_identifiers(hay, found);
         }
@@ -213,12 +220,51 @@ impl Masker {
             Role::Admin => {
                 out.extend_from_slice(hay);
                 let mut counts = Counts::default();
-                crate::prefilter::scan_blocks(hay, |f| counts.add(f.kind));
+                crate::decode::scan(hay, |f| counts.add(f.kind));
                 counts
             }
             Role::Operator => self.render_streaming(hay, out, |m, hay, f, out| m.render_operator(hay, f, out)),
             Role::Readonly => self.render_streaming(hay, out, |m, hay, f, out| m.render_readonly(hay, f, out)),
         }
+    }
+
+    /// Where `hay` may be cut without changing any verdict: the largest `c` such that masking
+    /// `hay[..c]` and then `hay[c..]` (followed by any further text) gives the same output and
+    /// the same counts as masking the whole, or `None` when `hay` holds no such place.
+    ///
+    /// A cut goes after the last newline (no address, token or identifier match spans a line
+    /// break, and every verdict reads only its own line). A line without one is cut in the
+    /// middle of [`CUT_CONTEXT`] bytes on each side without a single trigger byte (`@ . : % \`
+    /// or a byte of a full-width form): every look-around of the scanner ends within that
+    /// distance, and a run crossing the cut is too long to hold an address on both sides of it.
+    /// With user-defined identifiers only newlines cut (a pattern may match anything else).
+    ///
+    /// The answer depends only on the bytes within [`CUT_CONTEXT`] of the cut, so a window of a
+    /// larger buffer (its last bytes plus that much context) finds the same cuts in it.
+    ///
+    /// ```
+    /// use logmask_mask::{Masker, Role};
+    ///
+    /// let masker = Masker::new();
+    /// let text = b"a bob@example.com\nb 10.0.0.1";
+    /// let cut = masker.cut_point(text).unwrap();
+    /// assert_eq!(cut, 18);
+    /// let mut pieces = masker.mask(Role::Readonly, &text[..cut]).0;
+    /// pieces.extend(masker.mask(Role::Readonly, &text[cut..]).0);
+    /// assert_eq!(pieces, masker.mask(Role::Readonly, text).0);
+    /// ```
+    pub fn cut_point(&self, hay: &[u8]) -> Option<usize> {
+        if let Some(nl) = memchr::memrchr(b'\n', hay) {
+            let after = nl + 1;
+            // A later trigger-free cut within the last line, if any, is larger.
+            if self.identifiers.is_empty()
+                && let Some(c) = quiet_cut(&hay[after..])
+            {
+                return Some(after + c);
+            }
+            return Some(after);
+        }
+        if self.identifiers.is_empty() { quiet_cut(hay) } else { None }
     }
 
     /// The `role` view of `hay` as a new buffer, with the counts.
@@ -245,7 +291,7 @@ impl Masker {
     ) -> Counts {
         let mut counts = Counts::default();
         let mut copied = 0;
-        crate::prefilter::scan_blocks(hay, |f| {
+        crate::decode::scan(hay, |f| {
             out.extend_from_slice(&hay[copied..f.start]);
             render(self, hay, &f, out);
             copied = f.end;
@@ -297,9 +343,22 @@ impl Masker {
     /// not change what is found around them once masked.
     fn merge_identifiers(&self, hay: &[u8], builtin: Vec<Finding>) -> Vec<Finding> {
         let mut extra: Vec<Finding> = Vec::new();
-        for (index, ident) in self.identifiers.iter().enumerate() {
-            let kind = Kind::Custom(u16::try_from(index).expect("identifier count fits u16"));
-            extra.extend(ident.regex.find_iter(hay).map(|m| Finding { start: m.start(), end: m.end(), kind }));
+        // Line by line: a match never spans a line break, whatever the pattern, so a buffer may
+        // be cut after any newline without changing what is found (`cut_point`).
+        let mut line_start = 0;
+        for line in hay.split_inclusive(|&b| b == b'\n') {
+            for (index, ident) in self.identifiers.iter().enumerate() {
+                let kind = Kind::Custom(u16::try_from(index).expect("identifier count fits u16"));
+                for m in ident.regex.find_iter(line) {
+                    let (start, end) = (line_start + m.start(), line_start + m.end());
+                    if inside_token(hay, start, end) {
+                        continue;
+                    }
+                    let (start, end) = json_number_span(hay, start, end).unwrap_or((start, end));
+                    extra.push(Finding { start, end, kind });
+                }
+            }
+            line_start += line.len();
         }
         if extra.is_empty() {
             return builtin;
@@ -314,7 +373,8 @@ impl Masker {
                 merged.push(f);
             }
             let overlaps_next = b.peek().is_some_and(|f| f.start < x.end);
-            if x.start >= last_end && !overlaps_next && token_keeps_neighbours(hay, x.start, x.end) {
+            let quoted = json_number_span(hay, x.start, x.end) == Some((x.start, x.end));
+            if x.start >= last_end && !overlaps_next && token_keeps_neighbours(hay, x.start, x.end, quoted) {
                 last_end = x.end;
                 merged.push(x);
             }
@@ -341,7 +401,17 @@ impl Masker {
             },
             Kind::Ipv4 => self.render_operator_ipv4(text, out),
             Kind::Ipv6 => self.render_operator_ipv6(text, out),
-            Kind::Custom(index) => self.write_token(self.identifiers[usize::from(index)].name.as_bytes(), None, out),
+            Kind::Custom(index) => {
+                let quoted = json_number_span(hay, f.start, f.end) == Some((f.start, f.end));
+                let name = self.identifiers[usize::from(index)].name.as_bytes();
+                if quoted {
+                    out.push(b'"');
+                    self.write_token(name, None, out);
+                    out.push(b'"');
+                } else {
+                    self.write_token(name, None, out);
+                }
+            }
         }
     }
 
@@ -364,21 +434,35 @@ impl Masker {
         }
     }
 
+    /// Octets as written, dots as written (`.`, `\u002e`, `%2e`): the view keeps the disguise.
     fn render_operator_ipv4(&self, text: &[u8], out: &mut Vec<u8>) {
-        for (i, octet) in text.split(|&b| b == b'.').enumerate() {
-            if i > 0 {
-                out.push(b'.');
-            }
-            if i < self.ipv4_keep {
-                out.extend_from_slice(octet);
-            } else {
-                out.push(b'*');
+        let mut octet = 0;
+        let mut i = 0;
+        let mut octet_start = 0;
+        loop {
+            let dot = if i < text.len() { crate::decode::dot_unit(&text[i..]) } else { Some(0) };
+            match dot {
+                Some(len) => {
+                    if octet < self.ipv4_keep {
+                        out.extend_from_slice(&text[octet_start..i]);
+                    } else {
+                        out.push(b'*');
+                    }
+                    if i >= text.len() {
+                        return;
+                    }
+                    out.extend_from_slice(&text[i..i + len]);
+                    octet += 1;
+                    i += len;
+                    octet_start = i;
+                }
+                None => i += 1,
             }
         }
     }
 
     fn render_operator_ipv6(&self, text: &[u8], out: &mut Vec<u8>) {
-        let Some(addr) = scan::parse_ipv6(text) else {
+        let Some(addr) = scan::parse_ipv6(&crate::decode::decode_text(text)) else {
             out.extend_from_slice(b"<ipv6>");
             return;
         };
@@ -389,6 +473,18 @@ impl Masker {
     }
 
     fn render_readonly(&self, hay: &[u8], f: &Finding, out: &mut Vec<u8>) {
+        if let Kind::Custom(_) = f.kind
+            && json_number_span(hay, f.start, f.end) == Some((f.start, f.end))
+        {
+            out.push(b'"');
+            self.render_readonly_token(hay, f, out);
+            out.push(b'"');
+            return;
+        }
+        self.render_readonly_token(hay, f, out);
+    }
+
+    fn render_readonly_token(&self, hay: &[u8], f: &Finding, out: &mut Vec<u8>) {
         let text = &hay[f.start..f.end];
         let Some(key) = &self.token else {
             let token: &[u8] = match f.kind {
@@ -409,12 +505,13 @@ impl Masker {
                 b"email"
             }
             Kind::Ipv4 => {
-                let octets = scan::parse_ipv4(text).expect("findings are valid addresses");
+                let octets = scan::parse_ipv4(&crate::decode::ipv4_text(text)).expect("findings are valid addresses");
                 write!(normal, "{}", std::net::Ipv4Addr::from(octets)).expect("Vec write");
                 b"ipv4"
             }
             Kind::Ipv6 => {
-                let addr: Ipv6Addr = scan::parse_ipv6(text).expect("findings are valid addresses");
+                let addr: Ipv6Addr =
+                    scan::parse_ipv6(&crate::decode::decode_text(text)).expect("findings are valid addresses");
                 write!(normal, "{addr}").expect("Vec write");
                 b"ipv6"
             }
@@ -446,8 +543,121 @@ impl Masker {
     }
 }
 
-/// Length of the first character of an address (a whole percent escape counts as one).
+/// How far around a cut [`Masker::cut_point`] needs bytes without a trigger: more than any
+/// look-around of the scanner (a local part is scanned 256 bytes back, a domain 253 on, a token
+/// 160 back) and than the 64-byte run limit.
+pub const CUT_CONTEXT: usize = 1024;
+
+/// Bytes that can start or change a verdict: the scanner's triggers, and 0xEF (the lead byte of
+/// the full-width forms).
+fn is_trigger(b: u8) -> bool {
+    matches!(b, b'@' | b'.' | b':' | b'%' | b'\\' | 0xEF)
+}
+
+/// The last cut in `hay` with [`CUT_CONTEXT`] trigger-free bytes on each side.
+fn quiet_cut(hay: &[u8]) -> Option<usize> {
+    let mut bound = hay.len();
+    loop {
+        let trigger = hay[..bound].iter().rposition(|&b| is_trigger(b));
+        let quiet_from = trigger.map_or(0, |t| t + 1);
+        if bound - quiet_from >= 2 * CUT_CONTEXT {
+            return Some(bound - CUT_CONTEXT);
+        }
+        bound = trigger?;
+    }
+}
+
+/// Pieces of text the masker writes into its views: the unkeyed and keyed token of every type
+/// (pseudonym digests with letters in them: a digit-only pattern may hit an all-digit digest,
+/// which [`inside_token`] leaves alone) and the fixed parts of the operator masks.
+fn view_samples<'a>(key_id: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut samples = Vec::new();
+    for name in ["email", "ipv4", "ipv6"].into_iter().chain(names) {
+        samples.push(format!("<{name}>"));
+        for digest in ["abcdefabcdef", "a1b2c3d4e5f6"] {
+            samples.push(format!("<{name}:{key_id}:{digest}>"));
+        }
+    }
+    for mask in ["***@", "***%40", "***\\u0040", "***＠", "0.0.0.*", "0.0.*.*", "0.*.*.*", "*.*.*.*", "0:0:0:*", "0:*"]
+    {
+        samples.push(mask.to_owned());
+    }
+    samples
+}
+
+/// Is `hay[start..end]` inside a mask token (`<email>`, `<order_id:k1:0123456789ab>`)? A
+/// user-defined identifier never masks part of one: that would change a view on every pass.
+fn inside_token(hay: &[u8], start: usize, end: usize) -> bool {
+    const REACH: usize = 64;
+    let back = &hay[start.saturating_sub(REACH)..start];
+    let Some(open) = back.iter().rposition(|&b| b == b'<' || b == b'>') else {
+        return false;
+    };
+    if back[open] != b'<' {
+        return false;
+    }
+    let open = start - back.len() + open;
+    let ahead = &hay[end..hay.len().min(end + REACH)];
+    let Some(close) = ahead.iter().position(|&b| b == b'<' || b == b'>') else {
+        return false;
+    };
+    if ahead[close] != b'>' {
+        return false;
+    }
+    let inner = &hay[open + 1..end + close];
+    let mut parts = inner.split(|&b| b == b':');
+    let name = parts.next().unwrap_or_default();
+    let name_ok = name.first().is_some_and(u8::is_ascii_lowercase)
+        && name.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let rest: Vec<&[u8]> = parts.collect();
+    name_ok
+        && match rest.as_slice() {
+            [] => true,
+            [id, digest] => {
+                !id.is_empty()
+                    && id.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                    && digest.len() == 12
+                    && digest.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            }
+            _ => false,
+        }
+}
+
+/// Bytes of a JSON number.
+fn is_number_byte(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')
+}
+
+/// The whole JSON number around a user-defined identifier's match, when the match lies in one
+/// and the number is a JSON value (after `"key":`, `[` or `,`; before `,`, `}` or `]`). Such a
+/// match is masked as a JSON string (`{"accountId":"<account>"}`): a bare token there would
+/// make valid JSON invalid, and leaving the number would leak it.
+fn json_number_span(hay: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    if !hay[start..end].iter().all(|&b| is_number_byte(b)) {
+        return None;
+    }
+    let s = start - hay[..start].iter().rev().take_while(|&&b| is_number_byte(b)).count();
+    let e = end + hay[end..].iter().take_while(|&&b| is_number_byte(b)).count();
+    if !(hay[s] == b'-' || hay[s].is_ascii_digit()) {
+        return None;
+    }
+    let space = |b: &&u8| matches!(**b, b' ' | b'\t' | b'\r' | b'\n');
+    let mut before = hay[..s].iter().rev().skip_while(space);
+    let value_position = match before.next() {
+        Some(b':') => before.find(|b| !space(b)) == Some(&b'"'),
+        Some(b'[' | b',') => true,
+        _ => false,
+    };
+    let closes = matches!(hay[e..].iter().find(|b| !space(b)), Some(b',' | b'}' | b']'));
+    (value_position && closes).then_some((s, e))
+}
+
+/// Length of the first character of an address (a whole percent escape counts as one, and so
+/// does a JSON `\uXXXX` escape: half of one would leave a broken escape in the view).
 fn first_unit_len(text: &[u8], form: AtForm) -> usize {
+    if text.len() >= 6 && text[0] == b'\\' && text[1] == b'u' && text[2..6].iter().all(u8::is_ascii_hexdigit) {
+        return 6;
+    }
     if form == AtForm::UrlEncoded
         && text.len() >= 3
         && text[0] == b'%'
@@ -465,7 +675,9 @@ fn normalize_email(text: &[u8], at: usize, form: AtForm, out: &mut Vec<u8>) {
     let (local, rest) = text.split_at(at);
     let domain = &rest[form.len()..];
     let decode = form == AtForm::UrlEncoded;
-    for part in [local, b"@".as_slice(), domain] {
+    // `\u0062ob@example\u002ecom` is bob@example.com: escapes of address characters decoded.
+    let (local, domain) = (crate::decode::decode_text(local), crate::decode::decode_text(domain));
+    for part in [&local[..], b"@".as_slice(), &domain[..]] {
         let mut i = 0;
         while i < part.len() {
             let b = part[i];
@@ -494,7 +706,7 @@ const NEIGHBOURHOOD: usize = 640;
 /// match that cuts a number or a word ("ORD-1219" of "ORD-12192.0.2.1") would leave a tail that
 /// reads as an address once the token's `>` stands before it, and masking the masked text would
 /// mask again. Such a match is left alone, like a built-in candidate that runs into a word.
-fn token_keeps_neighbours(hay: &[u8], start: usize, end: usize) -> bool {
+fn token_keeps_neighbours(hay: &[u8], start: usize, end: usize, quoted: bool) -> bool {
     // Next to a separator the token's own `<`/`>` change nothing: most matches stop here.
     let separator = |b: Option<&u8>| {
         b.is_none_or(|b| {
@@ -520,19 +732,19 @@ fn token_keeps_neighbours(hay: &[u8], start: usize, end: usize) -> bool {
     if separator(start.checked_sub(1).map(|i| &hay[i])) && separator(hay.get(end)) {
         return true;
     }
-    const TOKEN: &[u8] = b"<x>";
+    let token: &[u8] = if quoted { b"\"<x>\"" } else { b"<x>" };
     let from = start.saturating_sub(NEIGHBOURHOOD);
     let to = hay.len().min(end + NEIGHBOURHOOD);
-    let mut masked = Vec::with_capacity(to - from - (end - start) + TOKEN.len());
+    let mut masked = Vec::with_capacity(to - from - (end - start) + token.len());
     masked.extend_from_slice(&hay[from..start]);
-    masked.extend_from_slice(TOKEN);
+    masked.extend_from_slice(token);
     masked.extend_from_slice(&hay[end..to]);
     let spans = |text: &[u8], to_hay: &dyn Fn(usize) -> usize| {
         let mut spans = Vec::new();
-        crate::prefilter::scan_blocks(text, |f| spans.push((to_hay(f.start), to_hay(f.end))));
+        crate::decode::scan(text, |f| spans.push((to_hay(f.start), to_hay(f.end))));
         spans
     };
-    let token_end = start - from + TOKEN.len();
+    let token_end = start - from + token.len();
     let around = |i: usize| if i < token_end { from + i } else { end + (i - token_end) };
     spans(&hay[from..to], &|i| from + i) == spans(&masked, &around)
 }

@@ -174,4 +174,17 @@ pub enum BuildError {
     /// An identifier pattern that matches the empty string (it would match everywhere).
     #[error("identifier {0:?}: pattern matches the empty string")]
     IdentifierMatchesEmpty(String),
+    /// An identifier pattern that matches text the masker itself writes (a token such as
+    /// `<email>` or its own `<name>`, a pseudonym, an operator mask such as `***@` or `10.0.0.*`):
+    /// every pass over a view would mask it again, and the output would grow without end.
+    #[error(
+        "identifier {name:?}: pattern matches {sample:?}, which the masker writes into its views \
+         (masking a view again would change it, without end); make the pattern more specific"
+    )]
+    IdentifierMatchesView {
+        /// The identifier's name.
+        name: String,
+        /// A piece of masked output the pattern matches.
+        sample: String,
+    },
 }

@@ -340,6 +340,37 @@ fn masks_at(hay: &[u8], offset: usize, classify: impl Fn(&Window) -> Masks) -> M
     }
 }
 
+/// Triggers of one byte judged up to a position: set from `Outcome::SkipSame`, cleared by a
+/// finding (a new floor can shorten a run, so the judgement no longer holds).
+#[derive(Clone, Copy, Default)]
+struct Judged {
+    colon: usize,
+    dot: usize,
+    percent: usize,
+}
+
+impl Judged {
+    #[inline(always)]
+    fn slot(&mut self, byte: u8) -> Option<&mut usize> {
+        match byte {
+            b':' => Some(&mut self.colon),
+            b'.' => Some(&mut self.dot),
+            b'%' => Some(&mut self.percent),
+            _ => None,
+        }
+    }
+}
+
+/// Bits of the block at `offset` that lie before `until`.
+#[inline(always)]
+fn below(until: usize, offset: usize) -> u64 {
+    match until.saturating_sub(offset) {
+        0 => 0,
+        k if k >= 64 => !0,
+        k => (1u64 << k) - 1,
+    }
+}
+
 #[inline(always)] // inlined into each entry point with that entry point's classifier
 fn scan_blocks_with(hay: &[u8], mut emit: impl FnMut(crate::scan::Finding), classify: impl Fn(&Window) -> Masks) {
     use crate::scan::{Outcome, candidate_at};
@@ -348,19 +379,29 @@ fn scan_blocks_with(hay: &[u8], mut emit: impl FnMut(crate::scan::Finding), clas
     let mut from = 0;
     let mut floor = 0;
     let mut offset = 0;
+    let mut judged = Judged::default();
     let mut cur = masks_at(hay, 0, &classify);
     let mut cur_chain = colons_with_successor(&cur);
     while offset < n {
         let next = masks_at(hay, offset + STRIDE, &classify);
         let next_chain = colons_with_successor(&next);
-        let mut bits = candidates(&cur, cur_chain, &next, next_chain);
-        if from > offset {
-            bits &= if from - offset >= 64 { 0 } else { !0u64 << (from - offset) };
-        }
+        let all = candidates(&cur, cur_chain, &next, next_chain);
+        let from_on = |from: usize| {
+            if from <= offset {
+                !0
+            } else if from - offset >= 64 {
+                0
+            } else {
+                !0u64 << (from - offset)
+            }
+        };
+        let mut bits = all & from_on(from);
+        // A long run judged once: its other colons and dots drop out in bulk.
+        bits &= !(cur.colon & below(judged.colon, offset) | cur.quad_dot & below(judged.dot, offset));
         while bits != 0 {
             let p = offset + bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            if p < from {
+            if p < from || judged.slot(hay[p]).is_some_and(|until| p < *until) {
                 continue;
             }
             match candidate_at(hay, p, floor) {
@@ -368,8 +409,19 @@ fn scan_blocks_with(hay: &[u8], mut emit: impl FnMut(crate::scan::Finding), clas
                     emit(f);
                     floor = f.end;
                     from = f.end;
+                    // The new floor ends every judgement, also of the bits cleared in bulk.
+                    judged = Judged::default();
+                    bits = all & from_on(from);
                 }
                 Outcome::Skip(_) => from = p + 1,
+                Outcome::SkipSame(until) => {
+                    from = p + 1;
+                    if let Some(slot) = judged.slot(hay[p]) {
+                        *slot = until;
+                    }
+                    // The rest of this block's bits of that byte: in bulk too.
+                    bits &= !(cur.colon & below(judged.colon, offset) | cur.quad_dot & below(judged.dot, offset));
+                }
             }
         }
         cur = next;
@@ -504,6 +556,22 @@ mod tests {
                     assert_eq!(baseline, reference, "{:?}", String::from_utf8_lossy(&text));
                 }
             }
+        }
+    }
+
+    /// Runs that every trigger of them could judge again: the scan must judge each once.
+    #[test]
+    fn adversarial_runs_cost_a_few_steps_per_byte() {
+        let units: [&str; 12] =
+            [":", "::1", "1.", "%40", "1.2.3.4.", "a:", "1.1.1.1.1:", "::1.", "a@", "@", "%40a.", "1:1.1:1."];
+        for unit in units {
+            let hay = unit.repeat(64 * 1024 / unit.len());
+            crate::scan::WORK.with(|w| w.set(0));
+            let mut found = 0;
+            scan_blocks(hay.as_bytes(), |_| found += 1);
+            let work = crate::scan::WORK.with(|w| w.get());
+            let per_byte = work as f64 / hay.len() as f64;
+            assert!(per_byte <= 4.0, "{unit:?}: {per_byte:.1} steps per byte ({found} findings)");
         }
     }
 

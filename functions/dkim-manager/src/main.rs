@@ -3,7 +3,8 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use logmask_dkim::store::KeyRepository;
 use logmask_dkim::{AwsResources, Deps, HickoryTxtResolver, ManagerConfig, ObjectStore, S3ObjectStore};
-use logmask_dkim::{TxtResolver, notify::Notifier, notify::SnsNotifier, ses::SesDkimApi, ses::SesV2DkimClient};
+use logmask_dkim::{TxtResolver, ses::SesDkimApi, ses::SesV2DkimClient};
+use logmask_notify::{Notifier, SnsNotifier};
 use serde_json::Value;
 
 #[tokio::main]
@@ -18,9 +19,10 @@ async fn main() -> Result<(), Error> {
         [] => HickoryTxtResolver::system()?,
         servers => HickoryTxtResolver::with_name_servers(servers)?,
     };
+    let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), aws.topics());
     let deps = Deps {
         keys: KeyRepository::new(S3ObjectStore::new(s3, aws.bucket, aws.kms_key_id)),
-        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), aws.topic_arn),
+        notifier,
         ses: SesV2DkimClient::new(aws_sdk_sesv2::Client::new(&sdk)),
         dns,
         config,

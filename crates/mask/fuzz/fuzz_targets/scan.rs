@@ -4,7 +4,10 @@
 //! user-defined identifier); admin output is the input; the fast scan finds exactly what the
 //! every-byte reference scan finds; findings are in order, in bounds, non-overlapping and cut
 //! UTF-8 input only at character boundaries; the counts match the findings; operator and
-//! readonly views are idempotent (masking masked text changes nothing) and keep UTF-8 valid.
+//! readonly views are idempotent (masking masked text changes nothing), hold nothing the scan
+//! would find again and keep UTF-8 valid; masking in two pieces cut where `Masker::cut_point`
+//! says equals masking the whole; every IPv4 address found is found again with its dots
+//! written as `\u002e` or `%2e`.
 //!
 //! Run: `cd crates/mask/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run scan -s none -- -dict=scan.dict`
 #![no_main]
@@ -36,6 +39,23 @@ fuzz_target!(|data: &[u8]| {
         last_end = f.end;
     }
 
+    // Disguised dots hide nothing: each address found is found again, alone, with its dots
+    // escaped, and gets the plain form's pseudonym.
+    for f in found.iter().filter(|f| f.kind == logmask_mask::Kind::Ipv4) {
+        let text = &data[f.start..f.end];
+        let plain = KEYED.mask(Role::Readonly, text).0;
+        for dot in [&b"\\u002e"[..], b"%2E"] {
+            let mut disguised = Vec::new();
+            for (i, part) in text.split(|&b| b == b'.').enumerate() {
+                if i > 0 {
+                    disguised.extend_from_slice(dot);
+                }
+                disguised.extend_from_slice(part);
+            }
+            assert_eq!(KEYED.mask(Role::Readonly, &disguised).0, plain, "{:?}", String::from_utf8_lossy(&disguised));
+        }
+    }
+
     for masker in [&*PLAIN, &*KEYED, &*WITH_IDENTIFIER] {
         let expected = masker.find(data).len() as u64;
         for role in Role::ALL {
@@ -48,6 +68,13 @@ fuzz_target!(|data: &[u8]| {
             }
             if utf8 {
                 assert!(std::str::from_utf8(&out).is_ok(), "{role}: masking broke UTF-8");
+            }
+            assert!(masker.find(&out).is_empty(), "{role} view still holds findings: {:?}", String::from_utf8_lossy(&out));
+            if let Some(cut) = masker.cut_point(data) {
+                let mut pieces = Vec::new();
+                let mut counts = masker.mask_into(role, &data[..cut], &mut pieces);
+                counts += masker.mask_into(role, &data[cut..], &mut pieces);
+                assert!(pieces == out && counts.total() == expected, "{role}: cut at {cut} changes the view");
             }
             let mut again = Vec::new();
             masker.mask_into(role, &out, &mut again);

@@ -1,0 +1,227 @@
+//! Disguises a reader undoes by eye, undone before the scan: JSON escapes of address characters
+//! (`10\u002e1\u002e2\u002e3`, `dave@ex\u0061mple.com`), percent-encoded dots (`%2e`),
+//! full-width digits and dots (`１９２．０．２．１`) and the IPv4 address in an EC2 host name
+//! (`ip-10-1-2-3.ec2.internal`).
+//!
+//! The scanner reads the decoded text, and every finding is mapped back to the bytes it covers
+//! in the input, so the views replace exactly the disguised address and keep its disguise where
+//! they keep anything (the operator view of `10\u002e1\u002e2\u002e3` is `10\u002e1\u002e2\u002e*`).
+//! The at-sign forms (`\u0040`, `%40`) are not decoded: the scanner knows them and renders them
+//! as written.
+
+use crate::scan::Finding;
+
+/// Decoded text and where its decoded units came from.
+pub(crate) struct Decoded {
+    pub(crate) text: Vec<u8>,
+    /// `(decoded offset, input offset, input length)` of every decoded unit, in order.
+    units: Vec<(usize, usize, usize)>,
+}
+
+/// The character an escape at `p` stands for and the escape's length, when it is one this
+/// module decodes.
+fn unit_at(hay: &[u8], p: usize) -> Option<(u8, usize)> {
+    match hay[p] {
+        b'%' if hay.get(p + 1) == Some(&b'2') && matches!(hay.get(p + 2), Some(b'e' | b'E')) => Some((b'.', 3)),
+        b'\\' => {
+            let esc = hay.get(p..p + 6)?;
+            if !(esc[1] == b'u' && esc[2] == b'0' && esc[3] == b'0') {
+                return None;
+            }
+            let c = (hex(esc[4])? << 4) | hex(esc[5])?;
+            // Only an escape: the backslash must not itself be escaped ("\\u002e" is text).
+            let escaped = hay[..p].iter().rev().take(64).take_while(|&&b| b == b'\\').count() % 2 == 1;
+            (is_address_char(c) && !escaped).then_some((c, 6))
+        }
+        _ => None,
+    }
+}
+
+/// Characters of addresses whose escapes are decoded. Not `@` (its escapes are at-sign forms the
+/// scanner knows), not `%` (decoding it would invent URL escapes).
+fn is_address_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'+' | b':')
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// A full-width digit (U+FF10–FF19) or full stop (U+FF0E) at `p`, as its ASCII character.
+fn full_width_at(hay: &[u8], p: usize) -> Option<u8> {
+    match hay.get(p..p + 3)? {
+        [0xEF, 0xBC, b @ 0x90..=0x99] => Some(b'0' + (b - 0x90)),
+        [0xEF, 0xBC, 0x8E] => Some(b'.'),
+        _ => None,
+    }
+}
+
+/// The digits of an EC2 host name's address (`ip-10-1-2-3`), with the offsets of its three
+/// dashes: `ip-` at a word start, four octets ≤ 255 joined by dashes, then no further digit or
+/// dash-digit. An octet may also be the operator view's `*` (`ip-10-1-2-*`): the view must
+/// decode as the input did.
+fn ec2_host(hay: &[u8], q: usize) -> Option<[usize; 3]> {
+    if q > 0 && (hay[q - 1].is_ascii_alphanumeric() || hay[q - 1] == b'_') {
+        return None;
+    }
+    let mut i = q + 3;
+    let mut dashes = [0; 3];
+    for k in 0..4 {
+        let digits = hay[i..].iter().take(4).take_while(|b| b.is_ascii_digit()).count();
+        if k > 0 && digits == 0 && hay.get(i) == Some(&b'*') {
+            i += 1;
+        } else {
+            if !(1..=3).contains(&digits) {
+                return None;
+            }
+            let value = hay[i..i + digits].iter().fold(0u16, |acc, &d| acc * 10 + u16::from(d - b'0'));
+            if value > 255 {
+                return None;
+            }
+            i += digits;
+        }
+        if k < 3 {
+            if hay.get(i) != Some(&b'-') {
+                return None;
+            }
+            dashes[k] = i;
+            i += 1;
+        }
+    }
+    let ends = match hay.get(i) {
+        None => true,
+        Some(b'-') => !hay.get(i + 1).is_some_and(u8::is_ascii_alphanumeric),
+        Some(&b) => !(b.is_ascii_alphanumeric() || b == b'_'),
+    };
+    ends.then_some(dashes)
+}
+
+/// The decoded text, or `None` when `hay` holds nothing to decode (the common case: a
+/// `memchr3` pass and a search for `ip-` over the input).
+pub(crate) fn decode(hay: &[u8]) -> Option<Decoded> {
+    static EC2: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"ip-"));
+    // (input offset, input length, decoded byte), in order, not overlapping.
+    let mut found: Vec<(usize, usize, u8)> = Vec::new();
+    let mut next = 0;
+    for p in memchr::memchr3_iter(b'\\', b'%', 0xEF, hay) {
+        if p < next {
+            continue;
+        }
+        // Full-width digits and dots are read as ASCII wherever they stand: a decision that
+        // depended on their neighbours would change once a view masks those neighbours, and
+        // masking the view again would read it differently.
+        if hay[p] == 0xEF {
+            if let Some(c) = full_width_at(hay, p) {
+                found.push((p, 3, c));
+                next = p + 3;
+            }
+        } else if let Some((c, len)) = unit_at(hay, p) {
+            found.push((p, len, c));
+            next = p + len;
+        }
+    }
+    let mut ec2 = EC2.find_iter(hay).filter_map(|q| ec2_host(hay, q)).flatten().peekable();
+    if found.is_empty() && ec2.peek().is_none() {
+        return None;
+    }
+    let mut dashes: Vec<(usize, usize, u8)> = ec2.map(|d| (d, 1, b'.')).collect();
+    if !dashes.is_empty() {
+        found.append(&mut dashes);
+        found.sort_unstable_by_key(|u| u.0);
+    }
+    let mut units = Vec::with_capacity(found.len());
+    let mut text = Vec::with_capacity(hay.len());
+    let mut copied = 0;
+    for (p, len, c) in found {
+        if p < copied {
+            continue;
+        }
+        text.extend_from_slice(&hay[copied..p]);
+        units.push((text.len(), p, len));
+        text.push(c);
+        copied = p + len;
+    }
+    text.extend_from_slice(&hay[copied..]);
+    Some(Decoded { text, units })
+}
+
+impl Decoded {
+    /// The input offset of decoded offset `d` (`d` may be the end of the text).
+    fn to_input(&self, d: usize) -> usize {
+        let i = self.units.partition_point(|&(dec, _, _)| dec <= d);
+        match i.checked_sub(1).map(|i| self.units[i]) {
+            None => d,
+            Some((dec, raw, _)) if dec == d => raw,
+            Some((dec, raw, len)) => raw + len + (d - dec - 1),
+        }
+    }
+
+    /// A finding in the decoded text as a finding in the input.
+    pub(crate) fn to_input_finding(&self, f: Finding) -> Finding {
+        let kind = match f.kind {
+            crate::scan::Kind::Email { at, form } => crate::scan::Kind::Email { at: self.to_input(at), form },
+            other => other,
+        };
+        Finding { start: self.to_input(f.start), end: self.to_input(f.end), kind }
+    }
+}
+
+/// Decodes the disguised units of one address's text (for pseudonyms and IPv6 parsing).
+pub(crate) fn decode_text(text: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    match decode(text) {
+        Some(d) => std::borrow::Cow::Owned(d.text),
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
+/// The dotted quad an IPv4 finding's text stands for: every disguise undone, and the dashes of
+/// an EC2 host name (which only such a finding holds) read as dots.
+pub(crate) fn ipv4_text(text: &[u8]) -> Vec<u8> {
+    let mut plain = decode_text(text).into_owned();
+    for b in &mut plain {
+        if *b == b'-' {
+            *b = b'.';
+        }
+    }
+    plain
+}
+
+/// Length of the unit at the start of an IPv4 finding's `text` when it is a dot in any of its
+/// forms (`.`, `\u002e`, `%2e`, `．`, an EC2 host name's `-`).
+pub(crate) fn dot_unit(text: &[u8]) -> Option<usize> {
+    match text.first()? {
+        b'.' | b'-' => Some(1),
+        b'%' | b'\\' => unit_at(text, 0).filter(|&(c, _)| c == b'.').map(|(_, len)| len),
+        0xEF => (full_width_at(text, 0) == Some(b'.')).then_some(3),
+        _ => None,
+    }
+}
+
+/// Every finding in `hay`, disguises undone: the scan of the decoded text mapped back.
+#[inline(always)] // each caller's closure is inlined into its own copy of the scan loop
+pub(crate) fn scan(hay: &[u8], mut emit: impl FnMut(Finding)) {
+    match decode(hay) {
+        None => crate::prefilter::scan_blocks(hay, emit),
+        Some(d) => crate::prefilter::scan_blocks(&d.text, |f| emit(d.to_input_finding(f))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_map_back_through_every_unit() {
+        let hay = br"10\u002e1%2e2\u002E3 \\u002e x";
+        let d = decode(hay).unwrap();
+        assert_eq!(d.text, br"10.1.2.3 \\u002e x");
+        assert_eq!(d.to_input(0), 0);
+        assert_eq!(d.to_input(2), 2);
+        assert_eq!(d.to_input(3), 8);
+        assert_eq!(d.to_input(5), 12);
+        assert_eq!(d.to_input(8), 20);
+        assert_eq!(d.to_input(d.text.len()), hay.len());
+        assert!(decode(br"bob\u0040example.com %40 %2f \\u002e").is_none());
+    }
+}
