@@ -11,8 +11,8 @@ mod demo;
 mod dkim;
 mod firehose;
 mod mask;
-mod query;
 mod monitor;
+mod query;
 
 #[derive(Parser)]
 #[command(name = "logmask", version, about = "Mask PII in SES operations logs; DKIM tools; local Lambda runs")]
