@@ -14,10 +14,13 @@ pub struct Stored {
     pub spec: PutSpec,
 }
 
+/// Parts of an unfinished multipart upload, by upload id.
+type Uploads = HashMap<String, Vec<(i32, Vec<u8>)>>;
+
 #[derive(Default)]
 pub struct FakeS3 {
     pub objects: Mutex<HashMap<(String, String), Stored>>,
-    uploads: Mutex<HashMap<String, Vec<(i32, Vec<u8>)>>>,
+    uploads: Mutex<Uploads>,
     /// `GetObject` fails with a retryable error for these keys.
     pub flaky: Mutex<Vec<String>>,
     pub puts: Mutex<u32>,
@@ -43,7 +46,7 @@ impl FakeS3 {
 }
 
 fn missing() -> StoreError {
-    StoreError { message: "NoSuchKey".to_owned(), not_found: true, retryable: false }
+    StoreError { message: "NoSuchKey".to_owned(), not_found: true, retryable: false, forbidden: false }
 }
 
 impl S3Client for FakeS3 {
@@ -71,7 +74,12 @@ impl S3Client for FakeS3 {
 
     async fn get(&self, bucket: &str, key: &str) -> Result<(Head, Self::Body), StoreError> {
         if self.flaky.lock().unwrap().iter().any(|k| k == key) {
-            return Err(StoreError { message: "SlowDown".to_owned(), not_found: false, retryable: true });
+            return Err(StoreError {
+                message: "SlowDown".to_owned(),
+                not_found: false,
+                retryable: true,
+                forbidden: false,
+            });
         }
         let o = self.get_stored(bucket, key).ok_or_else(missing)?;
         Ok((Head { etag: o.etag, metadata: o.spec.metadata }, Cursor::new(o.body)))

@@ -46,6 +46,9 @@ pub struct StoreError {
     pub not_found: bool,
     /// Trying again may help (throttling, 5xx, network).
     pub retryable: bool,
+    /// Access denied (403). S3 also answers so for a missing key when the caller may not list
+    /// the bucket.
+    pub forbidden: bool,
 }
 
 impl From<StoreError> for io::Error {
@@ -194,7 +197,8 @@ where
             ) || http.contains("StatusCode(5")
         }
     };
-    StoreError { message: DisplayErrorContext(&e).to_string(), not_found, retryable }
+    let forbidden = matches!(code.as_str(), "AccessDenied" | "Forbidden") || http.contains("StatusCode(403)");
+    StoreError { message: DisplayErrorContext(&e).to_string(), not_found, retryable, forbidden }
 }
 
 fn to_secs(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<i64> {
@@ -285,6 +289,7 @@ impl S3Client for AwsS3 {
             message: "CreateMultipartUpload returned no upload id".to_owned(),
             not_found: false,
             retryable: true,
+            forbidden: false,
         })
     }
 
@@ -493,7 +498,14 @@ impl<C: S3Client> Dest for S3Dest<C> {
 
     fn stamp(&self, key: &str) -> io::Result<Option<Stamp>> {
         let key = format!("{}{key}", self.prefix);
-        let Some(head) = self.handle.block_on(self.client.head(&self.bucket, &key))? else { return Ok(None) };
+        let head = match self.handle.block_on(self.client.head(&self.bucket, &key)) {
+            Ok(Some(head)) => head,
+            Ok(None) => return Ok(None),
+            // Without s3:ListBucket, S3 answers HEAD of a missing key with 403 rather than 404:
+            // such an object counts as not written yet (writing it still needs permission).
+            Err(e) if e.forbidden => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
         let fingerprint = head.metadata.get(META_FINGERPRINT).and_then(|f| Fingerprint::parse(f));
         let source = head.metadata.get(META_SOURCE_ETAG).cloned();
         Ok(fingerprint.zip(source).map(|(fingerprint, source_tag)| Stamp { fingerprint, source_tag }))
@@ -558,5 +570,29 @@ impl<C: S3Client> Dest for S3Dest<C> {
         if let Some(upload) = &w.upload {
             let _ = self.handle.block_on(self.client.abort_multipart(&w.bucket, &w.key, upload));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_urls_split_into_bucket_and_prefix() {
+        assert_eq!(parse_s3_url("s3://raw-logs/raw/2024/"), Some(("raw-logs".into(), "raw/2024/".into())));
+        assert_eq!(parse_s3_url("s3://raw-logs"), Some(("raw-logs".into(), String::new())));
+        for bad in ["raw-logs/raw/", "s3://", "s3://Raw_Logs/x", "s3://ab/x", "https://raw-logs/x"] {
+            assert_eq!(parse_s3_url(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn store_errors_map_to_io_kinds_that_decide_retries() {
+        let e = |not_found, retryable| {
+            io::Error::from(StoreError { message: "m".into(), not_found, retryable, forbidden: false }).kind()
+        };
+        assert_eq!(e(true, false), io::ErrorKind::NotFound);
+        assert_eq!(e(false, true), io::ErrorKind::Other);
+        assert_eq!(e(false, false), io::ErrorKind::PermissionDenied);
     }
 }

@@ -53,7 +53,8 @@ pub struct BackfillArgs {
     /// Where --plan writes the manifest.
     #[arg(long, value_name = "FILE", default_value = "backfill-manifest.csv")]
     manifest: PathBuf,
-    /// Where the manifest will be uploaded [default: s3://<to-bucket>/logmask-backfill/manifest.csv].
+    /// Where the manifest will be uploaded; the job's report goes to the same bucket under
+    /// `batch-operations/reports/` [default: s3://<to-bucket>/batch-operations/manifests/manifest.csv].
     #[arg(long, value_name = "s3://BUCKET/KEY")]
     manifest_uri: Option<String>,
     /// The deployed backfill function (for the printed command).
@@ -190,10 +191,10 @@ fn check_overlap(from: &Place, to: &Place) -> anyhow::Result<()> {
                 bail!("--from and --to overlap: masked files would land among raw ones");
             }
         }
-        (Place::S3 { bucket: a, prefix: pa }, Place::S3 { bucket: b, prefix: pb }) => {
-            if a == b && (pa.starts_with(pb.as_str()) || pb.starts_with(pa.as_str())) {
-                bail!("--from and --to overlap: masked objects would land among raw ones");
-            }
+        (Place::S3 { bucket: a, prefix: pa }, Place::S3 { bucket: b, prefix: pb })
+            if a == b && (pa.starts_with(pb.as_str()) || pb.starts_with(pa.as_str())) =>
+        {
+            bail!("--from and --to overlap: masked objects would land among raw ones");
         }
         _ => {}
     }
@@ -263,7 +264,10 @@ fn plan<S: Source>(
         writeln!(csv, "{bucket},{}", encode_key(&format!("{prefix}{}", entry.key)))?;
     }
     csv.flush()?;
-    let uri = args.manifest_uri.clone().unwrap_or_else(|| format!("s3://{to_bucket}/logmask-backfill/manifest.csv"));
+    let uri = args
+        .manifest_uri
+        .clone()
+        .unwrap_or_else(|| format!("s3://{to_bucket}/batch-operations/manifests/manifest.csv"));
     let Some((m_bucket, m_key)) = parse_s3_url(&uri).filter(|(_, k)| !k.is_empty()) else {
         bail!("--manifest-uri {uri}: not an s3://bucket/key URL");
     };
@@ -271,7 +275,7 @@ fn plan<S: Source>(
     let operation =
         format!(r#"{{"LambdaInvoke":{{"FunctionArn":"{}","InvocationSchemaVersion":"2.0"}}}}"#, args.function_arn);
     let report = format!(
-        r#"{{"Bucket":"arn:aws:s3:::{to_bucket}","Prefix":"logmask-backfill/reports","Format":"Report_CSV_20180820","Enabled":true,"ReportScope":"FailedTasksOnly"}}"#
+        r#"{{"Bucket":"arn:aws:s3:::{m_bucket}","Prefix":"batch-operations/reports","Format":"Report_CSV_20180820","Enabled":true,"ReportScope":"FailedTasksOnly"}}"#
     );
     println!("# {} objects listed into {manifest}", entries.len());
     println!(
