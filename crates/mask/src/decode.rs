@@ -80,11 +80,11 @@ fn ec2_host(hay: &[u8], q: usize) -> Option<[usize; 3]> {
             }
             i += digits;
         }
-        if k < 3 {
+        if let Some(dash) = dashes.get_mut(k) {
             if hay.get(i) != Some(&b'-') {
                 return None;
             }
-            dashes[k] = i;
+            *dash = i;
             i += 1;
         }
     }
