@@ -312,7 +312,9 @@ fn product_version(hay: &[u8], start: usize, floor: usize) -> bool {
     let name = &before[name_start..name_end];
     name.first().is_some_and(u8::is_ascii_uppercase)
         && !name.iter().any(|&b| b.is_ascii_digit() || b == b'-')
-        && (name_start == 0 || matches!(before[name_start - 1], b' ' | b'\t' | b'(' | b';' | b',' | b'"'))
+        // A line break starts a product like the start of the text does: the verdict must not
+        // change when a stream is cut after it (fuzz find: "\nFFF…F/70.0.2.1").
+        && (name_start == 0 || matches!(before[name_start - 1], b' ' | b'\t' | b'(' | b';' | b',' | b'"' | b'\n' | b'\r'))
 }
 
 const MASK_TOKENS: [&[u8]; 3] = [b"<email", b"<ipv4", b"<ipv6"];
@@ -1051,6 +1053,13 @@ mod tests {
         assert_eq!(spans("1.3.6.1.4.1.311 v1.2.3 1.234.567 256.1.1.1"), vec![]);
         assert_eq!(spans("Class@679 local@tbird-admin1 @handle"), vec![]);
         assert_eq!(spans("arn:aws:iam::123456789012:role/x arn:aws:s3:::bucket"), vec![]);
+    }
+
+    #[test]
+    fn a_product_name_at_a_line_start_reads_as_at_the_text_start() {
+        let line = "FFFFFFFFEFFFFFFFFFF/70.0.2.1";
+        assert_eq!(spans(&format!("x\n{line}")), spans(line));
+        assert_eq!(spans(line), vec![]);
     }
 
     #[test]
