@@ -520,6 +520,45 @@ fn app_line(rng: &mut Rng, out: &mut Vec<u8>, pii_percent: u64) {
     }
 }
 
+/// Adversarial corpora: one short unit repeated, with no line break, so every byte sits inside a
+/// run that looks like the start of an address. Each is the worst case of one part of the scanner
+/// (run expansion, `::` handling, escape decoding, local-part scans); the masker must stay above
+/// [`WORST_CASE_TARGET`] on all of them.
+pub const ADVERSARIAL: &[(&str, &str)] = &[
+    ("colons", ":"),
+    ("colon_colon_one", "::1"),
+    ("digit_dot", "1."),
+    ("percent_40", "%40"),
+    ("dotted_quad_chain", "1.2.3.4."),
+    ("quad_colon_chain", "1.1.1.1.1:"),
+    ("hex_colon", "a:"),
+    ("ipv6_groups", "a:a:a:a:a:a:a:a:a-"),
+    ("colon_dot", "::1."),
+    ("ipv4_dense", "1.2.3.4,"),
+    ("ipv6_dense", "fe80::1,"),
+    ("email_dense", "a@b.cc,"),
+    ("at_chain", "a@"),
+    ("email_chain", "a@b.cc."),
+    ("ats", "@"),
+    ("json_escaped_at", r"\u0040"),
+    ("json_escaped_dot", r"1\u002e"),
+    ("percent_dot", "1%2e"),
+    ("fullwidth_digits", "１．"),
+    ("fullwidth_quads", "１．２．３．４ "),
+    ("ec2_host", "ip-1-"),
+    ("ec2_hosts", "ip-1-2-3-4."),
+    ("backslashes", "\\"),
+    ("local_part", "a."),
+];
+
+/// The worst-case throughput the masker is held to on any input, in bytes per second.
+pub const WORST_CASE_TARGET: f64 = 100e6;
+
+/// `unit` repeated to at least `bytes` bytes, without a newline.
+pub fn adversarial(unit: &str, bytes: usize) -> Vec<u8> {
+    unit.as_bytes().repeat(bytes.div_ceil(unit.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,43 +599,4 @@ mod tests {
         assert!((0.15..0.25).contains(&share), "{with} of {total} lines have PII");
         assert_eq!(lines_with_findings(&clean_logs(400_000)).0, 0);
     }
-}
-
-/// Adversarial corpora: one short unit repeated, with no line break, so every byte sits inside a
-/// run that looks like the start of an address. Each is the worst case of one part of the scanner
-/// (run expansion, `::` handling, escape decoding, local-part scans); the masker must stay above
-/// [`WORST_CASE_TARGET`] on all of them.
-pub const ADVERSARIAL: &[(&str, &str)] = &[
-    ("colons", ":"),
-    ("colon_colon_one", "::1"),
-    ("digit_dot", "1."),
-    ("percent_40", "%40"),
-    ("dotted_quad_chain", "1.2.3.4."),
-    ("quad_colon_chain", "1.1.1.1.1:"),
-    ("hex_colon", "a:"),
-    ("ipv6_groups", "a:a:a:a:a:a:a:a:a-"),
-    ("colon_dot", "::1."),
-    ("ipv4_dense", "1.2.3.4,"),
-    ("ipv6_dense", "fe80::1,"),
-    ("email_dense", "a@b.cc,"),
-    ("at_chain", "a@"),
-    ("email_chain", "a@b.cc."),
-    ("ats", "@"),
-    ("json_escaped_at", r"\u0040"),
-    ("json_escaped_dot", r"1\u002e"),
-    ("percent_dot", "1%2e"),
-    ("fullwidth_digits", "１．"),
-    ("fullwidth_quads", "１．２．３．４ "),
-    ("ec2_host", "ip-1-"),
-    ("ec2_hosts", "ip-1-2-3-4."),
-    ("backslashes", "\\"),
-    ("local_part", "a."),
-];
-
-/// The worst-case throughput the masker is held to on any input, in bytes per second.
-pub const WORST_CASE_TARGET: f64 = 100e6;
-
-/// `unit` repeated to at least `bytes` bytes, without a newline.
-pub fn adversarial(unit: &str, bytes: usize) -> Vec<u8> {
-    unit.as_bytes().repeat(bytes.div_ceil(unit.len()))
 }

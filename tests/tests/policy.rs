@@ -222,3 +222,31 @@ fn identifiers_keep_json_valid() {
         }
     }
 }
+
+/// README "Reliability limits": the most a view grows, on the densest findings there are.
+#[test]
+fn output_expansion_stays_within_the_documented_bound() {
+    let long_id = build("[readonly]\ntoken_key_id = 'abcdefghijklmnop'\n[operator]\nipv6_prefix = 112").unwrap();
+    let keyed = Masker::builder(
+        Policy::from_toml("[readonly]\ntoken_key_id = 'abcdefghijklmnop'\n[operator]\nipv6_prefix = 112").unwrap(),
+    )
+    .token_key(*b"expansion test key, 32 bytes!!!!")
+    .build()
+    .unwrap();
+    let mut worst = [0f64; 3];
+    let dense = ["::1 ", "1::,", "a@b.cc ", "1.2.3.4,", "ip-1-2-3-4 "].map(|unit| unit.repeat(1000));
+    for text in dense.into_iter().chain(["::1".to_owned()]) {
+        for (i, (m, role)) in
+            [(&long_id, Role::Operator), (&long_id, Role::Readonly), (&keyed, Role::Readonly)].into_iter().enumerate()
+        {
+            let ratio = m.mask(role, text.as_bytes()).0.len() as f64 / text.len() as f64;
+            worst[i] = worst[i].max(ratio);
+        }
+    }
+    // "::1" (3 bytes) alone: "0:0:0:0:0:0:0:*" with a /112 prefix, "<ipv6>",
+    // "<ipv6:<16-char id>:<12 hex>>"; dense ones have a separator each (9.25× keyed).
+    assert!(worst[0] <= 5.0, "operator {worst:?}");
+    assert!(worst[1] <= 2.0, "readonly {worst:?}");
+    assert!(worst[2] <= 12.0, "keyed readonly {worst:?}");
+    assert!(worst[2] > 11.0, "the bound is reached: {worst:?}");
+}

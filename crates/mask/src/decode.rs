@@ -80,11 +80,11 @@ fn ec2_host(hay: &[u8], q: usize) -> Option<[usize; 3]> {
             }
             i += digits;
         }
-        if k < 3 {
+        if let Some(dash) = dashes.get_mut(k) {
             if hay.get(i) != Some(&b'-') {
                 return None;
             }
-            dashes[k] = i;
+            *dash = i;
             i += 1;
         }
     }
@@ -149,12 +149,33 @@ pub(crate) fn decode(hay: &[u8]) -> Option<Decoded> {
 impl Decoded {
     /// The input offset of decoded offset `d` (`d` may be the end of the text).
     fn to_input(&self, d: usize) -> usize {
-        let i = self.units.partition_point(|&(dec, _, _)| dec <= d);
+        self.to_input_from(self.units.partition_point(|&(dec, _, _)| dec <= d), d)
+    }
+
+    /// [`Self::to_input`] with `i` the number of units at or before `d`.
+    fn to_input_from(&self, i: usize, d: usize) -> usize {
         match i.checked_sub(1).map(|i| self.units[i]) {
             None => d,
             Some((dec, raw, _)) if dec == d => raw,
             Some((dec, raw, len)) => raw + len + (d - dec - 1),
         }
+    }
+
+    /// [`Self::to_input_finding`] for findings that arrive in order: `cursor` walks the units
+    /// once (a binary search per finding cost a fifth of the time on dense findings).
+    fn to_input_finding_in_order(&self, cursor: &mut usize, f: Finding) -> Finding {
+        let mut map = |d: usize| {
+            while *cursor < self.units.len() && self.units[*cursor].0 <= d {
+                *cursor += 1;
+            }
+            self.to_input_from(*cursor, d)
+        };
+        let start = map(f.start);
+        let kind = match f.kind {
+            crate::scan::Kind::Email { at, form } => crate::scan::Kind::Email { at: map(at), form },
+            other => other,
+        };
+        Finding { start, end: map(f.end), kind }
     }
 
     /// A finding in the decoded text as a finding in the input.
@@ -203,7 +224,10 @@ pub(crate) fn dot_unit(text: &[u8]) -> Option<usize> {
 pub(crate) fn scan(hay: &[u8], mut emit: impl FnMut(Finding)) {
     match decode(hay) {
         None => crate::prefilter::scan_blocks(hay, emit),
-        Some(d) => crate::prefilter::scan_blocks(&d.text, |f| emit(d.to_input_finding(f))),
+        Some(d) => {
+            let mut cursor = 0;
+            crate::prefilter::scan_blocks(&d.text, |f| emit(d.to_input_finding_in_order(&mut cursor, f)));
+        }
     }
 }
 

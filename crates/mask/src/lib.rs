@@ -6,9 +6,13 @@
 //! * [`Finding`] and [`Counts`] — what was found, for audits and metrics.
 //!
 //! Detection covers addresses in JSON strings (including `\u0040`), URL-encoded text (`%40`),
-//! the full-width `＠`, and Japanese text written directly against an address. Version
-//! numbers, OIDs, ARNs, times, MAC addresses and `name@host` without a top-level domain are left
-//! alone.
+//! the full-width `＠`, and Japanese text written directly against an address; disguises a
+//! reader undoes by eye are part of the address (`\u002e`, `%2e`, full-width digits and dots,
+//! `ip-10-1-2-3` EC2 host names). Version numbers, OIDs, ARNs, times, MAC addresses and
+//! `name@host` without a top-level domain are left alone.
+//!
+//! [`Masker::cut_point`] says where a stream may be cut without changing any verdict, so a
+//! caller can mask unbounded input in bounded memory.
 //!
 //! # Example
 //!

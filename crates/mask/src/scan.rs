@@ -312,7 +312,9 @@ fn product_version(hay: &[u8], start: usize, floor: usize) -> bool {
     let name = &before[name_start..name_end];
     name.first().is_some_and(u8::is_ascii_uppercase)
         && !name.iter().any(|&b| b.is_ascii_digit() || b == b'-')
-        && (name_start == 0 || matches!(before[name_start - 1], b' ' | b'\t' | b'(' | b';' | b',' | b'"'))
+        // A line break starts a product like the start of the text does: the verdict must not
+        // change when a stream is cut after it (fuzz find: "\nFFF…F/70.0.2.1").
+        && (name_start == 0 || matches!(before[name_start - 1], b' ' | b'\t' | b'(' | b';' | b',' | b'"' | b'\n' | b'\r'))
 }
 
 const MASK_TOKENS: [&[u8]; 3] = [b"<email", b"<ipv4", b"<ipv6"];
@@ -346,17 +348,27 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     // Text that reads on into a masked address, up to its "***@" ("bob@example.com.日本1***@…"
     // is the view of a longer address) or into an operator IP mask ("%40@a.xn--0:0:0:*" and
     // "bob@example.com.com-0:0:0:*" are views of "…::ffff:1.2.3.4"): not an address of its own.
-    let run = hay[end..].iter().take(LOCAL_MAX).take_while(|&&b| LOCAL[b as usize] || b == b':' || b >= 0x80).count();
+    // Both masks start with a '*' right after the run: without one in reach (the run is at most
+    // LOCAL_MAX bytes), skip the run itself, which dense findings made the costliest step.
+    let reach = &hay[end..hay.len().min(end + LOCAL_MAX + 1)];
+    let star_ahead = memchr::memchr(b'*', reach).is_some();
+    let run = if star_ahead {
+        hay[end..].iter().take(LOCAL_MAX).take_while(|&&b| LOCAL[b as usize] || b == b':' || b >= 0x80).count()
+    } else {
+        0
+    };
     let rest = &hay[end + run..];
-    let email_mask = rest
-        .strip_prefix(b"***")
-        .is_some_and(|at| [&b"@"[..], "＠".as_bytes(), b"%40", b"\\u0040"].iter().any(|a| at.starts_with(a)));
+    let email_mask = star_ahead
+        && rest
+            .strip_prefix(b"***")
+            .is_some_and(|at| [&b"@"[..], "＠".as_bytes(), b"%40", b"\\u0040"].iter().any(|a| at.starts_with(a)));
     // Domain text only ("10.0.0.1%4010.0.0.*" is not a domain running into a mask).
     let label_run =
         hay[end..end + run].iter().take_while(|&&b| LABEL[b as usize] || b == b'.' || b == b':' || b >= 0x80).count();
     // An operator IP mask never holds "::" (IPv6 prefixes are written out group by group), so a
     // run through one ("1.2.3.4::ffff:1.2.3.4.*") crosses another address and proves nothing.
-    let ip_mask = label_run == run
+    let ip_mask = star_ahead
+        && label_run == run
         && run >= 2
         && rest.first() == Some(&b'*')
         && matches!(hay[end + run - 1], b':' | b'.')
@@ -376,8 +388,14 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     }
     // "b***@example.comÀa::1": the operator view kept the domain "example.comÀa"; its tail is
     // no address of its own.
-    let domain_len =
-        before.iter().rev().take(DOMAIN_MAX).take_while(|&&b| LABEL[b as usize] || b == b'.' || b >= 0x80).count();
+    // Every masked at sign below ends in "***" before the domain: without a '*' in reach there
+    // is none, and the scan back over a long domain-like run is skipped.
+    let star_behind = memchr::memrchr(b'*', &before[before.len().saturating_sub(DOMAIN_MAX + 8)..]).is_some();
+    let domain_len = if star_behind {
+        before.iter().rev().take(DOMAIN_MAX).take_while(|&&b| LABEL[b as usize] || b == b'.' || b >= 0x80).count()
+    } else {
+        0
+    };
     let (owner, domain) = before.split_at(before.len() - domain_len);
     // The scan back also ate the letters and digits of "%40", "\u0040" and the bytes of "＠".
     let masked_at: [(&[u8], &[u8]); 4] =
@@ -1035,6 +1053,13 @@ mod tests {
         assert_eq!(spans("1.3.6.1.4.1.311 v1.2.3 1.234.567 256.1.1.1"), vec![]);
         assert_eq!(spans("Class@679 local@tbird-admin1 @handle"), vec![]);
         assert_eq!(spans("arn:aws:iam::123456789012:role/x arn:aws:s3:::bucket"), vec![]);
+    }
+
+    #[test]
+    fn a_product_name_at_a_line_start_reads_as_at_the_text_start() {
+        let line = "FFFFFFFFEFFFFFFFFFF/70.0.2.1";
+        assert_eq!(spans(&format!("x\n{line}")), spans(line));
+        assert_eq!(spans(line), vec![]);
     }
 
     #[test]
