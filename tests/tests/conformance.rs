@@ -210,7 +210,8 @@ fn python_email_validator_whole_tokens() {
     finish(failures);
 }
 
-/// Policy: `ipv4` invalids include leading-zero forms the engine accepts (`087.10.0.1`);
+/// Policy: `ipv4` invalids include leading-zero forms the engine accepts (`087.10.0.1`), and
+/// full-width digits, which are an address in disguise here (measured apart, must be found);
 /// `ipv6` invalids include zone ids (`fe80::1%eth0` is found as its address part, so the whole
 /// token is not detected, which counts as rejected).
 #[test]
@@ -229,8 +230,16 @@ fn json_schema_test_suite_formats() {
             _ => continue,
         };
         let data: String = serde_json::from_str(cols[2]).expect("data_json is a JSON string");
-        let ok = if label == "valid" { whole(&masker, &data, kind) } else { rejected(&masker, &data, kind) };
-        let key = format!("{format} {label} {}", if label == "valid" { "detected" } else { "rejected" });
+        let disguise = kind == "ipv4" && data.chars().any(|c| ('０'..='９').contains(&c));
+        let (ok, key) = if disguise {
+            // A validator rejects full-width digits; a reader undoes them by eye, so the masker
+            // must find them (issue 14): counted as its own measure, which must detect.
+            (whole(&masker, &data, kind), "ipv4 full-width disguise detected".to_owned())
+        } else if label == "valid" {
+            (whole(&masker, &data, kind), format!("{format} {label} detected"))
+        } else {
+            (rejected(&masker, &data, kind), format!("{format} {label} rejected"))
+        };
         match tallies.iter_mut().find(|(k, _)| *k == key) {
             Some((_, t)) => t.add(ok, || data.clone()),
             None => {
@@ -250,6 +259,7 @@ fn json_schema_test_suite_formats() {
             "idn-email invalid rejected" => 0.45,
             "ipv4 valid detected" => 0.99,
             "ipv4 invalid rejected" => 0.99,
+            "ipv4 full-width disguise detected" => 0.99,
             "ipv6 valid detected" => 0.90,
             "ipv6 invalid rejected" => 0.99,
             other => panic!("no floor for {other}"),
