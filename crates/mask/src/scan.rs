@@ -812,7 +812,12 @@ fn follows_address_at(hay: &[u8], start: usize) -> bool {
         return false;
     };
     let owner = before.len() - at_len;
-    owner > 0 && (LOCAL[before[owner - 1] as usize] || matches!(before[owner - 1], b'*' | b'>'))
+    // Only when that at sign can own the text as its domain: in "a@carol@example.org" the
+    // first at sign has no domain ("carol" has no top-level domain), so carol's address is
+    // carol's (readonly left it readable before: found by fuzzing the Firehose path).
+    owner > 0
+        && (LOCAL[before[owner - 1] as usize] || matches!(before[owner - 1], b'*' | b'>'))
+        && domain(hay, start).is_some()
 }
 
 fn hex_value(b: u8) -> u8 {
