@@ -12,30 +12,9 @@ use logmask_archive::{
     PART_BYTES, ResultCode, S3Dest, S3Source, S3Writer, Stamp, Summary, build_masker, encode_key, run,
 };
 use logmask_mask::{Masker, Policy, Role};
+use logmask_test_support::moto::{create_bucket, sdk_config};
+use logmask_test_support::{moto, unique};
 use tokio::runtime::Runtime;
-
-fn moto_endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
-        panic!(
-            "MOTO_ENDPOINT is not set: these tests need moto_server. Run ./scripts/test -p logmask-archive, or start \
-             `moto_server -H 127.0.0.1 -p 5123` and export MOTO_ENDPOINT=http://127.0.0.1:5123"
-        )
-    })
-}
-
-async fn sdk() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_endpoint())
-        .region(aws_config::Region::new("ap-northeast-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "moto"))
-        .load()
-        .await
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
-}
 
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -56,24 +35,15 @@ const BIG_KEY: &str = "raw/2024/05/03/00/big.log";
 fn world() -> World {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (s3, kms_key) = rt.block_on(async {
-        let sdk = sdk().await;
-        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+        let sdk = sdk_config().await;
+        let s3 = moto::s3(&sdk);
         let key = aws_sdk_kms::Client::new(&sdk).create_key().description("backfill test").send().await.unwrap();
         (s3, key.key_metadata().unwrap().arn().unwrap().to_owned())
     });
     let (raw, masked) = (unique("raw"), unique("masked"));
     rt.block_on(async {
         for bucket in [&raw, &masked] {
-            s3.create_bucket()
-                .bucket(bucket)
-                .create_bucket_configuration(
-                    aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::ApNortheast1)
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap();
+            create_bucket(&s3, bucket).await;
         }
         let mut corrupt = gzip(&b"x@example.com\n".repeat(1000));
         corrupt.truncate(corrupt.len() / 2);

@@ -6,6 +6,8 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use logmask_test_support::{moto, unique};
+
 fn logmask(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_logmask")).args(args).envs(env.iter().copied()).output().expect("logmask runs")
 }
@@ -94,35 +96,19 @@ fn usage_errors_exit_2_before_anything_is_written() {
 
 #[test]
 fn s3_to_s3_and_a_batch_plan_against_moto() {
-    let endpoint = std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT is not set: run ./scripts/test -p logmask-cli");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() % 1_000_000_000;
-    let (raw, masked) = (format!("cli-raw-{nanos}"), format!("cli-masked-{nanos}"));
+    let (raw, masked) = (unique("cli-raw"), unique("cli-masked"));
     rt.block_on(async {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
-            .region(aws_config::Region::new("ap-northeast-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "moto"))
-            .load()
-            .await;
-        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+        let s3 = moto::s3(&moto::sdk_config().await);
         for b in [&raw, &masked] {
-            let conf = aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::ApNortheast1)
-                .build();
-            s3.create_bucket().bucket(b).create_bucket_configuration(conf).send().await.unwrap();
+            moto::create_bucket(&s3, b).await;
         }
         for (key, body) in [("logs/a b.log", b"x@example.com\n".to_vec()), ("logs/2024/c.gz", gzip(b"192.0.2.9\n"))] {
             s3.put_object().bucket(&raw).key(key).body(body.into()).send().await.unwrap();
         }
     });
-    let env = [
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "ap-northeast-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ];
+    let moto_env = moto::child_env();
+    let env: Vec<(&str, &str)> = moto_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (from, to) = (format!("s3://{raw}/logs/"), format!("s3://{masked}/masked/"));
     let args = ["backfill", "--from", from.as_str(), "--to", to.as_str(), "--role", "readonly", "--jobs", "2"];
     let first = logmask(&args, &env);

@@ -4,9 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-#[allow(dead_code)] // the helper file also serves the DKIM crate's moto tests
-#[path = "../../dkim/tests/support.rs"]
-mod support;
+use logmask_dkim::test_util::start_dns;
 
 fn logmask() -> Command {
     Command::new(env!("CARGO_BIN_EXE_logmask"))
@@ -156,7 +154,7 @@ fn check_dns_passes_only_when_dns_holds_our_key() {
     let (ours, our_value) = keygen(dir.path(), "s1");
     let (other, other_value) = keygen(dir.path(), "s2");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let dns = runtime.block_on(support::start_dns(
+    let dns = runtime.block_on(start_dns(
         "example.jp",
         &[("s1._domainkey", vec![our_value.clone()]), ("s3._domainkey", vec![our_value, other_value])],
     ));

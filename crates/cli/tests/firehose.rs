@@ -7,10 +7,8 @@ use std::process::{Command, Output};
 
 use logmask_firehose::{FirehoseEvent, FirehoseResponse, RecordResult, samples};
 use logmask_mask::Masker;
+use logmask_test_support::{moto, unique};
 use serde_json::Value;
-
-#[path = "../../firehose/tests/moto_stream.rs"]
-mod moto_stream;
 
 fn logmask() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_logmask"));
@@ -215,21 +213,10 @@ fn demo_shows_every_view_the_metrics_and_the_summary() {
 /// PutRecordBatch through `AWS_ENDPOINT_URL`, and the masked pieces land in S3.
 #[test]
 fn overflow_is_reingested_through_aws_endpoint_url() {
-    let endpoint = std::env::var("MOTO_ENDPOINT").expect(
-        "MOTO_ENDPOINT is not set: start `moto_server -H 127.0.0.1 -p <port>` and export MOTO_ENDPOINT (./scripts/test does this)",
-    );
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let sdk = runtime.block_on(
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
-            .region(aws_config::Region::new("ap-northeast-1"))
-            .credentials_provider(aws_sdk_firehose::config::Credentials::new("testing", "testing", None, None, "test"))
-            .load(),
-    );
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let bucket = format!("logmask-cli-{nanos}");
-    let stream = format!("cli-ses-events-{nanos}");
-    runtime.block_on(moto_stream::create_delivery_stream(&sdk, &stream, &bucket));
+    let sdk = runtime.block_on(moto::sdk_config());
+    let (bucket, stream) = (unique("logmask-cli"), unique("cli-ses-events"));
+    runtime.block_on(moto::create_delivery_stream(&sdk, &stream, &bucket));
 
     // Gzip CloudWatch Logs expand several-fold: a 3 MB event overflows the 6 MB response.
     let mut event = samples::cloudwatch_batch(3_000_000, 400);
@@ -238,16 +225,7 @@ fn overflow_is_reingested_through_aws_endpoint_url() {
     let path = dir.path().join("big.json");
     std::fs::write(&path, serde_json::to_vec(&event).unwrap()).unwrap();
 
-    let output = logmask()
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_REGION", "ap-northeast-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .arg("firehose")
-        .arg("--event")
-        .arg(&path)
-        .output()
-        .unwrap();
+    let output = logmask().envs(moto::child_env()).arg("firehose").arg("--event").arg(&path).output().unwrap();
     let run = parse_run(&output);
     let reingested = run.summary["reingested"].as_u64().unwrap();
     assert!(reingested > 0, "expected overflow: {}", run.summary);
@@ -255,7 +233,7 @@ fn overflow_is_reingested_through_aws_endpoint_url() {
     assert_eq!(run.summary["dropped"].as_u64(), Some(reingested), "re-ingested records are Dropped");
     assert!(serde_json::to_vec(&run.response).unwrap().len() < logmask_firehose::RESPONSE_LIMIT);
 
-    let landed = runtime.block_on(moto_stream::bucket_contents(&sdk, &bucket));
+    let landed = runtime.block_on(moto::bucket_contents(&sdk, &bucket));
     assert!(!landed.is_empty(), "re-ingested pieces reached the stream's bucket");
     let text = String::from_utf8_lossy(&landed);
     assert!(text.contains("\"logGroup\""), "pieces hold the masked log-event lines");

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use logmask_keys::{AwsKeyStore, KeySource, load};
 use logmask_mask::{Policy, Role};
+use logmask_test_support::moto::{put_secret, put_secure_parameter, sdk_config};
 
 const INPUT: &str = "bounce for bob@example.com from 203.0.113.7\n";
 
@@ -27,16 +28,6 @@ fn mask_with_key_file(path: &std::path::Path) -> Output {
     child.wait_with_output().unwrap()
 }
 
-async fn moto_sdk() -> aws_config::SdkConfig {
-    let endpoint = std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT is not set: run ./scripts/test");
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("ap-northeast-1"))
-        .credentials_provider(aws_sdk_ssm::config::Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await
-}
-
 #[test]
 fn a_key_file_and_the_lambdas_key_stores_give_the_same_pseudonyms() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -51,27 +42,12 @@ fn a_key_file_and_the_lambdas_key_stores_give_the_same_pseudonyms() {
         assert!(cli.starts_with("bounce for <email:k"), "{cli}");
 
         let lambda_views = rt.block_on(async {
-            let sdk = moto_sdk().await;
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-            let name = format!("logmask-cli-key-{}-{nanos}", std::process::id());
-            aws_sdk_secretsmanager::Client::new(&sdk)
-                .create_secret()
-                .name(&name)
-                .secret_string(doc)
-                .send()
-                .await
-                .unwrap();
-            aws_sdk_ssm::Client::new(&sdk)
-                .put_parameter()
-                .name(format!("/{name}"))
-                .value(doc)
-                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-                .send()
-                .await
-                .unwrap();
+            let sdk = sdk_config().await;
+            let secret = put_secret(&sdk, "logmask-cli-key", doc).await;
+            let parameter = put_secure_parameter(&sdk, "logmask-cli-key", doc).await;
             let store = AwsKeyStore::new(&sdk);
             let mut views = Vec::new();
-            for source in [KeySource::SecretsManager(name.clone()), KeySource::SsmParameter(format!("/{name}"))] {
+            for source in [KeySource::SecretsManager(secret), KeySource::SsmParameter(parameter)] {
                 let masker = load(&store, &source).await.unwrap().builder(Policy::default()).build().unwrap();
                 views.push((source.to_string(), masker.mask_str(Role::Readonly, INPUT).0));
             }

@@ -6,14 +6,13 @@ use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfi
 use logmask_dkim::fakes::{FakeSes, MemoryStore, RecordingNotifier, SesCall};
 use logmask_dkim::keys::generate_rsa2048;
 use logmask_dkim::record::dkim_txt_value;
+use logmask_dkim::test_util::start_dns;
 use logmask_dkim::{Deps, HickoryTxtResolver, KeyRepository, ManagerConfig, handle};
 use mail_auth::common::crypto::{RsaKey, Sha256};
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::DkimSigner;
 use mail_auth::{AuthenticatedMessage, DkimResult, MessageAuthenticator};
 use serde_json::{Value, json};
-
-use crate::support::start_dns;
 
 const DOMAIN: &str = "mail.example.jp";
 const MESSAGE: &str = "From: sender@mail.example.jp\r\nTo: user@example.org\r\nSubject: \

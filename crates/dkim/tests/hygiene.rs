@@ -2,35 +2,13 @@
 //! tracing output, every response, every error and every notification, and assert that no
 //! private key material appears anywhere.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use logmask_dkim::fakes::{FakeDns, FakeSes, MemoryStore, RecordingNotifier};
 use logmask_dkim::keys::PrivateKeyPkcs1;
 use logmask_dkim::{Deps, KeyRepository, ManagerConfig, handle};
+use logmask_test_support::logs::LogCapture;
 use serde_json::{Value, json};
 
 const DOMAIN: &str = "goo.example.jp";
-
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for CapturedLogs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
-    type Writer = CapturedLogs;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 /// Every representation of a private key that must never leak: its PEM body lines, the
 /// base64 DER SES receives, and every 40-character slice of that base64. The PKCS#1 DER also
@@ -56,15 +34,8 @@ fn leaks(haystack: &str, fragments: &[String]) -> Option<String> {
 
 #[tokio::test]
 async fn no_key_material_in_logs_responses_errors_or_notifications() {
-    let logs = CapturedLogs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    // Global, not thread-scoped: a scoped dispatcher can miss events whose callsite interest
-    // another test thread cached first, and a missed event would be an unchecked event.
-    tracing::subscriber::set_global_default(subscriber).expect("only this test installs one");
+    // Every thread, every level: wherever a key would be logged, it must be seen here.
+    let logs = LogCapture::all_threads(tracing::Level::TRACE);
 
     let store = MemoryStore::default();
     let (notifier, ses, dns) = (RecordingNotifier::default(), FakeSes::easy_dkim(), FakeDns::default());
@@ -122,7 +93,7 @@ async fn no_key_material_in_logs_responses_errors_or_notifications() {
         let pem = store.object(&format!("dkim-certificates/{DOMAIN}/{selector}/private_key.pem")).unwrap();
         fragments.extend(secret_fragments(&PrivateKeyPkcs1::from_pem(std::str::from_utf8(&pem).unwrap()).unwrap()));
     }
-    let log_text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let log_text = logs.text();
     let notifications: Vec<String> = notifier.sent().into_iter().flat_map(|(s, m)| [s, m]).collect();
     let stored_metadata: Vec<String> = store
         .keys()

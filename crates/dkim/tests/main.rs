@@ -6,4 +6,3 @@ mod dns_roundtrip;
 mod hygiene;
 mod moto;
 mod ses_mocks;
-mod support;

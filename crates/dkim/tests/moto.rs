@@ -1,14 +1,14 @@
 //! S3 (SSE-KMS), KMS and SNS against moto_server. SES is a fake here: moto lacks the SESv2
 //! DKIM operations (see ses_mocks.rs for the SDK-level SES tests).
 
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, ServerSideEncryption};
+use aws_sdk_s3::types::ServerSideEncryption;
 use logmask_dkim::fakes::{FakeDns, FakeSes, RecordingNotifier, SesCall};
 use logmask_dkim::keys::PrivateKeyPkcs1;
 use logmask_dkim::{Deps, KeyRepository, ManagerConfig, S3ObjectStore, handle};
 use logmask_notify::{Notification, Notifier, NotifyError, SnsNotifier, Topics};
+use logmask_test_support::moto::{create_bucket, object, s3, sdk_config};
+use logmask_test_support::unique;
 use serde_json::json;
-
-use crate::support::{moto_sdk_config, unique};
 
 /// Publishes through real SNS (moto) and keeps a copy of what was sent.
 pub struct TeeNotifier {
@@ -32,17 +32,10 @@ pub struct MotoResources {
 }
 
 pub async fn moto_resources() -> MotoResources {
-    let sdk = moto_sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let sdk = sdk_config().await;
+    let s3 = s3(&sdk);
     let bucket = unique("dkim-certificates");
-    s3.create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::ApNortheast1).build(),
-        )
-        .send()
-        .await
-        .expect("create bucket in moto");
+    create_bucket(&s3, &bucket).await;
     let kms = aws_sdk_kms::Client::new(&sdk);
     let key = kms.create_key().description("dkim test key").send().await.expect("create KMS key in moto");
     let kms_key_id = key.key_metadata().unwrap().arn().unwrap().to_owned();
@@ -89,59 +82,21 @@ async fn keys_are_stored_with_sse_kms_and_the_dns_team_is_notified_over_sns() {
         assert_eq!(head.server_side_encryption(), Some(&ServerSideEncryption::AwsKms), "{key}");
         assert_eq!(head.ssekms_key_id(), Some(moto.kms_key_id.as_str()), "{key}");
     }
-    let pem = moto
-        .s3
-        .get_object()
-        .bucket(&moto.bucket)
-        .key(format!("dkim-certificates/{domain}/{selector}/private_key.pem"))
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .to_vec();
+    let read = async |key: String| object(&moto.s3, &moto.bucket, &key).await;
+    let pem = read(format!("dkim-certificates/{domain}/{selector}/private_key.pem")).await;
     let private = PrivateKeyPkcs1::from_pem(std::str::from_utf8(&pem).unwrap()).unwrap();
     assert_eq!(private.bits(), 2048);
     let fingerprint = private.public_key().unwrap().fingerprint();
     assert_eq!(created.details["public_key_fingerprint"], json!(fingerprint));
 
-    let info: serde_json::Value = serde_json::from_slice(
-        &moto
-            .s3
-            .get_object()
-            .bucket(&moto.bucket)
-            .key(format!("dkim-certificates/{domain}/{selector}/certificate_info.json"))
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let info: serde_json::Value =
+        serde_json::from_slice(&read(format!("dkim-certificates/{domain}/{selector}/certificate_info.json")).await)
+            .unwrap();
     assert_eq!(info["validity_days"], json!(456));
     assert_eq!(info["state"], json!("GENERATED"));
     assert_eq!(info["public_key_fingerprint"], json!(fingerprint));
-    let record: serde_json::Value = serde_json::from_slice(
-        &moto
-            .s3
-            .get_object()
-            .bucket(&moto.bucket)
-            .key(format!("dns_records/{domain}/{selector}.json"))
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let record: serde_json::Value =
+        serde_json::from_slice(&read(format!("dns_records/{domain}/{selector}.json")).await).unwrap();
     assert_eq!(record, created.details["dns_record"]);
 
     // SNS accepted the unified-format message (moto validates the subject length).

@@ -1,12 +1,13 @@
-//! Shared helpers: running a batch, capturing logs, fake re-ingestion clients.
+//! Shared helpers: running a batch, fake re-ingestion clients (log capture is the workspace's,
+//! from logmask-test-support).
 
-use std::io;
 use std::sync::Mutex;
 
 use logmask_firehose::{
     BatchOutput, Config, FirehoseEvent, FirehoseRecord, Reingest, ReingestError, RetryPolicy, Transformer, samples,
 };
 use logmask_mask::{Masker, Role};
+pub use logmask_test_support::logs::capture_logs;
 
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
@@ -32,45 +33,6 @@ pub fn event_of(records: Vec<Vec<u8>>) -> FirehoseEvent {
             .map(|(i, data)| FirehoseRecord::new(format!("rec-{i:04}"), 1_714_555_805_000, data))
             .collect(),
     )
-}
-
-thread_local! {
-    static CAPTURED: std::cell::RefCell<Option<Vec<u8>>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Writes into the current thread's capture buffer, if one is active.
-struct ThreadWriter;
-
-impl io::Write for ThreadWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        CAPTURED.with(|c| {
-            if let Some(out) = c.borrow_mut().as_mut() {
-                out.extend_from_slice(buf);
-            }
-        });
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Runs `f` and returns what it logged on this thread. One global subscriber writes to per-thread
-/// buffers: thread-local default subscribers miss events when tracing's callsite-interest cache
-/// was filled by a concurrently running test.
-pub fn capture_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
-    static INIT: std::sync::Once = std::sync::Once::new();
-    INIT.call_once(|| {
-        let _ = tracing_subscriber::fmt()
-            .with_writer(|| ThreadWriter)
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .try_init();
-    });
-    CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
-    let out = f();
-    let bytes = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
-    (out, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// An in-memory delivery stream. `fail_every`: every n-th entry of each call fails (0: never);

@@ -6,5 +6,4 @@ mod corpus;
 mod hostile;
 mod json_records;
 mod moto;
-mod moto_stream;
 mod ses_samples;

@@ -4,37 +4,18 @@
 //! failures, the failed entries withheld from moto); token keys from Secrets Manager and SSM.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use logmask_firehose::{
     AwsKeyStore, Config, ConfigError, FirehoseReingest, KeySource, RecordResult, Reingest, ReingestError, Transformer,
     samples,
 };
 use logmask_mask::{Masker, Role};
+use logmask_test_support::moto::{
+    bucket_contents, create_delivery_stream, put_secret, put_secure_parameter, sdk_config,
+};
+use logmask_test_support::unique;
 
 use crate::common::{block_on, capture_logs, event_of, fast_retry};
-use crate::moto_stream::{bucket_contents, create_delivery_stream};
-
-fn moto_endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT").expect(
-        "MOTO_ENDPOINT is not set: start `moto_server -H 127.0.0.1 -p <port>` and export MOTO_ENDPOINT=http://127.0.0.1:<port> (./scripts/test does this)",
-    )
-}
-
-async fn sdk() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_endpoint())
-        .region(aws_config::Region::new("ap-northeast-1"))
-        .credentials_provider(aws_sdk_firehose::config::Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await
-}
-
-fn unique(prefix: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{prefix}-{}-{nanos}", N.fetch_add(1, Ordering::Relaxed))
-}
 
 /// A bucket and a Direct PUT delivery stream writing into it; returns (stream name, bucket).
 async fn delivery_stream(sdk: &aws_config::SdkConfig) -> (String, String) {
@@ -56,7 +37,7 @@ fn marker_bodies(contents: &[u8]) -> usize {
 #[test]
 fn overflow_is_reingested_into_the_delivery_stream_and_lands_in_s3_masked() {
     block_on(async {
-        let sdk = sdk().await;
+        let sdk = sdk_config().await;
         let (stream, bucket) = delivery_stream(&sdk).await;
         let records: Vec<Vec<u8>> =
             (0..12).map(|i| samples::gzip(&samples::cloudwatch_logs_document(i, 150))).collect();
@@ -118,7 +99,7 @@ impl Reingest for Faulty {
 #[test]
 fn throttling_and_partial_failures_retry_only_failed_entries() {
     block_on(async {
-        let sdk = sdk().await;
+        let sdk = sdk_config().await;
         let (stream, bucket) = delivery_stream(&sdk).await;
         let faulty = Faulty {
             inner: FirehoseReingest::new(aws_sdk_firehose::Client::new(&sdk)),
@@ -147,7 +128,7 @@ fn throttling_and_partial_failures_retry_only_failed_entries() {
 #[test]
 fn a_missing_stream_fails_the_overflow_records_not_the_batch() {
     block_on(async {
-        let sdk = sdk().await;
+        let sdk = sdk_config().await;
         let records: Vec<Vec<u8>> = (0..10).map(|i| samples::gzip(&samples::cloudwatch_logs_document(i, 60))).collect();
         let transformer = Transformer::new(
             Masker::new(),
@@ -169,24 +150,9 @@ const KEY: &str = "k3y-material-that-must-never-be-logged-0123456789";
 fn token_key_loads_once_from_secrets_manager_and_ssm_and_never_leaks() {
     let ((), logs) = capture_logs(|| {
         block_on(async {
-            let sdk = sdk().await;
-            let secret_id = unique("logmask/token-key");
-            aws_sdk_secretsmanager::Client::new(&sdk)
-                .create_secret()
-                .name(&secret_id)
-                .secret_string(KEY)
-                .send()
-                .await
-                .unwrap();
-            let parameter = format!("/{}", unique("logmask-token-key"));
-            aws_sdk_ssm::Client::new(&sdk)
-                .put_parameter()
-                .name(&parameter)
-                .value(KEY)
-                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-                .send()
-                .await
-                .unwrap();
+            let sdk = sdk_config().await;
+            let secret_id = put_secret(&sdk, "logmask/token-key", KEY).await;
+            let parameter = put_secure_parameter(&sdk, "logmask-token-key", KEY).await;
             let store = AwsKeyStore::new(&sdk);
             let expected = Masker::builder(Default::default()).token_key(KEY.as_bytes().to_vec()).build().unwrap();
             for source in [KeySource::SecretsManager(secret_id.clone()), KeySource::SsmParameter(parameter.clone())] {
@@ -210,14 +176,7 @@ fn token_key_loads_once_from_secrets_manager_and_ssm_and_never_leaks() {
             assert!(matches!(err, ConfigError::TokenKey { .. }));
             assert!(err.to_string().contains("secretsmanager:no/such/secret"), "{err}");
             tracing::info!(error = %err, "token key error as logged");
-            let short = unique("logmask/short-key");
-            aws_sdk_secretsmanager::Client::new(&sdk)
-                .create_secret()
-                .name(&short)
-                .secret_string("short")
-                .send()
-                .await
-                .unwrap();
+            let short = put_secret(&sdk, "logmask/short-key", "short").await;
             let err = Config { token_key: Some(KeySource::SecretsManager(short)), ..Config::default() }
                 .build_masker(&store)
                 .await

@@ -2,31 +2,10 @@
 //! same pseudonyms from a key file, a Secrets Manager secret (string and binary) and an SSM
 //! SecureString parameter — raw with a trailing newline, and as rotation JSON.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use logmask_keys::{AwsKeyStore, KeyError, KeySource, TokenKeys, load, read_key_file};
 use logmask_mask::{Policy, Role};
-
-fn moto_endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT").expect(
-        "MOTO_ENDPOINT is not set: start `moto_server -H 127.0.0.1 -p <port>` and export MOTO_ENDPOINT=http://127.0.0.1:<port> (./scripts/test does this)",
-    )
-}
-
-async fn sdk() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_endpoint())
-        .region(aws_config::Region::new("ap-northeast-1"))
-        .credentials_provider(aws_sdk_ssm::config::Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await
-}
-
-fn unique(prefix: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{prefix}-{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
-}
+use logmask_test_support::moto::{put_secret, put_secure_parameter, sdk_config};
+use logmask_test_support::unique;
 
 const LINE: &str = "bounce for bob@example.com from 203.0.113.7 and 2001:db8::5";
 
@@ -37,8 +16,7 @@ fn pseudonyms(keys: &TokenKeys) -> String {
 /// Stores `doc` as a secret string, a secret binary and a SecureString; returns the sources.
 async fn store_everywhere(sdk: &aws_config::SdkConfig, doc: &str) -> Vec<KeySource> {
     let secrets = aws_sdk_secretsmanager::Client::new(sdk);
-    let string_id = unique("logmask/token-key");
-    secrets.create_secret().name(&string_id).secret_string(doc).send().await.unwrap();
+    let string_id = put_secret(sdk, "logmask/token-key", doc).await;
     let binary_id = unique("logmask/token-key-bin");
     secrets
         .create_secret()
@@ -47,21 +25,13 @@ async fn store_everywhere(sdk: &aws_config::SdkConfig, doc: &str) -> Vec<KeySour
         .send()
         .await
         .unwrap();
-    let parameter = format!("/{}", unique("logmask-token-key"));
-    aws_sdk_ssm::Client::new(sdk)
-        .put_parameter()
-        .name(&parameter)
-        .value(doc)
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .send()
-        .await
-        .unwrap();
+    let parameter = put_secure_parameter(sdk, "logmask-token-key", doc).await;
     vec![KeySource::SecretsManager(string_id), KeySource::SecretsManager(binary_id), KeySource::SsmParameter(parameter)]
 }
 
 #[tokio::test]
 async fn the_same_bytes_give_the_same_pseudonym_from_a_file_secrets_manager_and_ssm() {
-    let sdk = sdk().await;
+    let sdk = sdk_config().await;
     let store = AwsKeyStore::new(&sdk);
     let dir = tempfile::tempdir().unwrap();
     let rotation = r#"{"current":{"id":"k2","key_b64":"MDEyMzQ1Njc4OWFiY2RlZg=="},
@@ -87,7 +57,7 @@ async fn the_same_bytes_give_the_same_pseudonym_from_a_file_secrets_manager_and_
 
 #[tokio::test]
 async fn a_missing_or_bad_key_is_an_error_that_names_the_source_not_the_key() {
-    let sdk = sdk().await;
+    let sdk = sdk_config().await;
     let store = AwsKeyStore::new(&sdk);
     let err = load(&store, &KeySource::SecretsManager("no/such/secret".into())).await.unwrap_err();
     assert!(matches!(err, KeyError::Fetch { .. }));

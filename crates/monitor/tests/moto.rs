@@ -1,7 +1,6 @@
 //! Duplicate suppression on real S3 semantics (moto_server: conditional PutObject with
 //! If-None-Match / If-Match answers 412) and publishing to SNS topics in moto.
 
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use logmask_dkim::fakes::{FakeDns, FakeSes, MemoryStore};
 use logmask_monitor::fakes::{FakeInvoker, FakeMetrics};
 use logmask_monitor::{Deps, Mode, Report, deliver};
@@ -10,21 +9,16 @@ use logmask_notify::testing::RecordingNotifier;
 use logmask_notify::{
     Claim, DnsRecordBlock, Message, Notifier, S3StateStore, Severity, SnsNotifier, Suppressor, Topics,
 };
+use logmask_test_support::moto::{create_bucket, s3, sdk_config};
+use logmask_test_support::unique;
 
-use crate::support::{DOMAIN, config, moto_sdk_config, t, unique};
+use crate::support::{DOMAIN, config, t};
 
 async fn bucket() -> (aws_sdk_s3::Client, String) {
-    let sdk = moto_sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let sdk = sdk_config().await;
+    let s3 = s3(&sdk);
     let bucket = unique("monitor-state");
-    s3.create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::ApNortheast1).build(),
-        )
-        .send()
-        .await
-        .expect("create bucket in moto");
+    create_bucket(&s3, &bucket).await;
     (s3, bucket)
 }
 
@@ -141,7 +135,7 @@ async fn two_concurrent_runs_send_once() {
 
 #[tokio::test]
 async fn sns_topics_in_moto_receive_the_routed_notification() {
-    let sdk = moto_sdk_config().await;
+    let sdk = sdk_config().await;
     let sns = aws_sdk_sns::Client::new(&sdk);
     let mut arns = Vec::new();
     for name in ["ops", "dns-team"] {

@@ -1,4 +1,5 @@
-//! Shared set-up: a domain with real keys created by the DKIM manager, and moto clients.
+//! Shared set-up: a domain with real keys created by the DKIM manager, and the fakes around it
+//! (moto clients are logmask-test-support's).
 
 use jiff::Timestamp;
 use logmask_dkim::fakes::{FakeDns, FakeSes, MemoryStore};
@@ -75,28 +76,4 @@ pub fn fake_deps<R>(store: &MemoryStore, ses: &FakeSes, dns: R, metrics: FakeMet
         suppressor: Suppressor::new(MemoryStateStore::default(), "monitor-state/", config.repeat_after_days),
         config,
     }
-}
-
-/// The moto endpoint exported by `scripts/test`. Tests that need it fail loudly without it.
-pub fn moto_endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
-        panic!(
-            "MOTO_ENDPOINT is not set: these tests need moto_server. Run ./scripts/test -p logmask-monitor, or \
-             start `moto_server -H 127.0.0.1 -p 5123` and export MOTO_ENDPOINT=http://127.0.0.1:5123"
-        )
-    })
-}
-
-pub async fn moto_sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_endpoint())
-        .region(aws_config::Region::new("ap-northeast-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "moto"))
-        .load()
-        .await
-}
-
-pub fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
 }

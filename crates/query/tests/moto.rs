@@ -3,32 +3,12 @@
 //! token key from Secrets Manager — through the real AWS clients of `aws_handler`.
 
 use std::io::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use logmask_mask::Role;
 use logmask_query::{Config, RESPONSE_LIMIT, aws_handler};
+use logmask_test_support::moto::{create_bucket, object, put_secret, s3, sdk_config};
+use logmask_test_support::unique;
 use serde_json::{Value, json};
-
-fn moto_endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT").expect(
-        "MOTO_ENDPOINT is not set: start `moto_server -H 127.0.0.1 -p <port>` and export MOTO_ENDPOINT=http://127.0.0.1:<port> (./scripts/test does this)",
-    )
-}
-
-async fn sdk() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_endpoint())
-        .region(aws_config::Region::new("ap-northeast-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await
-}
-
-fn unique(prefix: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{prefix}-{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
-}
 
 const KEY_DOC: &str = "query-moto-token-key-0123456789\n";
 
@@ -42,7 +22,7 @@ struct World {
 /// A project code of its own (so groups do not collide across runs), two users, a raw bucket,
 /// a token key secret.
 async fn world() -> World {
-    let sdk = sdk().await;
+    let sdk = sdk_config().await;
     let project = unique("lm");
     let iam = aws_sdk_iam::Client::new(&sdk);
     for (user, group) in [("alice", "admin"), ("olga", "operator"), ("rita", "readonly")] {
@@ -54,29 +34,9 @@ async fn world() -> World {
     }
     let s3 = s3(&sdk);
     let bucket = unique("raw-logs");
-    s3.create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::ApNortheast1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let secret = unique("logmask/query-key");
-    aws_sdk_secretsmanager::Client::new(&sdk)
-        .create_secret()
-        .name(&secret)
-        .secret_string(KEY_DOC)
-        .send()
-        .await
-        .unwrap();
+    create_bucket(&s3, &bucket).await;
+    let secret = put_secret(&sdk, "logmask/query-key", KEY_DOC).await;
     World { sdk, project, bucket, secret }
-}
-
-fn s3(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build())
 }
 
 impl World {
@@ -170,10 +130,9 @@ async fn raw_objects_are_masked_like_the_archive_and_paged_under_the_limit() {
         let event = w.user_event("alice", "192.168.100.7", json!({"s3": {"bucket": w.bucket, "key": key}}));
         let b = body(&handler.respond(&event, "req").await.0.unwrap());
         assert_eq!(b["role"], "operator");
-        let raw =
-            s3(&w.sdk).get_object().bucket(&w.bucket).key(key).send().await.unwrap().body.collect().await.unwrap();
+        let raw = object(&s3(&w.sdk), &w.bucket, key).await;
         let mut expected = Vec::new();
-        let object = logmask_archive::RawObject::open(std::io::Cursor::new(raw.to_vec())).unwrap();
+        let object = logmask_archive::RawObject::open(std::io::Cursor::new(raw)).unwrap();
         let gz = object.compression() == logmask_archive::Compression::Gzip;
         object.mask_into(&masker, Role::Operator, &mut expected).unwrap();
         if gz {
@@ -215,17 +174,7 @@ async fn raw_objects_are_masked_like_the_archive_and_paged_under_the_limit() {
 async fn the_function_reads_nothing_outside_its_raw_bucket_prefix_and_size() {
     let w = world().await;
     let other = unique("other-bucket");
-    s3(&w.sdk)
-        .create_bucket()
-        .bucket(&other)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::ApNortheast1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_bucket(&s3(&w.sdk), &other).await;
     s3(&w.sdk)
         .put_object()
         .bucket(&other)

@@ -1,8 +1,9 @@
 //! What the workspace's tests share, kept out of every production build.
 //!
 //! - [`moto`]: AWS clients pointed at the moto_server that `./scripts/test` starts
-//!   (`MOTO_ENDPOINT`, dummy credentials, `ap-northeast-1`, path-style S3), bucket and
-//!   Firehose delivery-stream set-up, and the environment a child process needs to reach moto.
+//!   (`MOTO_ENDPOINT`, dummy credentials, `ap-northeast-1`, path-style S3), buckets, Firehose
+//!   delivery streams, secrets and SSM parameters there, and the environment a child process
+//!   needs to reach moto.
 //! - [`runtime_api`]: a local Lambda Runtime API that runs a function binary end to end for one
 //!   invocation.
 //! - [`logs`]: tracing output captured so tests can assert that secrets never reach a log.

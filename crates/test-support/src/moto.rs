@@ -1,8 +1,11 @@
 //! AWS clients for the moto_server on loopback that `./scripts/test` starts and exports as
-//! `MOTO_ENDPOINT`. Tests that need it fail loudly without it: a test skipped for want of a
+//! `MOTO_ENDPOINT`, and the resources tests create there (buckets, delivery streams, secrets,
+//! parameters). Tests that need it fail loudly without it: a test skipped for want of a
 //! server is a test CI believes passed.
 
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+
+use crate::unique;
 
 /// The region every test resource lives in (the project's region).
 pub const REGION: &str = "ap-northeast-1";
@@ -81,14 +84,51 @@ pub async fn create_delivery_stream(sdk: &aws_config::SdkConfig, stream: &str, b
         .unwrap_or_else(|err| panic!("create delivery stream {stream} in moto: {err:?}"));
 }
 
+/// The bytes of object `key` in `bucket`.
+///
+/// # Panics
+/// When it cannot be read (absent, say).
+pub async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
+    let out = s3.get_object().bucket(bucket).key(key).send().await;
+    let body = out.unwrap_or_else(|err| panic!("get s3://{bucket}/{key} from moto: {err:?}")).body;
+    body.collect().await.unwrap().to_vec()
+}
+
 /// Every object in `bucket` (the first listing page, 1,000 keys), concatenated.
 pub async fn bucket_contents(sdk: &aws_config::SdkConfig, bucket: &str) -> Vec<u8> {
     let s3 = s3(sdk);
     let list = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
     let mut all = Vec::new();
-    for object in list.contents() {
-        let body = s3.get_object().bucket(bucket).key(object.key().unwrap()).send().await.unwrap().body;
-        all.extend_from_slice(&body.collect().await.unwrap().into_bytes());
+    for listed in list.contents() {
+        all.extend_from_slice(&object(&s3, bucket, listed.key().unwrap()).await);
     }
     all
+}
+
+/// Stores `value` as a Secrets Manager secret string named [`unique`]`(prefix)`; returns its id.
+pub async fn put_secret(sdk: &aws_config::SdkConfig, prefix: &str, value: &str) -> String {
+    let id = unique(prefix);
+    aws_sdk_secretsmanager::Client::new(sdk)
+        .create_secret()
+        .name(&id)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("create secret {id} in moto: {err:?}"));
+    id
+}
+
+/// Stores `value` as an SSM SecureString parameter named `/`[`unique`]`(prefix)`; returns its
+/// name.
+pub async fn put_secure_parameter(sdk: &aws_config::SdkConfig, prefix: &str, value: &str) -> String {
+    let name = format!("/{}", unique(prefix));
+    aws_sdk_ssm::Client::new(sdk)
+        .put_parameter()
+        .name(&name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("put parameter {name} in moto: {err:?}"));
+    name
 }

@@ -50,7 +50,8 @@ async fn run(binary: &OsStr, function: &str, env: &[(&str, &str)], event: &[u8])
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let served = Arc::new(Served { event: event.to_vec(), function: function.to_owned(), answered: AtomicBool::new(false) });
+    let served =
+        Arc::new(Served { event: event.to_vec(), function: function.to_owned(), answered: AtomicBool::new(false) });
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             tokio::spawn(serve(stream, served.clone(), tx.clone()));
@@ -187,7 +188,11 @@ async fn serve(stream: TcpStream, served: Arc<Served>, seen: mpsc::UnboundedSend
             );
             [head.as_bytes(), &served.event].concat()
         } else if method == "POST" && path.contains("/runtime/") {
-            let _ = seen.send(if path.ends_with("/response") { Seen::Response(path, body) } else { Seen::Error(path, body) });
+            let _ = seen.send(if path.ends_with("/response") {
+                Seen::Response(path, body)
+            } else {
+                Seen::Error(path, body)
+            });
             b"HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: 16\r\n\r\n{\"status\":\"OK\"}\n".to_vec()
         } else {
             b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n".to_vec()

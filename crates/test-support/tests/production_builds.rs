@@ -58,18 +58,7 @@ fn shipped_packages() -> Vec<String> {
 /// features enabled, as "crate" and "crate/test-util".
 fn test_support_in(package: &str, edges: &str) -> BTreeSet<String> {
     let tree = cargo(&[
-        "tree",
-        "--locked",
-        "-p",
-        package,
-        "-e",
-        edges,
-        "--target",
-        "all",
-        "--prefix",
-        "none",
-        "--format",
-        "{p}|{f}",
+        "tree", "--locked", "-p", package, "-e", edges, "--target", "all", "--prefix", "none", "--format", "{p}|{f}",
     ]);
     let mut found = BTreeSet::new();
     for line in tree.lines().filter(|l| !l.trim().is_empty()) {
