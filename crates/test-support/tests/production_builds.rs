@@ -1,8 +1,9 @@
 //! Production builds contain no test support: for every shipped binary (each package under
 //! `functions/`, and the `logmask` CLI), `cargo tree -e normal` — the dependency graph and the
-//! features a release build of that package resolves, dev-dependencies left out — must reach
-//! none of the test crates and enable no `test-util` feature. Adding
-//! `features = ["test-util"]` to a function's `[dependencies]` fails this test.
+//! features a release build of that package resolves for this (Linux) host, as the Lambda
+//! artefacts are built, dev-dependencies left out — must reach none of the test crates and
+//! enable no `test-util` feature. Adding `features = ["test-util"]` to a function's
+//! `[dependencies]` fails this test.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -57,9 +58,7 @@ fn shipped_packages() -> Vec<String> {
 /// What is wrong in `package`'s graph along `edges`: test-only crates reached and `test-util`
 /// features enabled, as "crate" and "crate/test-util".
 fn test_support_in(package: &str, edges: &str) -> BTreeSet<String> {
-    let tree = cargo(&[
-        "tree", "--locked", "-p", package, "-e", edges, "--target", "all", "--prefix", "none", "--format", "{p}|{f}",
-    ]);
+    let tree = cargo(&["tree", "--locked", "-p", package, "-e", edges, "--prefix", "none", "--format", "{p}|{f}"]);
     let mut found = BTreeSet::new();
     for line in tree.lines().filter(|l| !l.trim().is_empty()) {
         let (id, features) = line.split_once('|').unwrap_or_else(|| panic!("unexpected cargo tree line: {line}"));
