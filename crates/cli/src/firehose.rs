@@ -82,7 +82,7 @@ struct LazyAws {
 /// how to get it (records that needed re-ingestion fail, as with `NoReingest`, never lost).
 #[cfg(not(feature = "aws"))]
 #[derive(Default)]
-struct LazyAws;
+struct LazyAws {}
 
 #[cfg(not(feature = "aws"))]
 const WITHOUT_AWS: &str = "this logmask was built without the `aws` feature (cargo run --release -p logmask-cli --features aws)";

@@ -118,6 +118,7 @@ impl<R: Reingest> Transformer<R> {
     /// documents on stdout (a failure there is logged, never fails the batch) and returns the
     /// response. Fails the invocation only for a batch whose record ids alone cannot fit in a
     /// response ([`BatchError::ResponseTooLarge`]).
+    #[cfg(feature = "aws")]
     pub async fn handle(
         &self,
         event: lambda_runtime::LambdaEvent<FirehoseEvent>,
@@ -378,6 +379,7 @@ impl<R: Reingest> Transformer<R> {
 }
 
 /// The Lambda context's deadline (epoch milliseconds; 0 when unknown) as an `Instant`.
+#[cfg(feature = "aws")]
 fn lambda_deadline(deadline_ms: u64) -> Option<Instant> {
     if deadline_ms == 0 {
         return None;
