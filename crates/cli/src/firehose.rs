@@ -85,7 +85,8 @@ struct LazyAws {
 struct LazyAws {}
 
 #[cfg(not(feature = "aws"))]
-const WITHOUT_AWS: &str = "this logmask was built without the `aws` feature (cargo run --release -p logmask-cli --features aws)";
+const WITHOUT_AWS: &str =
+    "this logmask was built without the `aws` feature (cargo run --release -p logmask-cli --features aws)";
 
 #[cfg(not(feature = "aws"))]
 impl KeyStore for LazyAws {
@@ -96,7 +97,11 @@ impl KeyStore for LazyAws {
 
 #[cfg(not(feature = "aws"))]
 impl Reingest for LazyAws {
-    async fn put_record_batch(&self, _stream: &str, _records: &[Vec<u8>]) -> Result<Vec<Option<String>>, ReingestError> {
+    async fn put_record_batch(
+        &self,
+        _stream: &str,
+        _records: &[Vec<u8>],
+    ) -> Result<Vec<Option<String>>, ReingestError> {
         Err(ReingestError::Request { message: format!("re-ingestion: {WITHOUT_AWS}"), retryable: false })
     }
 }

@@ -8,7 +8,7 @@ use crate::event::{
     base64_len, decode_base64, encode_base64, json_len,
 };
 use crate::metrics::{BatchMetrics, Summary, render_emf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::error::BatchError;
 use crate::event::RESPONSE_LIMIT;
@@ -384,6 +384,7 @@ fn lambda_deadline(deadline_ms: u64) -> Option<Instant> {
     if deadline_ms == 0 {
         return None;
     }
+    use std::time::SystemTime;
     let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms);
     let remaining = deadline.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
     Some(Instant::now() + remaining)
