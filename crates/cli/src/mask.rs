@@ -133,8 +133,27 @@ fn build_masker(args: &MaskArgs) -> anyhow::Result<Masker> {
 fn stdin_reader() -> anyhow::Result<(File, bool)> {
     use std::os::fd::AsFd as _;
     let file = File::from(io::stdin().as_fd().try_clone_to_owned().context("cannot read stdin")?);
-    let regular = file.metadata().is_ok_and(|m| m.is_file());
-    Ok((file, regular))
+    let meta = file.metadata().ok();
+    #[cfg(target_os = "linux")]
+    if meta.as_ref().is_some_and(|m| std::os::unix::fs::FileTypeExt::is_fifo(&m.file_type())) {
+        grow_pipe(&file);
+    }
+    Ok((file, meta.is_some_and(|m| m.is_file())))
+}
+
+/// Pipe buffer asked for stdin: `cat big.log | logmask mask` hands over 64 KiB per wake-up with
+/// Linux's default buffer, so on a busy machine the two processes spend their time waiting for
+/// each other. 1 MiB is the unprivileged limit (`/proc/sys/fs/pipe-max-size`) on most systems.
+#[cfg(target_os = "linux")]
+const PIPE_BUFFER: libc::c_int = 1 << 20;
+
+/// Best effort: a pipe that cannot grow (a lower limit, or its pages are in use) stays as it is.
+#[cfg(target_os = "linux")]
+fn grow_pipe(pipe: &File) {
+    use std::os::fd::AsRawFd as _;
+    // SAFETY: F_SETPIPE_SZ takes an int and touches no memory of ours; the descriptor is open
+    // (owned by `pipe` for the whole call). Benchmarked by benches/cli_report.py (pipe columns).
+    let _ = unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_BUFFER) };
 }
 
 #[cfg(not(unix))]
