@@ -216,7 +216,7 @@ fn mask_stream(
             let (work_rx, spare_outputs) = (&work_rx, &spare_outputs);
             scope.spawn(move || {
                 loop {
-                    // The lock is held only to take the next piece.
+                    // One worker waits in `recv` holding the lock, the others wait for the lock.
                     let next = work_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                     let Ok(piece) = next else { break };
                     let mut masked = spare_outputs.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
