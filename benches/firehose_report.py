@@ -7,10 +7,11 @@ Steps (each prints what it runs):
      $FIREHOSE_BENCH_DIR (default: <tmp>/logmask-firehose-bench).
   2. `blueprint_baseline.py` on the same events: AWS's Python CloudWatch-Logs blueprint logic;
      the same logic in Rust (criterion, `<event>/blueprint-in-rust`) is the ceiling of step 1.
-  3. Peak RSS of `logmask firehose --event <6 MB event>` (release build) with /usr/bin/time -v.
+  3. Peak RSS of `logmask firehose --event <6 MB event>` (`--profile max`, the profile of the
+     published figures and the Lambda artefacts; CLI feature `aws`) with /usr/bin/time -v.
      Re-ingestion goes to a moto_server started here on 127.0.0.1 when `moto_server` is
      installed (`pip install 'moto[server]'`), so the overflow path is part of the measurement.
-  4. Cold start: the firehose-transform release binary through the local Runtime API test.
+  4. Cold start: the firehose-transform binary (`--profile max`) through the local Runtime API test.
 
 usage: python3 benches/firehose_report.py [--skip-bench]
 exit status 2 when a target is missed.
@@ -90,7 +91,7 @@ def peak_rss(event, endpoint):
                AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
-    result = subprocess.run(["/usr/bin/time", "-v", str(TARGET / "release" / "logmask"), "firehose", "--event", str(event)],
+    result = subprocess.run(["/usr/bin/time", "-v", str(TARGET / "max" / "logmask"), "firehose", "--event", str(event)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
     kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1))
     summary = [line for line in result.stderr.splitlines() if line.startswith("{")][-1]
@@ -100,7 +101,9 @@ def peak_rss(event, endpoint):
 def main():
     if "--skip-bench" not in sys.argv:
         run(["cargo", "bench", "-p", "logmask-benches", "--bench", "firehose"], env=dict(os.environ, FIREHOSE_BENCH_DIR=str(EVENTS)))
-    run(["cargo", "build", "--release", "-p", "logmask-cli", "-p", "firehose-transform"])
+    # The profile of the published figures (fat LTO); `--release` is the everyday build.
+    run(["cargo", "build", "--profile", "max", "-p", "logmask-cli", "-p", "firehose-transform",
+         "--features", "logmask-cli/aws"])
 
     missed = False
     # The blueprint's own logic in Rust (no masking) bounds what any transformation can reach.
@@ -133,10 +136,10 @@ def main():
             moto.terminate()
 
     out = subprocess.run(["cargo", "test", "-p", "firehose-transform", "--test", "runtime_api", "--", "--nocapture"],
-                         cwd=ROOT, env=dict(os.environ, FIREHOSE_TRANSFORM_BIN=str(TARGET / "release" / "firehose-transform")),
+                         cwd=ROOT, env=dict(os.environ, FIREHOSE_TRANSFORM_BIN=str(TARGET / "max" / "firehose-transform")),
                          capture_output=True, text=True, check=True).stdout
     cold = re.search(r"cold-start init[^:]*: (.*)", out)
-    print(f"\ncold start of the release binary (process start → first /next poll): {cold.group(1) if cold else 'not printed'}")
+    print(f"\ncold start of the `max` binary (process start → first /next poll): {cold.group(1) if cold else 'not printed'}")
     sys.exit(2 if missed else 0)
 
 

@@ -4,13 +4,13 @@ use std::fs;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+#[cfg(feature = "aws")]
 use std::sync::Mutex;
 
 use anyhow::Context as _;
-use logmask_firehose::{
-    AwsKeyStore, Config, FirehoseEvent, FirehoseReingest, KeySource, KeyStore, Reingest, ReingestError, SecretBytes,
-    Transformer,
-};
+#[cfg(feature = "aws")]
+use logmask_firehose::{AwsKeyStore, FirehoseReingest};
+use logmask_firehose::{Config, FirehoseEvent, KeySource, KeyStore, Reingest, ReingestError, SecretBytes, Transformer};
 use logmask_mask::Role;
 
 #[derive(clap::Args, Debug)]
@@ -72,11 +72,41 @@ pub fn run(args: FirehoseArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// AWS clients built on first use.
+#[cfg(feature = "aws")]
 #[derive(Default)]
 struct LazyAws {
     sdk: Mutex<Option<aws_config::SdkConfig>>,
 }
 
+/// A build without the `aws` feature: a token key from AWS or a re-ingestion is an error that says
+/// how to get it (records that needed re-ingestion fail, as with `NoReingest`, never lost).
+#[cfg(not(feature = "aws"))]
+#[derive(Default)]
+struct LazyAws {}
+
+#[cfg(not(feature = "aws"))]
+const WITHOUT_AWS: &str =
+    "this logmask was built without the `aws` feature (cargo run --release -p logmask-cli --features aws)";
+
+#[cfg(not(feature = "aws"))]
+impl KeyStore for LazyAws {
+    async fn fetch(&self, source: &KeySource) -> Result<SecretBytes, logmask_keys::KeyError> {
+        Err(logmask_keys::KeyError::Fetch { source_name: source.to_string(), message: WITHOUT_AWS.to_owned() })
+    }
+}
+
+#[cfg(not(feature = "aws"))]
+impl Reingest for LazyAws {
+    async fn put_record_batch(
+        &self,
+        _stream: &str,
+        _records: &[Vec<u8>],
+    ) -> Result<Vec<Option<String>>, ReingestError> {
+        Err(ReingestError::Request { message: format!("re-ingestion: {WITHOUT_AWS}"), retryable: false })
+    }
+}
+
+#[cfg(feature = "aws")]
 impl LazyAws {
     async fn sdk(&self) -> aws_config::SdkConfig {
         if let Some(sdk) = self.sdk.lock().unwrap_or_else(|e| e.into_inner()).clone() {
@@ -88,12 +118,14 @@ impl LazyAws {
     }
 }
 
+#[cfg(feature = "aws")]
 impl KeyStore for LazyAws {
     async fn fetch(&self, source: &KeySource) -> Result<SecretBytes, logmask_keys::KeyError> {
         AwsKeyStore::new(&self.sdk().await).fetch(source).await
     }
 }
 
+#[cfg(feature = "aws")]
 impl Reingest for LazyAws {
     async fn put_record_batch(&self, stream: &str, records: &[Vec<u8>]) -> Result<Vec<Option<String>>, ReingestError> {
         let client = aws_sdk_firehose::Client::new(&self.sdk().await);

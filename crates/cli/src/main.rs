@@ -6,13 +6,27 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[cfg(feature = "aws")]
 mod backfill;
 mod demo;
+#[cfg(feature = "aws")]
 mod dkim;
 mod firehose;
 mod mask;
+#[cfg(feature = "aws")]
 mod monitor;
+#[cfg(feature = "aws")]
 mod query;
+#[cfg(not(feature = "aws"))]
+mod without_aws;
+#[cfg(not(feature = "aws"))]
+use without_aws as backfill;
+#[cfg(not(feature = "aws"))]
+use without_aws as dkim;
+#[cfg(not(feature = "aws"))]
+use without_aws as monitor;
+#[cfg(not(feature = "aws"))]
+use without_aws as query;
 
 #[derive(Parser)]
 #[command(name = "logmask", version, about = "Mask PII in SES operations logs; DKIM tools; local Lambda runs")]
@@ -26,7 +40,7 @@ enum Command {
     /// Mask e-mail and IP addresses in files (or stdin) for a reader role.
     Mask(mask::MaskArgs),
     /// DKIM key tools (BYODKIM): keygen, TXT record, DNS check.
-    #[command(subcommand)]
+    #[cfg_attr(feature = "aws", command(subcommand))]
     Dkim(dkim::DkimCommand),
     /// Run the Firehose transformation Lambda's handler on an event file (response JSON on stdout).
     Firehose(firehose::FirehoseArgs),

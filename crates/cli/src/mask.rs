@@ -1,14 +1,15 @@
 //! `logmask mask`: stream files (or stdin) through the masker, line for line, in parallel chunks.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Mutex, mpsc};
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use logmask_mask::{CUT_CONTEXT, Counts, Masker, Policy, Role};
-use rayon::prelude::*;
 
 /// A few lines of every kind the engine handles, for trying the command without any input.
 const SAMPLE: &str = include_str!("../data/sample.log");
@@ -76,15 +77,21 @@ pub fn run(args: MaskArgs) -> anyhow::Result<ExitCode> {
     let mut counts = Counts::default();
 
     let result = (|| -> anyhow::Result<()> {
+        // RAYON_NUM_THREADS is honoured as before: it sets the masking threads.
+        let workers = rayon::current_num_threads();
         if args.sample {
-            counts += mask_stream(&masker, role, SAMPLE.as_bytes(), &mut out, None, MAX_PENDING)?;
+            counts += mask_stream(&masker, role, SAMPLE.as_bytes(), &mut out, None, StreamOpts::new(workers, true))?;
         } else if args.files.is_empty() {
-            counts += mask_stream(&masker, role, io::stdin().lock(), &mut out, progress(None), MAX_PENDING)?;
+            let (stdin, regular) = stdin_reader()?;
+            let opts = StreamOpts::new(workers, regular);
+            counts += mask_stream(&masker, role, stdin, &mut out, progress(None), opts)?;
         } else {
             for path in &args.files {
                 let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-                let len = file.metadata().map(|m| m.len()).ok();
-                counts += mask_stream(&masker, role, file, &mut out, progress(len), MAX_PENDING)
+                let meta = file.metadata().ok();
+                let len = meta.as_ref().map(|m| m.len());
+                let opts = StreamOpts::new(workers, meta.is_some_and(|m| m.is_file()));
+                counts += mask_stream(&masker, role, file, &mut out, progress(len), opts)
                     .with_context(|| format!("while masking {}", path.display()))?;
             }
         }
@@ -120,6 +127,40 @@ fn build_masker(args: &MaskArgs) -> anyhow::Result<Masker> {
     Ok(builder.build()?)
 }
 
+/// Standard input as a file of its own (std's `Stdin` adds a lock and an 8 KiB buffer to every
+/// read) and whether it is a regular file (`< FILE`), which is read in whole chunks like a path.
+#[cfg(unix)]
+fn stdin_reader() -> anyhow::Result<(File, bool)> {
+    use std::os::fd::AsFd as _;
+    let file = File::from(io::stdin().as_fd().try_clone_to_owned().context("cannot read stdin")?);
+    let meta = file.metadata().ok();
+    #[cfg(target_os = "linux")]
+    if meta.as_ref().is_some_and(|m| std::os::unix::fs::FileTypeExt::is_fifo(&m.file_type())) {
+        grow_pipe(&file);
+    }
+    Ok((file, meta.is_some_and(|m| m.is_file())))
+}
+
+/// Pipe buffer asked for stdin: `cat big.log | logmask mask` hands over 64 KiB per wake-up with
+/// Linux's default buffer, so on a busy machine the two processes spend their time waiting for
+/// each other. 1 MiB is the unprivileged limit (`/proc/sys/fs/pipe-max-size`) on most systems.
+#[cfg(target_os = "linux")]
+const PIPE_BUFFER: libc::c_int = 1 << 20;
+
+/// Best effort: a pipe that cannot grow (a lower limit, or its pages are in use) stays as it is.
+#[cfg(target_os = "linux")]
+fn grow_pipe(pipe: &File) {
+    use std::os::fd::AsRawFd as _;
+    // SAFETY: F_SETPIPE_SZ takes an int and touches no memory of ours; the descriptor is open
+    // (owned by `pipe` for the whole call). Benchmarked by benches/cli_report.py (pipe columns).
+    let _ = unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_BUFFER) };
+}
+
+#[cfg(not(unix))]
+fn stdin_reader() -> anyhow::Result<(io::Stdin, bool)> {
+    Ok((io::stdin(), false))
+}
+
 fn progress(total: Option<u64>) -> Option<ProgressBar> {
     if !io::stderr().is_terminal() {
         return None;
@@ -139,75 +180,194 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
 }
 
-/// Masks `input` into `out` with constant memory: reads up to one chunk per worker thread, masks
-/// the chunks in parallel, writes them in order. A short read (a pipe with nothing more for
-/// now) flushes what is complete, so `tail -f | logmask mask` stays line-prompt. At most
-/// `max_pending` bytes wait for a cut; a line that offers none by then is an error.
+/// Masks `input` into `out` with constant memory, in three overlapping stages: a reader thread
+/// fills chunks and cuts them where the engine allows, `workers` threads mask them, and the
+/// calling thread writes the results in input order. Chunks and output buffers go round a fixed
+/// set (a free list), so a multi-GB input allocates nothing per chunk. A short read (a pipe with
+/// nothing more for now) sends what is complete at once and the writer flushes it, so
+/// `tail -f | logmask mask` stays line-prompt. At most `max_pending` bytes wait for a cut; a
+/// line that offers none by then is an error.
 fn mask_stream(
     masker: &Masker,
     role: Role,
-    mut input: impl Read,
+    input: impl Read + Send,
     out: &mut impl Write,
     bar: Option<ProgressBar>,
-    max_pending: usize,
+    opts: StreamOpts,
 ) -> anyhow::Result<Counts> {
-    let batch_len = rayon::current_num_threads().max(1) * 2;
-    let mut counts = Counts::default();
-    let mut carry: Vec<u8> = Vec::new();
-    let mut scratch = vec![0u8; READ_SIZE];
-    let mut eof = false;
-    while !eof {
-        let mut batch: Vec<Vec<u8>> = Vec::with_capacity(batch_len);
-        while batch.len() < batch_len && !eof {
-            let mut chunk = std::mem::take(&mut carry);
-            // The carry holds no cut; only its last bytes can become one once more text follows.
-            let searched = chunk.len().saturating_sub(2 * CUT_CONTEXT);
-            chunk.reserve(CHUNK);
-            let short = fill(&mut input, &mut chunk, CHUNK, &mut scratch)?;
-            eof = short.eof;
-            if let Some(bar) = &bar {
-                bar.inc(short.read as u64);
-            }
-            let cut = if eof { Some(chunk.len()) } else { masker.cut_point(&chunk[searched..]).map(|c| searched + c) };
-            match cut {
-                Some(cut) => {
-                    carry = chunk.split_off(cut);
-                    batch.push(chunk);
+    let workers = opts.workers.max(1);
+    // Enough chunks that every worker has one in hand and one queued while the reader fills the
+    // next and the writer drains the last: more only costs memory.
+    let in_flight = 2 * workers + 2;
+    let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(in_flight);
+    for _ in 0..in_flight {
+        free_tx.send(Vec::new()).expect("the receiver is alive");
+    }
+    let (work_tx, work_rx) = mpsc::sync_channel::<Piece>(in_flight);
+    let (done_tx, done_rx) = mpsc::sync_channel::<Masked>(in_flight);
+    let work_rx = Mutex::new(work_rx);
+    let spare_outputs = Mutex::new(Vec::<Vec<u8>>::new());
+
+    std::thread::scope(|scope| {
+        let bar = bar.as_ref();
+        let reader = scope.spawn(move || read_pieces(masker, input, free_rx, work_tx, bar, opts));
+        for _ in 0..workers {
+            let done_tx = done_tx.clone();
+            let (work_rx, spare_outputs) = (&work_rx, &spare_outputs);
+            scope.spawn(move || {
+                loop {
+                    // One worker waits in `recv` holding the lock, the others wait for the lock.
+                    let next = work_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok(piece) = next else { break };
+                    let mut masked = spare_outputs.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
+                    masked.clear();
+                    let counts = masker.mask_into(role, &piece.buf[..piece.len], &mut masked);
+                    let done = Masked { seq: piece.seq, input: piece.buf, output: masked, counts, flush: piece.flush };
+                    if done_tx.send(done).is_err() {
+                        break; // the writer stopped (an error); the reader sees it too
+                    }
                 }
-                None if chunk.len() > max_pending => bail!(
+            });
+        }
+        drop(done_tx);
+        let written = write_in_order(done_rx, free_tx, &spare_outputs, out);
+        // The writer's channels are closed now, so a reader or worker blocked on them returns.
+        let read = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let counts = written?;
+        read?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        Ok(counts)
+    })
+}
+
+/// How [`mask_stream`] reads: threads, read sizes and the pending limit.
+#[derive(Clone, Copy, Debug)]
+struct StreamOpts {
+    /// Masking threads.
+    workers: usize,
+    /// Bytes asked of one `read` call. A pipe returns at most its buffer (64 KiB) per call, so a
+    /// pipe read that comes back shorter than asked means the writer has nothing more for now.
+    read_size: usize,
+    /// Most bytes held while waiting for a place to cut.
+    max_pending: usize,
+}
+
+impl StreamOpts {
+    fn new(workers: usize, regular_file: bool) -> StreamOpts {
+        let read_size = if regular_file { CHUNK } else { PIPE_READ };
+        StreamOpts { workers, read_size, max_pending: MAX_PENDING }
+    }
+}
+
+/// A chunk of input ready to mask: `buf[..len]`, number `seq` in input order.
+struct Piece {
+    seq: u64,
+    buf: Vec<u8>,
+    len: usize,
+    /// The input stalled after this chunk: write it out now.
+    flush: bool,
+}
+
+/// A masked chunk on its way to the writer, with its input buffer for reuse.
+struct Masked {
+    seq: u64,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    counts: Counts,
+    flush: bool,
+}
+
+/// The reader stage: fills buffers from the free list, cuts each where the engine says a cut
+/// changes no verdict, and moves the bytes after the cut to the front of the next buffer.
+fn read_pieces(
+    masker: &Masker,
+    mut input: impl Read,
+    free: mpsc::Receiver<Vec<u8>>,
+    work: mpsc::SyncSender<Piece>,
+    bar: Option<&ProgressBar>,
+    opts: StreamOpts,
+) -> anyhow::Result<()> {
+    let mut seq = 0u64;
+    // The bytes after the last cut, waiting at the front of `buf`.
+    let mut carry = 0usize;
+    let Ok(mut buf) = free.recv() else { return Ok(()) };
+    loop {
+        // The carry holds no cut; only its last bytes can become one once more text follows.
+        let searched = carry.saturating_sub(2 * CUT_CONTEXT);
+        let fill = fill(&mut input, &mut buf, carry, CHUNK, opts.read_size)?;
+        if let Some(bar) = bar {
+            bar.inc(fill.read as u64);
+        }
+        let len = carry + fill.read;
+        let cut = if fill.eof { Some(len) } else { masker.cut_point(&buf[searched..len]).map(|c| searched + c) };
+        let Some(cut) = cut else {
+            if len > opts.max_pending {
+                bail!(
                     "a line of more than {} MiB offers no place to cut it without changing what is masked \
                      (no line break, no {} bytes without any of '@ . : % \\'); refusing to hold it in memory",
-                    max_pending >> 20,
+                    opts.max_pending >> 20,
                     2 * CUT_CONTEXT
-                ),
-                // No cut yet: the chunk continues a long line.
-                None => carry = chunk,
+                );
             }
-            if short.partial && !batch.is_empty() {
-                break;
+            // No cut yet: the chunk continues a long line; read more behind it.
+            carry = len;
+            continue;
+        };
+        if fill.eof {
+            if len > 0 {
+                let _ = work.send(Piece { seq, buf, len, flush: false });
             }
+            break;
         }
-        let masked: Vec<(Vec<u8>, Counts)> = batch
-            .par_iter()
-            .map(|chunk| {
-                let mut buf = Vec::with_capacity(chunk.len() + chunk.len() / 8);
-                let c = masker.mask_into(role, chunk, &mut buf);
-                (buf, c)
-            })
-            .collect();
-        for (buf, c) in masked {
-            out.write_all(&buf)?;
-            counts += c;
+        // The next buffer takes the bytes after the cut; then this one goes to the workers.
+        let Ok(mut next) = free.recv() else { return Ok(()) };
+        carry = len - cut;
+        if next.len() < carry {
+            next.resize(carry, 0);
         }
-        if !eof {
-            out.flush()?;
+        next[..carry].copy_from_slice(&buf[cut..len]);
+        let piece = Piece { seq, buf, len: cut, flush: fill.partial };
+        if work.send(piece).is_err() {
+            return Ok(()); // the writer stopped; its error is the one to report
         }
+        seq += 1;
+        buf = next;
     }
-    if !carry.is_empty() {
-        bail!("internal error: {} bytes left unmasked", carry.len());
-    }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
+    Ok(())
+}
+
+/// The writer stage: writes masked chunks in input order, sends the buffers back for reuse.
+fn write_in_order(
+    done: mpsc::Receiver<Masked>,
+    free: mpsc::SyncSender<Vec<u8>>,
+    spare_outputs: &Mutex<Vec<Vec<u8>>>,
+    out: &mut impl Write,
+) -> anyhow::Result<Counts> {
+    let mut counts = Counts::default();
+    let mut next = 0u64;
+    let mut early: BTreeMap<u64, Masked> = BTreeMap::new();
+    for masked in done {
+        early.insert(masked.seq, masked);
+        while let Some(mut m) = early.remove(&next) {
+            out.write_all(&m.output)?;
+            if m.flush {
+                out.flush()?;
+            }
+            counts += m.counts;
+            next += 1;
+            // A long line may have grown a buffer; keep the set small for the rest of the input.
+            if m.output.capacity() > 4 * CHUNK {
+                m.output = Vec::new();
+            }
+            spare_outputs.lock().unwrap_or_else(|e| e.into_inner()).push(m.output);
+            if m.input.len() > 2 * CHUNK {
+                m.input = Vec::new();
+            }
+            // The reader may have finished and dropped its end: then the buffer is not needed.
+            let _ = free.send(m.input);
+        }
     }
     Ok(counts)
 }
@@ -219,26 +379,29 @@ struct Fill {
     partial: bool,
 }
 
-/// Size of one read: a pipe's buffer is 64 KiB.
-const READ_SIZE: usize = 64 * 1024;
+/// Bytes asked per read from a pipe or terminal: a pipe's buffer is 64 KiB.
+const PIPE_READ: usize = 64 * 1024;
 
-/// Reads into `chunk` until it holds `want` more bytes, the source ends, or a read comes up short.
-/// Reads go through `scratch` (`READ_SIZE` bytes, zeroed once by the caller), so a slow pipe that
-/// returns a byte at a time costs a byte's work per read, not a chunk's.
-fn fill(input: &mut impl Read, chunk: &mut Vec<u8>, want: usize, scratch: &mut [u8]) -> io::Result<Fill> {
-    let start = chunk.len();
+/// Reads into `buf[start..]` until `want` more bytes are there, the source ends, or a read comes up
+/// short. `buf` is grown (zeroed) only when it is smaller than needed; a reused buffer is read
+/// into as it is, so a slow pipe that returns a byte at a time costs a byte's work per read.
+fn fill(input: &mut impl Read, buf: &mut Vec<u8>, start: usize, want: usize, read_size: usize) -> io::Result<Fill> {
     let target = start + want;
+    if buf.len() < target {
+        buf.resize(target, 0);
+    }
+    let mut at = start;
     let mut result = Fill { read: 0, eof: false, partial: false };
-    while chunk.len() < target {
-        let ask = scratch.len().min(target - chunk.len());
-        match input.read(&mut scratch[..ask]) {
+    while at < target {
+        let ask = read_size.min(target - at);
+        match input.read(&mut buf[at..at + ask]) {
             Ok(0) => {
                 result.eof = true;
                 break;
             }
             Ok(n) => {
-                chunk.extend_from_slice(&scratch[..n]);
-                if chunk.len() < target && n < ask {
+                at += n;
+                if at < target && n < ask {
                     result.partial = true;
                     break;
                 }
@@ -247,7 +410,7 @@ fn fill(input: &mut impl Read, chunk: &mut Vec<u8>, want: usize, scratch: &mut [
             Err(e) => return Err(e),
         }
     }
-    result.read = chunk.len() - start;
+    result.read = at - start;
     Ok(result)
 }
 
@@ -272,11 +435,105 @@ mod tests {
         }
     }
 
+    /// Pipe-like reads with `workers` masking threads.
+    fn opts(workers: usize) -> StreamOpts {
+        StreamOpts { workers, read_size: PIPE_READ, max_pending: MAX_PENDING }
+    }
+
+    /// A source that hands out what a test sends it and blocks in between, like `tail -f`.
+    struct Tail(mpsc::Receiver<Vec<u8>>, Vec<u8>);
+
+    impl Read for Tail {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.1.is_empty() {
+                match self.0.recv() {
+                    Ok(bytes) => self.1 = bytes,
+                    Err(_) => return Ok(0),
+                }
+            }
+            let n = self.1.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.1[..n]);
+            self.1.drain(..n);
+            Ok(n)
+        }
+    }
+
+    /// A sink that reports what has been flushed.
+    struct Flushed(Vec<u8>, mpsc::Sender<Vec<u8>>);
+
+    impl Write for Flushed {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            let _ = self.1.send(std::mem::take(&mut self.0));
+            Ok(())
+        }
+    }
+
+    /// `tail -f app.log | logmask mask`: a complete line is written and flushed while the input
+    /// is still open and waiting, not when a chunk fills or the input ends.
+    #[test]
+    fn a_stalled_input_has_its_complete_lines_flushed_at_once() {
+        let (lines_tx, lines_rx) = mpsc::channel();
+        let (flushed_tx, flushed_rx) = mpsc::channel();
+        let masker = Masker::new();
+        std::thread::scope(|scope| {
+            let run = scope.spawn(|| {
+                let mut out = Flushed(Vec::new(), flushed_tx);
+                mask_stream(&masker, Role::Readonly, Tail(lines_rx, Vec::new()), &mut out, None, opts(2)).unwrap()
+            });
+            let wait = std::time::Duration::from_secs(20);
+            lines_tx.send(b"first bob@example.com\nsecond 10.0.0".to_vec()).unwrap();
+            assert_eq!(flushed_rx.recv_timeout(wait).unwrap(), b"first <email>\n");
+            lines_tx.send(b".1\n".to_vec()).unwrap();
+            assert_eq!(flushed_rx.recv_timeout(wait).unwrap(), b"second <ipv4>\n");
+            drop(lines_tx);
+            assert_eq!(run.join().unwrap().emails, 1);
+        });
+    }
+
+    /// A sink that fails after `left` bytes, like a closed pipe.
+    struct Closes(usize);
+
+    impl Write for Closes {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.0 < buf.len() {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            self.0 -= buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// `logmask mask big.log | head`: a failed write ends the reader and the workers too (no
+    /// thread is left blocked on a full queue) and the error comes back.
+    #[test]
+    fn a_failed_write_stops_every_stage() {
+        let input = b"user@example.com 10.0.0.1 and some more text\n".repeat(200_000);
+        for workers in [1, 3] {
+            let err = mask_stream(
+                &Masker::new(),
+                Role::Readonly,
+                &input[..],
+                &mut Closes(3 << 20),
+                None,
+                StreamOpts { read_size: CHUNK, ..opts(workers) },
+            )
+            .unwrap_err();
+            assert!(is_broken_pipe(&err), "{err}");
+        }
+    }
+
     fn streamed(input: &[u8], step: usize) -> (Vec<u8>, Counts) {
         let masker = Masker::new();
         let mut out = Vec::new();
         let counts =
-            mask_stream(&masker, Role::Readonly, Trickle { data: input, step }, &mut out, None, MAX_PENDING).unwrap();
+            mask_stream(&masker, Role::Readonly, Trickle { data: input, step }, &mut out, None, opts(2)).unwrap();
         (out, counts)
     }
 
@@ -314,12 +571,13 @@ mod tests {
         line.extend(b"abcdefgh".repeat(1 << 20)); // 8 MiB, no newline, no trigger
         line.extend_from_slice(b" 10.0.0.1");
         let mut out = Vec::new();
-        let counts = mask_stream(&masker, Role::Readonly, &line[..], &mut out, None, 2 << 20).unwrap();
+        let small = StreamOpts { max_pending: 2 << 20, ..opts(2) };
+        let counts = mask_stream(&masker, Role::Readonly, &line[..], &mut out, None, small).unwrap();
         assert_eq!((counts.emails, counts.ipv4), (1, 1));
         assert_eq!(out, masker.mask(Role::Readonly, &line).0);
         // A line with nowhere to cut is refused once it outgrows the limit, not held whole.
         let dense = b"1.".repeat(2 << 20);
-        let err = mask_stream(&masker, Role::Readonly, &dense[..], &mut Vec::new(), None, 2 << 20).unwrap_err();
+        let err = mask_stream(&masker, Role::Readonly, &dense[..], &mut Vec::new(), None, small).unwrap_err();
         assert!(err.to_string().contains("no place to cut"), "{err}");
     }
 
@@ -342,12 +600,12 @@ mod tests {
         /// Issue 11: streaming output equals whole-buffer output for any read size, on text
         /// with tokens, escapes, operator masks and long runs.
         #[test]
-        fn streaming_equals_whole_buffer_on_adversarial_text(text in pieces(), step in 1usize..5000) {
+        fn streaming_equals_whole_buffer_on_adversarial_text(text in pieces(), step in 1usize..5000, workers in 1usize..4) {
             let masker = Masker::new();
             for role in Role::ALL {
                 let mut out = Vec::new();
                 let counts =
-                    mask_stream(&masker, role, Trickle { data: &text, step }, &mut out, None, MAX_PENDING).unwrap();
+                    mask_stream(&masker, role, Trickle { data: &text, step }, &mut out, None, opts(workers)).unwrap();
                 let (whole, whole_counts) = masker.mask(role, &text);
                 prop_assert_eq!(&out, &whole, "{} view, read size {}", role, step);
                 prop_assert_eq!(counts, whole_counts);

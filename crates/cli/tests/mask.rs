@@ -124,3 +124,36 @@ fn bundled_sample_masks_without_input() {
     let stats: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
     assert!(stats["emails"].as_u64().unwrap() >= 8 && stats["ipv6"].as_u64().unwrap() >= 3, "{stats}");
 }
+
+/// `tail -f app.log | logmask mask`: each line comes out while the pipe is still open and idle,
+/// not when a chunk fills or the input ends.
+#[test]
+fn lines_from_an_open_idle_pipe_come_out_at_once() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_logmask"))
+        .args(["mask", "--role", "readonly"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the logmask binary runs");
+    let mut input = child.stdin.take().expect("piped stdin");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.expect("utf-8 output")).is_err() {
+                break;
+            }
+        }
+    });
+    let wait = std::time::Duration::from_secs(30);
+    input.write_all(b"login from 10.0.0.1\n").unwrap();
+    input.flush().unwrap();
+    assert_eq!(rx.recv_timeout(wait).expect("the first line before any more input"), "login from <ipv4>");
+    input.write_all(b"mail to bob@example.com\n").unwrap();
+    input.flush().unwrap();
+    assert_eq!(rx.recv_timeout(wait).expect("the second line"), "mail to <email>");
+    drop(input);
+    assert!(child.wait().unwrap().success());
+    reader.join().unwrap();
+}

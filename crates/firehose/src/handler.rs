@@ -8,7 +8,7 @@ use crate::event::{
     base64_len, decode_base64, encode_base64, json_len,
 };
 use crate::metrics::{BatchMetrics, Summary, render_emf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::error::BatchError;
 use crate::event::RESPONSE_LIMIT;
@@ -118,6 +118,7 @@ impl<R: Reingest> Transformer<R> {
     /// documents on stdout (a failure there is logged, never fails the batch) and returns the
     /// response. Fails the invocation only for a batch whose record ids alone cannot fit in a
     /// response ([`BatchError::ResponseTooLarge`]).
+    #[cfg(feature = "aws")]
     pub async fn handle(
         &self,
         event: lambda_runtime::LambdaEvent<FirehoseEvent>,
@@ -378,10 +379,12 @@ impl<R: Reingest> Transformer<R> {
 }
 
 /// The Lambda context's deadline (epoch milliseconds; 0 when unknown) as an `Instant`.
+#[cfg(feature = "aws")]
 fn lambda_deadline(deadline_ms: u64) -> Option<Instant> {
     if deadline_ms == 0 {
         return None;
     }
+    use std::time::SystemTime;
     let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms);
     let remaining = deadline.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
     Some(Instant::now() + remaining)

@@ -68,12 +68,15 @@ pub use handler::{
     BatchOutput, MAX_HOPS, MAX_REINGEST_BUDGET, MIN_REINGEST_BUDGET, REINGEST_EXPANSION, Transformer, reingest_budget,
 };
 // The token key moved to `logmask-keys`; re-exported so the Lambda and the CLI keep one import.
-pub use logmask_keys::{AwsKeyStore, KeySource, KeyStore, MIN_TOKEN_KEY_BYTES, SecretBytes};
+#[cfg(feature = "aws")]
+pub use logmask_keys::AwsKeyStore;
+pub use logmask_keys::{KeySource, KeyStore, MIN_TOKEN_KEY_BYTES, SecretBytes};
 pub use metrics::{BatchMetrics, MAX_METRICS_PER_DIRECTIVE, PIPELINE_METRICS, SES_METRICS, Summary, render_emf};
 pub use record::{MaskedRecord, RecordOutput, mask_record};
+#[cfg(feature = "aws")]
+pub use reingest::FirehoseReingest;
 pub use reingest::{
-    Delivery, FirehoseReingest, MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_PIECE_BYTES, Reingest, RetryPolicy, deliver,
-    deliver_until,
+    Delivery, MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_PIECE_BYTES, Reingest, RetryPolicy, deliver, deliver_until,
 };
 pub use ses::{SesEvent, SesFacts, sending_domain};
 pub use transform::{

@@ -203,11 +203,13 @@ fn batches<'a>(pending: &'a [usize], records: &[Vec<u8>]) -> Vec<&'a [usize]> {
 }
 
 /// The real client: `PutRecordBatch` through aws-sdk-firehose.
+#[cfg(feature = "aws")]
 #[derive(Debug, Clone)]
 pub struct FirehoseReingest {
     client: aws_sdk_firehose::Client,
 }
 
+#[cfg(feature = "aws")]
 impl FirehoseReingest {
     /// Wraps a configured client (the SDK honours `AWS_ENDPOINT_URL`).
     pub fn new(client: aws_sdk_firehose::Client) -> FirehoseReingest {
@@ -215,6 +217,7 @@ impl FirehoseReingest {
     }
 }
 
+#[cfg(feature = "aws")]
 impl Reingest for FirehoseReingest {
     async fn put_record_batch(&self, stream: &str, records: &[Vec<u8>]) -> Result<Vec<Option<String>>, ReingestError> {
         use aws_sdk_firehose::error::ProvideErrorMetadata as _;
@@ -245,6 +248,7 @@ impl Reingest for FirehoseReingest {
 }
 
 /// Error codes no retry can fix: the stream, the role or the key is wrong, not busy.
+#[cfg(feature = "aws")]
 const PERMANENT_CODES: &[&str] = &[
     "ResourceNotFoundException",
     "InvalidArgumentException",
@@ -264,6 +268,7 @@ const PERMANENT_CODES: &[&str] = &[
 /// network failures are; a request that could not be built or signed (no credentials), or that
 /// the service refused for what it is, is not — those fail fast instead of spending the
 /// invocation in backoff.
+#[cfg(feature = "aws")]
 fn is_retryable<R>(
     err: &aws_sdk_firehose::error::SdkError<aws_sdk_firehose::operation::put_record_batch::PutRecordBatchError, R>,
 ) -> bool {

@@ -407,12 +407,14 @@ pub async fn load(store: &impl KeyStore, source: &KeySource) -> Result<TokenKeys
 }
 
 /// Token keys from AWS Secrets Manager and SSM Parameter Store.
+#[cfg(feature = "aws")]
 #[derive(Debug, Clone)]
 pub struct AwsKeyStore {
     secrets: aws_sdk_secretsmanager::Client,
     ssm: aws_sdk_ssm::Client,
 }
 
+#[cfg(feature = "aws")]
 impl AwsKeyStore {
     /// Clients built from one SDK configuration.
     pub fn new(sdk: &aws_config::SdkConfig) -> AwsKeyStore {
@@ -420,6 +422,7 @@ impl AwsKeyStore {
     }
 }
 
+#[cfg(feature = "aws")]
 impl KeyStore for AwsKeyStore {
     async fn fetch(&self, source: &KeySource) -> Result<SecretBytes, KeyError> {
         let fail = |message: String| KeyError::Fetch { source_name: source.to_string(), message };
