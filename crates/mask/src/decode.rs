@@ -192,6 +192,10 @@ impl Decoded {
 
 /// Decodes the disguised units of one address's text (for pseudonyms and IPv6 parsing).
 pub(crate) fn decode_text(text: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    // Every unit starts with one of these (an EC2 name holds dashes): most findings hold none.
+    if !text.iter().any(|&b| matches!(b, b'\\' | b'%' | 0xEF | b'-')) {
+        return std::borrow::Cow::Borrowed(text);
+    }
     match decode(text) {
         Some(d) => std::borrow::Cow::Owned(d.text),
         None => std::borrow::Cow::Borrowed(text),

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::io::Write as _;
-use std::net::Ipv6Addr;
 
 use hmac::{Hmac, Mac};
 use regex::bytes::Regex;
@@ -462,12 +461,13 @@ impl Masker {
     }
 
     fn render_operator_ipv6(&self, text: &[u8], out: &mut Vec<u8>) {
-        let Some(addr) = scan::parse_ipv6(&crate::decode::decode_text(text)) else {
+        let Some(groups) = scan::parse_ipv6(&crate::decode::decode_text(text)) else {
             out.extend_from_slice(b"<ipv6>");
             return;
         };
-        for segment in &addr.segments()[..self.ipv6_keep] {
-            write!(out, "{segment:x}:").expect("writing to a Vec cannot fail");
+        for &group in &groups[..self.ipv6_keep] {
+            write_hex_group(group, out);
+            out.push(b':');
         }
         out.push(b'*');
     }
@@ -510,9 +510,8 @@ impl Masker {
                 b"ipv4"
             }
             Kind::Ipv6 => {
-                let addr: Ipv6Addr =
-                    scan::parse_ipv6(&crate::decode::decode_text(text)).expect("findings are valid addresses");
-                write!(normal, "{addr}").expect("Vec write");
+                let groups = scan::parse_ipv6(&crate::decode::decode_text(text)).expect("findings are valid addresses");
+                write!(normal, "{}", std::net::Ipv6Addr::from(groups)).expect("Vec write");
                 b"ipv6"
             }
             Kind::Custom(index) => {
@@ -540,6 +539,16 @@ impl Masker {
             }
         }
         out.push(b'>');
+    }
+}
+
+/// A 16-bit group as lowercase hex without leading zeros (`{:x}`, without the formatter: the
+/// operator view writes three per IPv6 finding).
+fn write_hex_group(group: u16, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digits = (16 - group.leading_zeros()).div_ceil(4).max(1);
+    for k in (0..digits).rev() {
+        out.push(HEX[usize::from((group >> (4 * k)) & 0xF)]);
     }
 }
 
