@@ -347,17 +347,17 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     // is the view of a longer address) or into an operator IP mask ("%40@a.xn--0:0:0:*" and
     // "bob@example.com.com-0:0:0:*" are views of "…::ffff:1.2.3.4"): not an address of its own.
     // Both masks start with a '*' right after the run: without one in reach (the run is at most
-    // LOCAL_MAX bytes), skip the run itself, which dense findings made the costliest step.
+    // LOCAL_MAX bytes), skip the run itself, which dense findings made the costliest step; and
+    // without a run at all (the common case) skip the search for a '*'.
+    let in_run = |b: u8| LOCAL[b as usize] || b == b':' || b >= 0x80;
     let reach = &hay[end..hay.len().min(end + LOCAL_MAX + 1)];
-    let star_ahead = memchr::memchr(b'*', reach).is_some();
-    let run = if star_ahead {
-        hay[end..].iter().take(LOCAL_MAX).take_while(|&&b| LOCAL[b as usize] || b == b':' || b >= 0x80).count()
+    let run = if reach.first().is_some_and(|&b| in_run(b)) && memchr::memchr(b'*', reach).is_some() {
+        hay[end..].iter().take(LOCAL_MAX).take_while(|&&b| in_run(b)).count()
     } else {
         0
     };
     let rest = &hay[end + run..];
-    let email_mask = star_ahead
-        && rest
+    let email_mask = rest
             .strip_prefix(b"***")
             .is_some_and(|at| [&b"@"[..], "＠".as_bytes(), b"%40", b"\\u0040"].iter().any(|a| at.starts_with(a)));
     // Domain text only ("10.0.0.1%4010.0.0.*" is not a domain running into a mask).
@@ -365,8 +365,7 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
         hay[end..end + run].iter().take_while(|&&b| LABEL[b as usize] || b == b'.' || b == b':' || b >= 0x80).count();
     // An operator IP mask never holds "::" (IPv6 prefixes are written out group by group), so a
     // run through one ("1.2.3.4::ffff:1.2.3.4.*") crosses another address and proves nothing.
-    let ip_mask = star_ahead
-        && label_run == run
+    let ip_mask = label_run == run
         && run >= 2
         && rest.first() == Some(&b'*')
         && matches!(hay[end + run - 1], b':' | b'.')
@@ -388,9 +387,11 @@ fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     // no address of its own.
     // Every masked at sign below ends in "***" before the domain: without a '*' in reach there
     // is none, and the scan back over a long domain-like run is skipped.
-    let star_behind = memchr::memrchr(b'*', &before[before.len().saturating_sub(DOMAIN_MAX + 8)..]).is_some();
+    let in_domain = |b: u8| LABEL[b as usize] || b == b'.' || b >= 0x80;
+    let star_behind = before.last().is_some_and(|&b| in_domain(b))
+        && memchr::memrchr(b'*', &before[before.len().saturating_sub(DOMAIN_MAX + 8)..]).is_some();
     let domain_len = if star_behind {
-        before.iter().rev().take(DOMAIN_MAX).take_while(|&&b| LABEL[b as usize] || b == b'.' || b >= 0x80).count()
+        before.iter().rev().take(DOMAIN_MAX).take_while(|&&b| in_domain(b)).count()
     } else {
         0
     };
