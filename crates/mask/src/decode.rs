@@ -58,8 +58,8 @@ fn full_width_at(hay: &[u8], p: usize) -> Option<u8> {
 }
 
 /// The digits of an EC2 host name's address (`ip-10-1-2-3`), with the offsets of its three
-/// dashes: `ip-` at a word start, four octets ≤ 255 joined by dashes, then no further digit,
-/// letter or dash. An octet may also be the operator view's `*` (`ip-10-1-2-*`): the view must
+/// dashes: `ip-` at a word start, four octets ≤ 255 joined by dashes, then no further digit or
+/// letter (a dash ends it). An octet may also be the operator view's `*` (`ip-10-1-2-*`): the view must
 /// decode as the input did.
 fn ec2_host(hay: &[u8], q: usize) -> Option<[usize; 3]> {
     if q > 0 && (hay[q - 1].is_ascii_alphanumeric() || hay[q - 1] == b'_') {
@@ -91,9 +91,10 @@ fn ec2_host(hay: &[u8], q: usize) -> Option<[usize; 3]> {
     }
     let ends = match hay.get(i) {
         None => true,
-        // Whatever follows the dash: a view may mask it ("ip-10-1-2-3-10.0.0.1" masks to
-        // "ip-10-1-2-3-<ipv4>"), and the verdict must not change with it (proptest find).
-        Some(b'-') => false,
+        // A dash ends the name whatever follows it: a view may mask what follows
+        // ("ip-10-1-2-3-10.0.0.1" masks to "ip-<ipv4>-<ipv4>"), and the verdict must not change
+        // with it (proptest find). Not a name there left "10-1-2-3" readable (Firehose fuzz).
+        Some(b'-') => true,
         Some(&b) => !(b.is_ascii_alphanumeric() || b == b'_'),
     };
     ends.then_some(dashes)
