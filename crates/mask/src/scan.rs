@@ -267,6 +267,23 @@ fn escape_ends_at(hay: &[u8], i: usize) -> bool {
         && backslashes_before(hay, i - 5) % 2 == 1
 }
 
+/// Where the hex digits of a `\uXXXX` escape end, when `s` lies among them ("10\u0040::1",
+/// "caf\u00e91.2.3.4"). Those digits are the escape's, not an address's: a reader decodes the
+/// escape, and the decoded text ("10@::1") is what must be judged (plain text kept "::1"
+/// readable while the JSON path, which decodes, masked it: Firehose fuzz find).
+fn json_escape_digits_end(hay: &[u8], s: usize) -> Option<usize> {
+    (0..4).find_map(|k| {
+        let u = s.checked_sub(k + 1)?;
+        let digits = hay.get(u + 1..u + 5)?;
+        (u >= 1
+            && hay[u] == b'u'
+            && hay[u - 1] == b'\\'
+            && backslashes_before(hay, u) % 2 == 1
+            && digits.iter().all(|&b| is_hex(b)))
+        .then_some(u + 5)
+    })
+}
+
 /// Left edge of an IP address: start of text, a non-word byte, or the end of an escape.
 fn ip_left_ok(hay: &[u8], s: usize) -> bool {
     s == 0 || !is_word(hay[s - 1]) || escape_ends_at(hay, s)
@@ -523,6 +540,13 @@ fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
     {
         return Outcome::Found(f);
     }
+    // "10\u00401.2.3.4": the hex digits of a JSON escape run into the first octet.
+    if dots == 3
+        && let Some(after) = json_escape_digits_end(hay, start).filter(|&a| a < end)
+        && let Some(f) = ipv4_exact(hay, after, end, floor)
+    {
+        return Outcome::Found(f);
+    }
     // "1.2.3.4.50550" (Dante, BSD netstat): a port after a dot. Only a fifth part that cannot be
     // an octet; "1.2.3.4.5" stays a five-part number.
     let run = &hay[start..end];
@@ -629,7 +653,12 @@ fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
     // "ip%3D2001:db8::1", "a%2001:db8::1": the two hex digits after a '%' are the escape's, not
     // the first group's (and "…***%400::" keeps the "%40" of an e-mail mask whole).
     let escape_digits = s > floor && hay[s - 1] == b'%' && s + 2 < e && is_hex(hay[s]) && is_hex(hay[s + 1]);
-    let first = if escape_digits { s + 2 } else { s };
+    // "10\u0040::1": the same for the four hex digits of a JSON escape.
+    let first = if escape_digits {
+        s + 2
+    } else {
+        json_escape_digits_end(hay, s).filter(|&a| a < e && a > floor).unwrap_or(s)
+    };
     for (k, &end) in ends.iter().enumerate() {
         if k > 0 && end == ends[k - 1] {
             continue;
