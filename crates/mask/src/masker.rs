@@ -9,7 +9,8 @@ use serde::Serialize;
 use sha2::Sha256;
 
 use crate::policy::{BuildError, EmailShape, Policy, Role};
-use crate::scan::{self, AtForm, Finding, Kind};
+use crate::scan::{AtForm, Finding, Kind};
+use crate::view;
 
 /// How many findings of each type one call saw.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -137,7 +138,7 @@ impl MaskerBuilder {
             }
             compiled.push(Identifier { name: ident.name, regex });
         }
-        let samples = view_samples(&key_id, compiled.iter().map(|c| c.name.as_str()));
+        let samples = view::samples(&key_id, compiled.iter().map(|c| c.name.as_str()));
         for ident in &compiled {
             if let Some(sample) = samples.iter().find(|s| ident.regex.is_match(s.as_bytes())) {
                 return Err(BuildError::IdentifierMatchesView { name: ident.name.clone(), sample: sample.clone() });
@@ -350,7 +351,7 @@ impl Masker {
                 let kind = Kind::Custom(u16::try_from(index).expect("identifier count fits u16"));
                 for m in ident.regex.find_iter(line) {
                     let (start, end) = (line_start + m.start(), line_start + m.end());
-                    if inside_token(hay, start, end) {
+                    if view::inside_token(hay, start, end) {
                         continue;
                     }
                     let (start, end) = json_number_span(hay, start, end).unwrap_or((start, end));
@@ -382,24 +383,25 @@ impl Masker {
         merged
     }
 
+    /// What the operator view keeps of IP addresses: (IPv4 octets, IPv6 groups).
+    fn ip_keep(&self) -> (usize, usize) {
+        (self.ipv4_keep, self.ipv6_keep)
+    }
+
     fn render_operator(&self, hay: &[u8], f: &Finding, out: &mut Vec<u8>) {
         let text = &hay[f.start..f.end];
         match f.kind {
             Kind::Email { at, form } => match self.email_shape {
                 EmailShape::FirstChar => {
-                    let first = first_unit_len(text, form);
-                    out.extend_from_slice(&text[..first]);
-                    out.extend_from_slice(b"***");
-                    self.render_operator_domain(&hay[at..f.end], form, out);
+                    view::operator_email(&hay[f.start..at], &hay[at..f.end], form, true, self.ip_keep(), out);
                 }
                 EmailShape::DomainOnly => {
-                    out.extend_from_slice(b"***");
-                    self.render_operator_domain(&hay[at..f.end], form, out);
+                    view::operator_email(&hay[f.start..at], &hay[at..f.end], form, false, self.ip_keep(), out);
                 }
                 EmailShape::Token => self.render_readonly(hay, f, out),
             },
-            Kind::Ipv4 => self.render_operator_ipv4(text, out),
-            Kind::Ipv6 => self.render_operator_ipv6(text, out),
+            Kind::Ipv4 => view::operator_ipv4(text, self.ipv4_keep, out),
+            Kind::Ipv6 => view::operator_ipv6(text, self.ipv6_keep, out),
             Kind::Custom(index) => {
                 let quoted = json_number_span(hay, f.start, f.end) == Some((f.start, f.end));
                 let name = self.identifiers[usize::from(index)].name.as_bytes();
@@ -412,64 +414,6 @@ impl Masker {
                 }
             }
         }
-    }
-
-    /// `at_and_domain` starts with the at sign, written as in the input.
-    fn render_operator_domain(&self, at_and_domain: &[u8], form: AtForm, out: &mut Vec<u8>) {
-        let (at, domain) = at_and_domain.split_at(form.len());
-        out.extend_from_slice(at);
-        if let Some(inner) = domain.strip_prefix(b"[").and_then(|d| d.strip_suffix(b"]")) {
-            // A domain literal is an IP address: show it the way IPs are shown.
-            out.push(b'[');
-            if inner.len() > 5 && inner[..5].eq_ignore_ascii_case(b"IPv6:") {
-                out.extend_from_slice(&inner[..5]);
-                self.render_operator_ipv6(&inner[5..], out);
-            } else {
-                self.render_operator_ipv4(inner, out);
-            }
-            out.push(b']');
-        } else {
-            out.extend_from_slice(domain);
-        }
-    }
-
-    /// Octets as written, dots as written (`.`, `\u002e`, `%2e`): the view keeps the disguise.
-    fn render_operator_ipv4(&self, text: &[u8], out: &mut Vec<u8>) {
-        let mut octet = 0;
-        let mut i = 0;
-        let mut octet_start = 0;
-        loop {
-            let dot = if i < text.len() { crate::decode::dot_unit(&text[i..]) } else { Some(0) };
-            match dot {
-                Some(len) => {
-                    if octet < self.ipv4_keep {
-                        out.extend_from_slice(&text[octet_start..i]);
-                    } else {
-                        out.push(b'*');
-                    }
-                    if i >= text.len() {
-                        return;
-                    }
-                    out.extend_from_slice(&text[i..i + len]);
-                    octet += 1;
-                    i += len;
-                    octet_start = i;
-                }
-                None => i += 1,
-            }
-        }
-    }
-
-    fn render_operator_ipv6(&self, text: &[u8], out: &mut Vec<u8>) {
-        let Some(groups) = scan::parse_ipv6(&crate::decode::decode_text(text)) else {
-            out.extend_from_slice(b"<ipv6>");
-            return;
-        };
-        for &group in &groups[..self.ipv6_keep] {
-            write_hex_group(group, out);
-            out.push(b':');
-        }
-        out.push(b'*');
     }
 
     fn render_readonly(&self, hay: &[u8], f: &Finding, out: &mut Vec<u8>) {
@@ -487,32 +431,31 @@ impl Masker {
     fn render_readonly_token(&self, hay: &[u8], f: &Finding, out: &mut Vec<u8>) {
         let text = &hay[f.start..f.end];
         let Some(key) = &self.token else {
-            let token: &[u8] = match f.kind {
-                Kind::Email { .. } => b"<email>",
-                Kind::Ipv4 => b"<ipv4>",
-                Kind::Ipv6 => b"<ipv6>",
-                Kind::Custom(index) => {
-                    return self.write_token(self.identifiers[usize::from(index)].name.as_bytes(), None, out);
-                }
+            let type_name: &[u8] = match f.kind {
+                Kind::Email { .. } => view::EMAIL,
+                Kind::Ipv4 => view::IPV4,
+                Kind::Ipv6 => view::IPV6,
+                Kind::Custom(index) => self.identifiers[usize::from(index)].name.as_bytes(),
             };
-            out.extend_from_slice(token);
-            return;
+            return self.write_token(type_name, None, out);
         };
         let mut normal = Vec::with_capacity(text.len());
         let type_name: &[u8] = match f.kind {
             Kind::Email { at, form } => {
                 normalize_email(text, at - f.start, form, &mut normal);
-                b"email"
+                view::EMAIL
             }
             Kind::Ipv4 => {
-                let octets = scan::parse_ipv4(&crate::decode::ipv4_text(text)).expect("findings are valid addresses");
+                let octets =
+                    crate::ipv4::parse_ipv4(&crate::decode::ipv4_text(text)).expect("findings are valid addresses");
                 write!(normal, "{}", std::net::Ipv4Addr::from(octets)).expect("Vec write");
-                b"ipv4"
+                view::IPV4
             }
             Kind::Ipv6 => {
-                let groups = scan::parse_ipv6(&crate::decode::decode_text(text)).expect("findings are valid addresses");
+                let groups =
+                    crate::ipv6::parse_ipv6(&crate::decode::decode_text(text)).expect("findings are valid addresses");
                 write!(normal, "{}", std::net::Ipv6Addr::from(groups)).expect("Vec write");
-                b"ipv6"
+                view::IPV6
             }
             Kind::Custom(index) => {
                 normal.extend_from_slice(text);
@@ -527,28 +470,9 @@ impl Masker {
         self.write_token(type_name, Some((&key.id, &digest[..6])), out);
     }
 
+    /// A token in the readonly format ([`view::token`]).
     fn write_token(&self, type_name: &[u8], pseudonym: Option<(&str, &[u8])>, out: &mut Vec<u8>) {
-        out.push(b'<');
-        out.extend_from_slice(type_name);
-        if let Some((id, digest)) = pseudonym {
-            out.push(b':');
-            out.extend_from_slice(id.as_bytes());
-            out.push(b':');
-            for b in digest {
-                write!(out, "{b:02x}").expect("Vec write");
-            }
-        }
-        out.push(b'>');
-    }
-}
-
-/// A 16-bit group as lowercase hex without leading zeros (`{:x}`, without the formatter: the
-/// operator view writes three per IPv6 finding).
-fn write_hex_group(group: u16, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digits = (16 - group.leading_zeros()).div_ceil(4).max(1);
-    for k in (0..digits).rev() {
-        out.push(HEX[usize::from((group >> (4 * k)) & 0xF)]);
+        view::token(type_name, pseudonym, out);
     }
 }
 
@@ -574,62 +498,6 @@ fn quiet_cut(hay: &[u8]) -> Option<usize> {
         }
         bound = trigger?;
     }
-}
-
-/// Pieces of text the masker writes into its views: the unkeyed and keyed token of every type
-/// (pseudonym digests with letters in them: a digit-only pattern may hit an all-digit digest,
-/// which [`inside_token`] leaves alone) and the fixed parts of the operator masks.
-fn view_samples<'a>(key_id: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut samples = Vec::new();
-    for name in ["email", "ipv4", "ipv6"].into_iter().chain(names) {
-        samples.push(format!("<{name}>"));
-        for digest in ["abcdefabcdef", "a1b2c3d4e5f6"] {
-            samples.push(format!("<{name}:{key_id}:{digest}>"));
-        }
-    }
-    for mask in ["***@", "***%40", "***\\u0040", "***＠", "0.0.0.*", "0.0.*.*", "0.*.*.*", "*.*.*.*", "0:0:0:*", "0:*"]
-    {
-        samples.push(mask.to_owned());
-    }
-    samples
-}
-
-/// Is `hay[start..end]` inside a mask token (`<email>`, `<order_id:k1:0123456789ab>`)? A
-/// user-defined identifier never masks part of one: that would change a view on every pass.
-fn inside_token(hay: &[u8], start: usize, end: usize) -> bool {
-    const REACH: usize = 64;
-    let back = &hay[start.saturating_sub(REACH)..start];
-    let Some(open) = back.iter().rposition(|&b| b == b'<' || b == b'>') else {
-        return false;
-    };
-    if back[open] != b'<' {
-        return false;
-    }
-    let open = start - back.len() + open;
-    let ahead = &hay[end..hay.len().min(end + REACH)];
-    let Some(close) = ahead.iter().position(|&b| b == b'<' || b == b'>') else {
-        return false;
-    };
-    if ahead[close] != b'>' {
-        return false;
-    }
-    let inner = &hay[open + 1..end + close];
-    let mut parts = inner.split(|&b| b == b':');
-    let name = parts.next().unwrap_or_default();
-    let name_ok = name.first().is_some_and(u8::is_ascii_lowercase)
-        && name.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    let rest: Vec<&[u8]> = parts.collect();
-    name_ok
-        && match rest.as_slice() {
-            [] => true,
-            [id, digest] => {
-                !id.is_empty()
-                    && id.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-                    && digest.len() == 12
-                    && digest.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            }
-            _ => false,
-        }
 }
 
 /// Bytes of a JSON number.
@@ -659,23 +527,6 @@ fn json_number_span(hay: &[u8], start: usize, end: usize) -> Option<(usize, usiz
     };
     let closes = matches!(hay[e..].iter().find(|b| !space(b)), Some(b',' | b'}' | b']'));
     (value_position && closes).then_some((s, e))
-}
-
-/// Length of the first character of an address (a whole percent escape counts as one, and so
-/// does a JSON `\uXXXX` escape: half of one would leave a broken escape in the view).
-fn first_unit_len(text: &[u8], form: AtForm) -> usize {
-    if text.len() >= 6 && text[0] == b'\\' && text[1] == b'u' && text[2..6].iter().all(u8::is_ascii_hexdigit) {
-        return 6;
-    }
-    if form == AtForm::UrlEncoded
-        && text.len() >= 3
-        && text[0] == b'%'
-        && text[1].is_ascii_hexdigit()
-        && text[2].is_ascii_hexdigit()
-    {
-        return 3; // "%2Bsales%40…": a whole escape; "%2ﬀbob%40…" is '%' and then a character
-    }
-    scan::next_char(text, 0).map_or(1, |(_, len)| len)
 }
 
 /// The address as a reader would type it: at sign plain, URL escapes decoded, ASCII lowercased;
