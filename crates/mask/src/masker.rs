@@ -608,3 +608,172 @@ fn token_keeps_neighbours(hay: &[u8], start: usize, end: usize, quoted: bool) ->
     let around = |i: usize| if i < token_end { from + i } else { end + (i - token_end) };
     spans(&hay[from..to], &|i| from + i) == spans(&masked, &around)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{IdentifierPolicy, OperatorPolicy};
+
+    const KEY: &[u8; 32] = b"masker unit test key, 32 bytes!!";
+
+    fn with_identifier(name: &str, pattern: &str) -> Result<Masker, BuildError> {
+        let identifiers = vec![IdentifierPolicy { name: name.to_owned(), pattern: pattern.to_owned() }];
+        Masker::builder(Policy { identifiers, ..Policy::default() }).build()
+    }
+
+    fn with_operator(operator: OperatorPolicy) -> Result<Masker, BuildError> {
+        Masker::builder(Policy { operator, ..Policy::default() }).build()
+    }
+
+    #[test]
+    fn prefixes_outside_their_steps_are_refused() {
+        let default = OperatorPolicy::default();
+        for bits in [0, 8, 16, 24] {
+            assert!(with_operator(OperatorPolicy { ipv4_prefix: bits, ..default.clone() }).is_ok(), "{bits}");
+        }
+        for bits in [1, 12, 25, 32, 255] {
+            let err = with_operator(OperatorPolicy { ipv4_prefix: bits, ..default.clone() }).unwrap_err();
+            assert_eq!(err, BuildError::Ipv4Prefix(bits));
+        }
+        for bits in [16, 48, 112] {
+            assert!(with_operator(OperatorPolicy { ipv6_prefix: bits, ..default.clone() }).is_ok(), "{bits}");
+        }
+        for bits in [0, 8, 50, 128, 255] {
+            let err = with_operator(OperatorPolicy { ipv6_prefix: bits, ..default.clone() }).unwrap_err();
+            assert_eq!(err, BuildError::Ipv6Prefix(bits));
+        }
+    }
+
+    #[test]
+    fn token_key_ids_and_keys_are_checked() {
+        for id in ["", "seventeen-chars-x", "k 1", "k1:", "キー"] {
+            let mut policy = Policy::default();
+            policy.readonly.token_key_id = id.to_owned();
+            assert_eq!(Masker::builder(policy).build().unwrap_err(), BuildError::TokenKeyId(id.to_owned()), "{id:?}");
+        }
+        let short = Masker::builder(Policy::default()).token_key(vec![7u8; 15]).build().unwrap_err();
+        assert_eq!(short, BuildError::TokenKeyTooShort(15));
+        assert!(Masker::builder(Policy::default()).token_key(vec![7u8; 16]).build().unwrap().has_token_key());
+        assert!(!Masker::new().has_token_key());
+    }
+
+    #[test]
+    fn identifier_names_and_patterns_are_checked() {
+        for name in ["", "Order", "1st", "order-id", "email", "ipv4", "ipv6", &"x".repeat(33)] {
+            assert_eq!(with_identifier(name, "ORD-[0-9]+").unwrap_err(), BuildError::IdentifierName(name.to_owned()));
+        }
+        assert!(with_identifier(&"x".repeat(32), "ORD-[0-9]+").is_ok());
+        assert!(matches!(with_identifier("order", "ORD-[0-9"), Err(BuildError::IdentifierPattern { .. })));
+        assert_eq!(with_identifier("order", "x*").unwrap_err(), BuildError::IdentifierMatchesEmpty("order".to_owned()));
+        let twice = vec![
+            IdentifierPolicy { name: "order".to_owned(), pattern: "A-[0-9]+".to_owned() },
+            IdentifierPolicy { name: "order".to_owned(), pattern: "B-[0-9]+".to_owned() },
+        ];
+        let err = Masker::builder(Policy { identifiers: twice, ..Policy::default() }).build().unwrap_err();
+        assert_eq!(err, BuildError::DuplicateIdentifier("order".to_owned()));
+    }
+
+    #[test]
+    fn identifiers_that_match_a_view_are_refused() {
+        // Issue 14: a pattern matching its own token (or any view's text) grew the output on
+        // every pass.
+        for (name, pattern) in [("customer_id", "[a-z_]+_id"), ("ab", "[a-z]"), ("x", "<email>"), ("y", r"\*\*\*@")] {
+            let err = with_identifier(name, pattern).unwrap_err();
+            assert!(matches!(err, BuildError::IdentifierMatchesView { .. }), "{pattern}: {err:?}");
+        }
+        assert!(with_identifier("account", "[0-9]{12}").is_ok());
+    }
+
+    #[test]
+    fn the_key_never_shows_in_debug_output() {
+        let builder = Masker::builder(Policy::default()).token_key(*KEY);
+        let shown = format!("{builder:?}");
+        assert!(shown.contains("<redacted>") && !shown.contains("masker unit test key"), "{shown}");
+        let masker = builder.build().unwrap();
+        let shown = format!("{masker:?}");
+        assert!(shown.contains("<redacted>") && !shown.contains("masker unit test key"), "{shown}");
+    }
+
+    #[test]
+    fn pseudonyms_depend_on_the_key_and_the_address_only() {
+        let keyed = Masker::builder(Policy::default()).token_key(*KEY).build().unwrap();
+        let other = Masker::builder(Policy::default()).token_key(*b"another key of thirty-two bytes!").build().unwrap();
+        let view = |m: &Masker, text: &str| m.mask_str(Role::Readonly, text).0;
+        let bob = view(&keyed, "bob@example.com");
+        assert!(bob.starts_with("<email:k1:") && bob.len() == "<email:k1:>".len() + 12, "{bob}");
+        assert_eq!(view(&keyed, "Bob@Example.COM"), bob);
+        assert_eq!(view(&keyed, r"bob\u0040example\u002ecom"), bob);
+        assert_ne!(view(&keyed, "carol@example.com"), bob);
+        assert_ne!(view(&other, "bob@example.com"), bob);
+        assert_eq!(view(&keyed, "10.0.0.1"), view(&keyed, "010.000.000.001"));
+        assert_eq!(view(&keyed, "2001:DB8::1"), view(&keyed, "2001:db8:0:0:0:0:0:1"));
+        // Without a key the token is the type alone.
+        assert_eq!(view(&Masker::new(), "bob@example.com 10.0.0.1 ::1"), "<email> <ipv4> <ipv6>");
+    }
+
+    #[test]
+    fn counts_are_per_kind_and_the_same_in_every_role() {
+        let masker = with_identifier("order", "ORD-[0-9]{4}").unwrap();
+        let text = b"a@example.com b@example.org 10.0.0.1 2001:db8::1 ORD-1234 fe80::1 ";
+        let expected = Counts { emails: 2, ipv4: 1, ipv6: 2, custom: 1 };
+        for role in Role::ALL {
+            assert_eq!(masker.mask(role, text).1, expected, "{role}");
+        }
+        assert_eq!(expected.total(), 6);
+        assert_eq!(masker.find(text).len(), 6);
+        let mut sum = expected;
+        sum += Counts { emails: 1, ..Counts::default() };
+        assert_eq!(sum.emails, 3);
+        assert_eq!(masker.identifier_name(0), Some("order"));
+        assert_eq!(masker.identifier_name(1), None);
+    }
+
+    #[test]
+    fn views_follow_the_operator_policy() {
+        let text = "bob@example.com 192.0.2.1 2001:db8:1:2::1";
+        let m = |operator| with_operator(operator).unwrap().mask_str(Role::Operator, text).0;
+        let default = OperatorPolicy::default();
+        assert_eq!(m(default.clone()), "b***@example.com 192.0.2.* 2001:db8:1:*");
+        assert_eq!(
+            m(OperatorPolicy { email: EmailShape::DomainOnly, ipv4_prefix: 0, ipv6_prefix: 16 }),
+            "***@example.com *.*.*.* 2001:*"
+        );
+        assert_eq!(
+            m(OperatorPolicy { email: EmailShape::Token, ipv4_prefix: 16, ..default }),
+            "<email> 192.0.*.* 2001:db8:1:*"
+        );
+    }
+
+    #[test]
+    fn mask_into_appends_and_admin_is_the_input() {
+        let masker = Masker::new();
+        let mut out = b"kept ".to_vec();
+        masker.mask_into(Role::Readonly, b"to bob@example.com", &mut out);
+        assert_eq!(out, b"kept to <email>");
+        let bytes = b"\xff bob@example.com \xfe";
+        let (admin, counts) = masker.mask(Role::Admin, bytes);
+        assert_eq!((admin.as_slice(), counts.emails), (&bytes[..], 1));
+        assert_eq!(masker.mask(Role::Readonly, bytes).0, b"\xff <email> \xfe");
+    }
+
+    #[test]
+    fn identifier_matches_in_json_numbers_stay_json() {
+        let masker = with_identifier("account", "[0-9]{12}").unwrap();
+        let (view, counts) = masker.mask_str(Role::Readonly, r#"{"accountId":123456789012,"n":[123456789012]}"#);
+        assert_eq!(view, r#"{"accountId":"<account>","n":["<account>"]}"#);
+        assert_eq!(counts.custom, 2);
+    }
+
+    #[test]
+    fn cut_points_follow_newlines_and_quiet_stretches() {
+        let masker = Masker::new();
+        assert_eq!(masker.cut_point(b"no newline 10.0.0.1"), None);
+        assert_eq!(masker.cut_point(b"a\nb 10.0.0.1"), Some(2));
+        let quiet = [b"10.0.0.1 ".as_slice(), &[b'x'; 3 * CUT_CONTEXT]].concat();
+        assert_eq!(masker.cut_point(&quiet), Some(quiet.len() - CUT_CONTEXT));
+        // With identifiers, only newlines cut: a pattern may match anything else.
+        let ids = with_identifier("order", "ORD-[0-9]{4}").unwrap();
+        assert_eq!(ids.cut_point(&quiet), None);
+        assert_eq!(ids.cut_point(b"a\nb"), Some(2));
+    }
+}
