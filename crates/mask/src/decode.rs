@@ -129,20 +129,28 @@ fn decode_into(hay: &[u8], d: &mut Decoded) -> bool {
         copied = p + len;
     };
     let mut next = 0;
-    for p in memchr::memchr3_iter(b'\\', b'%', 0xEF, hay) {
-        if p < next {
-            continue;
-        }
+    while let Some(i) = memchr::memchr3(b'\\', b'%', 0xEF, &hay[next..]) {
+        let p = next + i;
         while let Some(dash) = dashes.next_if(|&dash| dash < p) {
             push(d, dash, 1, b'.');
         }
         // Full-width digits and dots are read as ASCII wherever they stand: a decision that
         // depended on their neighbours would change once a view masks those neighbours, and
         // masking the view again would read it differently.
-        let unit = if hay[p] == 0xEF { full_width_at(hay, p).map(|c| (c, 3)) } else { unit_at(hay, p) };
+        let (at, unit) = match hay[p] {
+            0xEF => (p, full_width_at(hay, p).map(|c| (c, 3))),
+            // Only the last backslash of a run can start an escape: the search goes on after
+            // the run, not from each of its backslashes (a run made every byte a visit).
+            b'\\' => {
+                let last = p + hay[p..].iter().take_while(|&&b| b == b'\\').count() - 1;
+                (last, unit_at(hay, last))
+            }
+            _ => (p, unit_at(hay, p)),
+        };
+        next = at + 1;
         if let Some((c, len)) = unit {
-            push(d, p, len, c);
-            next = p + len;
+            push(d, at, len, c);
+            next = at + len;
         }
     }
     for dash in dashes {
