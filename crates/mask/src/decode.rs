@@ -69,7 +69,7 @@ fn ec2_host(hay: &[u8], q: usize) -> Option<[usize; 3]> {
     let mut dashes = [0; 3];
     for k in 0..4 {
         let digits = hay[i..].iter().take(4).take_while(|b| b.is_ascii_digit()).count();
-        if k > 0 && digits == 0 && hay.get(i) == Some(&b'*') {
+        if k > 0 && digits == 0 && hay.get(i) == Some(&crate::view::HIDDEN) {
             i += 1;
         } else {
             if !(1..=3).contains(&digits) {

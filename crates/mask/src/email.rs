@@ -165,7 +165,7 @@ fn follows_address_at(hay: &[u8], start: usize) -> bool {
     // first at sign has no domain ("carol" has no top-level domain), so carol's address is
     // carol's (readonly left it readable before: found by fuzzing the Firehose path).
     owner > 0
-        && (LOCAL[before[owner - 1] as usize] || matches!(before[owner - 1], b'*' | b'>'))
+        && (LOCAL[before[owner - 1] as usize] || crate::view::ends_a_mask(before[owner - 1]))
         && domain(hay, start).is_some()
 }
 

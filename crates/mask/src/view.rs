@@ -32,6 +32,15 @@ pub(crate) const IPV6: &[u8] = b"ipv6";
 /// What the operator view writes in place of the hidden part of an e-mail local part.
 const MASK_STARS: &[u8] = b"***";
 
+/// What the operator view writes for a hidden IPv4 octet (and what ends an e-mail mask's `***`).
+pub(crate) const HIDDEN: u8 = b'*';
+
+/// Does a mask end with `b`? An operator mask ends in `*`, a token in `>`: text right after
+/// either was written by a view, not typed next to an address.
+pub(crate) fn ends_a_mask(b: u8) -> bool {
+    b == HIDDEN || b == b'>'
+}
+
 /// A readonly token: `<type_name>`, or `<type_name:key_id:digest in hex>` for a pseudonym.
 pub(crate) fn token(type_name: &[u8], pseudonym: Option<(&str, &[u8])>, out: &mut Vec<u8>) {
     out.push(b'<');
@@ -92,7 +101,7 @@ pub(crate) fn operator_ipv4(text: &[u8], keep: usize, out: &mut Vec<u8>) {
                 if octet < keep {
                     out.extend_from_slice(&text[octet_start..i]);
                 } else {
-                    out.push(b'*');
+                    out.push(HIDDEN);
                 }
                 if i >= text.len() {
                     return;
@@ -117,7 +126,7 @@ pub(crate) fn operator_ipv6(text: &[u8], keep: usize, out: &mut Vec<u8>) {
         write_hex_group(group, out);
         out.push(b':');
     }
-    out.push(b'*');
+    out.push(HIDDEN);
 }
 
 /// A 16-bit group as lowercase hex without leading zeros (`{:x}`, without the formatter: the
