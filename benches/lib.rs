@@ -522,7 +522,10 @@ fn app_line(rng: &mut Rng, out: &mut Vec<u8>, pii_percent: u64) {
 
 /// Adversarial corpora: one short unit repeated, with no line break, so every byte sits inside a
 /// run that looks like the start of an address. Each is the worst case of one part of the scanner
-/// (run expansion, `::` handling, escape decoding, local-part scans); the masker must stay above
+/// (run expansion, `::` handling, escape decoding, local-part scans) or the densest findings of
+/// one kind (the per-finding cost: validation, idempotence rules, rendering) — issue 14's list:
+/// runs of `:`, `::1`, `1.`, `%40`, dotted-quad chains, `@` chains, `\u` escapes, and dense
+/// findings and disguises. The masker must stay above
 /// [`WORST_CASE_TARGET`] on all of them.
 pub const ADVERSARIAL: &[(&str, &str)] = &[
     ("colons", ":"),
@@ -547,6 +550,9 @@ pub const ADVERSARIAL: &[(&str, &str)] = &[
     ("fullwidth_quads", "１．２．３．４ "),
     ("ec2_host", "ip-1-"),
     ("ec2_hosts", "ip-1-2-3-4."),
+    ("ec2_then_address", "ip-1-2-3-4-1.2.3.4,"),
+    ("json_escape_then_ipv6", r"\u0040::1,"),
+    ("json_escape_then_ipv4", r"\u00401.2.3.4,"),
     ("backslashes", "\\"),
     ("local_part", "a."),
 ];

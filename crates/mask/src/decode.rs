@@ -12,6 +12,7 @@
 use crate::scan::Finding;
 
 /// Decoded text and where its decoded units came from.
+#[derive(Default)]
 pub(crate) struct Decoded {
     pub(crate) text: Vec<u8>,
     /// `(decoded offset, input offset, input length)` of every decoded unit, in order.
@@ -57,8 +58,8 @@ fn full_width_at(hay: &[u8], p: usize) -> Option<u8> {
 }
 
 /// The digits of an EC2 host name's address (`ip-10-1-2-3`), with the offsets of its three
-/// dashes: `ip-` at a word start, four octets ≤ 255 joined by dashes, then no further digit,
-/// letter or dash. An octet may also be the operator view's `*` (`ip-10-1-2-*`): the view must
+/// dashes: `ip-` at a word start, four octets ≤ 255 joined by dashes, then no further digit or
+/// letter (a dash ends it). An octet may also be the operator view's `*` (`ip-10-1-2-*`): the view must
 /// decode as the input did.
 fn ec2_host(hay: &[u8], q: usize) -> Option<[usize; 3]> {
     if q > 0 && (hay[q - 1].is_ascii_alphanumeric() || hay[q - 1] == b'_') {
@@ -68,7 +69,7 @@ fn ec2_host(hay: &[u8], q: usize) -> Option<[usize; 3]> {
     let mut dashes = [0; 3];
     for k in 0..4 {
         let digits = hay[i..].iter().take(4).take_while(|b| b.is_ascii_digit()).count();
-        if k > 0 && digits == 0 && hay.get(i) == Some(&b'*') {
+        if k > 0 && digits == 0 && hay.get(i) == Some(&crate::view::HIDDEN) {
             i += 1;
         } else {
             if !(1..=3).contains(&digits) {
@@ -90,9 +91,10 @@ fn ec2_host(hay: &[u8], q: usize) -> Option<[usize; 3]> {
     }
     let ends = match hay.get(i) {
         None => true,
-        // Whatever follows the dash: a view may mask it ("ip-10-1-2-3-10.0.0.1" masks to
-        // "ip-10-1-2-3-<ipv4>"), and the verdict must not change with it (proptest find).
-        Some(b'-') => false,
+        // A dash ends the name whatever follows it: a view may mask what follows
+        // ("ip-10-1-2-3-10.0.0.1" masks to "ip-<ipv4>-<ipv4>"), and the verdict must not change
+        // with it (proptest find). Not a name there left "10-1-2-3" readable (Firehose fuzz).
+        Some(b'-') => true,
         Some(&b) => !(b.is_ascii_alphanumeric() || b == b'_'),
     };
     ends.then_some(dashes)
@@ -101,51 +103,64 @@ fn ec2_host(hay: &[u8], q: usize) -> Option<[usize; 3]> {
 /// The decoded text, or `None` when `hay` holds nothing to decode (the common case: a
 /// `memchr3` pass and a search for `ip-` over the input).
 pub(crate) fn decode(hay: &[u8]) -> Option<Decoded> {
+    let mut d = Decoded::default();
+    decode_into(hay, &mut d).then_some(d)
+}
+
+/// [`decode`] into reused buffers: whether `hay` held anything to decode (`d` is then its
+/// decoded text). Dense disguises (`1%2e` repeated) made fresh buffers per call — a unit per
+/// three input bytes — cost more in page faults than the decoding itself.
+fn decode_into(hay: &[u8], d: &mut Decoded) -> bool {
     static EC2: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"ip-"));
-    // (input offset, input length, decoded byte), in order, not overlapping.
-    let mut found: Vec<(usize, usize, u8)> = Vec::new();
+    d.text.clear();
+    d.units.clear();
+    // Units in input order, not overlapping: the escapes and full-width forms from one memchr3
+    // pass, merged with the (rare) dashes of EC2 host names.
+    let mut dashes = EC2.find_iter(hay).filter_map(|q| ec2_host(hay, q)).flatten().peekable();
+    let mut copied = 0;
+    let mut push = |d: &mut Decoded, p: usize, len: usize, c: u8| {
+        if p < copied {
+            return;
+        }
+        d.text.extend_from_slice(&hay[copied..p]);
+        d.units.push((d.text.len(), p, len));
+        d.text.push(c);
+        copied = p + len;
+    };
     let mut next = 0;
-    for p in memchr::memchr3_iter(b'\\', b'%', 0xEF, hay) {
-        if p < next {
-            continue;
+    while let Some(i) = memchr::memchr3(b'\\', b'%', 0xEF, &hay[next..]) {
+        let p = next + i;
+        while let Some(dash) = dashes.next_if(|&dash| dash < p) {
+            push(d, dash, 1, b'.');
         }
         // Full-width digits and dots are read as ASCII wherever they stand: a decision that
         // depended on their neighbours would change once a view masks those neighbours, and
         // masking the view again would read it differently.
-        if hay[p] == 0xEF {
-            if let Some(c) = full_width_at(hay, p) {
-                found.push((p, 3, c));
-                next = p + 3;
+        let (at, unit) = match hay[p] {
+            0xEF => (p, full_width_at(hay, p).map(|c| (c, 3))),
+            // Only the last backslash of a run can start an escape: the search goes on after
+            // the run, not from each of its backslashes (a run made every byte a visit).
+            b'\\' => {
+                let last = p + hay[p..].iter().take_while(|&&b| b == b'\\').count() - 1;
+                (last, unit_at(hay, last))
             }
-        } else if let Some((c, len)) = unit_at(hay, p) {
-            found.push((p, len, c));
-            next = p + len;
+            _ => (p, unit_at(hay, p)),
+        };
+        next = at + 1;
+        if let Some((c, len)) = unit {
+            push(d, at, len, c);
+            next = at + len;
         }
     }
-    let mut ec2 = EC2.find_iter(hay).filter_map(|q| ec2_host(hay, q)).flatten().peekable();
-    if found.is_empty() && ec2.peek().is_none() {
-        return None;
+    for dash in dashes {
+        push(d, dash, 1, b'.');
     }
-    let mut dashes: Vec<(usize, usize, u8)> = ec2.map(|d| (d, 1, b'.')).collect();
-    if !dashes.is_empty() {
-        found.append(&mut dashes);
-        found.sort_unstable_by_key(|u| u.0);
+    if d.units.is_empty() {
+        return false;
     }
-    let mut units = Vec::with_capacity(found.len());
-    let mut text = Vec::with_capacity(hay.len());
-    let mut copied = 0;
-    for (p, len, c) in found {
-        if p < copied {
-            continue;
-        }
-        text.extend_from_slice(&hay[copied..p]);
-        units.push((text.len(), p, len));
-        text.push(c);
-        copied = p + len;
-    }
-    text.extend_from_slice(&hay[copied..]);
-    Some(Decoded { text, units })
+    d.text.extend_from_slice(&hay[copied..]);
+    true
 }
 
 impl Decoded {
@@ -192,6 +207,10 @@ impl Decoded {
 
 /// Decodes the disguised units of one address's text (for pseudonyms and IPv6 parsing).
 pub(crate) fn decode_text(text: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    // Every unit starts with one of these (an EC2 name holds dashes): most findings hold none.
+    if !text.iter().any(|&b| matches!(b, b'\\' | b'%' | 0xEF | b'-')) {
+        return std::borrow::Cow::Borrowed(text);
+    }
     match decode(text) {
         Some(d) => std::borrow::Cow::Owned(d.text),
         None => std::borrow::Cow::Borrowed(text),
@@ -224,13 +243,30 @@ pub(crate) fn dot_unit(text: &[u8]) -> Option<usize> {
 /// Every finding in `hay`, disguises undone: the scan of the decoded text mapped back.
 #[inline(always)] // each caller's closure is inlined into its own copy of the scan loop
 pub(crate) fn scan(hay: &[u8], mut emit: impl FnMut(Finding)) {
-    match decode(hay) {
-        None => crate::prefilter::scan_blocks(hay, emit),
-        Some(d) => {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Decoded> = std::cell::RefCell::new(Decoded::default());
+    }
+    /// Buffers larger than this (bytes) are not kept for the next call: a bound on what a
+    /// thread holds between records, above what a dense 1 MiB record needs.
+    const KEEP: usize = 8 << 20;
+    SCRATCH.with(|cell| {
+        // A scan inside a scan (never today) would find the buffers taken: it gets its own.
+        let mut own = Decoded::default();
+        let mut kept = cell.try_borrow_mut();
+        let d = match kept.as_deref_mut() {
+            Ok(d) => d,
+            Err(_) => &mut own,
+        };
+        if decode_into(hay, d) {
             let mut cursor = 0;
             crate::prefilter::scan_blocks(&d.text, |f| emit(d.to_input_finding_in_order(&mut cursor, f)));
+            if d.text.capacity() + d.units.capacity() * std::mem::size_of::<(usize, usize, usize)>() > KEEP {
+                *d = Decoded::default();
+            }
+        } else {
+            crate::prefilter::scan_blocks(hay, emit);
         }
-    }
+    });
 }
 
 #[cfg(test)]

@@ -56,10 +56,15 @@
 #![deny(missing_docs)]
 
 mod decode;
+mod email;
+mod ipv4;
+mod ipv6;
 mod masker;
+mod oracle;
 mod policy;
 mod prefilter;
 mod scan;
+mod view;
 
 pub use masker::{CUT_CONTEXT, Counts, Masker, MaskerBuilder};
 pub use policy::{BuildError, EmailShape, IdentifierPolicy, OperatorPolicy, Policy, ReadonlyPolicy, Role};
@@ -70,8 +75,8 @@ pub use scan::{AtForm, Finding, Kind};
 #[doc(hidden)]
 pub fn reference_scan(hay: &[u8]) -> Vec<Finding> {
     match decode::decode(hay) {
-        None => scan::reference_scan(hay),
-        Some(d) => scan::reference_scan(&d.text).into_iter().map(|f| d.to_input_finding(f)).collect(),
+        None => oracle::reference_scan(hay),
+        Some(d) => oracle::reference_scan(&d.text).into_iter().map(|f| d.to_input_finding(f)).collect(),
     }
 }
 
@@ -80,7 +85,7 @@ pub fn reference_scan(hay: &[u8]) -> Vec<Finding> {
 #[doc(hidden)]
 pub fn memchr_scan(hay: &[u8]) -> Vec<Finding> {
     let mut found = Vec::new();
-    scan::scan(hay, |f| found.push(f));
+    oracle::scan(hay, |f| found.push(f));
     found
 }
 

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::io::Write as _;
-use std::net::Ipv6Addr;
 
 use hmac::{Hmac, Mac};
 use regex::bytes::Regex;
@@ -10,7 +9,8 @@ use serde::Serialize;
 use sha2::Sha256;
 
 use crate::policy::{BuildError, EmailShape, Policy, Role};
-use crate::scan::{self, AtForm, Finding, Kind};
+use crate::scan::{AtForm, Finding, Kind};
+use crate::view;
 
 /// How many findings of each type one call saw.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -138,7 +138,7 @@ impl MaskerBuilder {
             }
             compiled.push(Identifier { name: ident.name, regex });
         }
-        let samples = view_samples(&key_id, compiled.iter().map(|c| c.name.as_str()));
+        let samples = view::samples(&key_id, compiled.iter().map(|c| c.name.as_str()));
         for ident in &compiled {
             if let Some(sample) = samples.iter().find(|s| ident.regex.is_match(s.as_bytes())) {
                 return Err(BuildError::IdentifierMatchesView { name: ident.name.clone(), sample: sample.clone() });
@@ -351,7 +351,7 @@ impl Masker {
                 let kind = Kind::Custom(u16::try_from(index).expect("identifier count fits u16"));
                 for m in ident.regex.find_iter(line) {
                     let (start, end) = (line_start + m.start(), line_start + m.end());
-                    if inside_token(hay, start, end) {
+                    if view::inside_token(hay, start, end) {
                         continue;
                     }
                     let (start, end) = json_number_span(hay, start, end).unwrap_or((start, end));
@@ -383,24 +383,25 @@ impl Masker {
         merged
     }
 
+    /// What the operator view keeps of IP addresses: (IPv4 octets, IPv6 groups).
+    fn ip_keep(&self) -> (usize, usize) {
+        (self.ipv4_keep, self.ipv6_keep)
+    }
+
     fn render_operator(&self, hay: &[u8], f: &Finding, out: &mut Vec<u8>) {
         let text = &hay[f.start..f.end];
         match f.kind {
             Kind::Email { at, form } => match self.email_shape {
                 EmailShape::FirstChar => {
-                    let first = first_unit_len(text, form);
-                    out.extend_from_slice(&text[..first]);
-                    out.extend_from_slice(b"***");
-                    self.render_operator_domain(&hay[at..f.end], form, out);
+                    view::operator_email(&hay[f.start..at], &hay[at..f.end], form, true, self.ip_keep(), out);
                 }
                 EmailShape::DomainOnly => {
-                    out.extend_from_slice(b"***");
-                    self.render_operator_domain(&hay[at..f.end], form, out);
+                    view::operator_email(&hay[f.start..at], &hay[at..f.end], form, false, self.ip_keep(), out);
                 }
                 EmailShape::Token => self.render_readonly(hay, f, out),
             },
-            Kind::Ipv4 => self.render_operator_ipv4(text, out),
-            Kind::Ipv6 => self.render_operator_ipv6(text, out),
+            Kind::Ipv4 => view::operator_ipv4(text, self.ipv4_keep, out),
+            Kind::Ipv6 => view::operator_ipv6(text, self.ipv6_keep, out),
             Kind::Custom(index) => {
                 let quoted = json_number_span(hay, f.start, f.end) == Some((f.start, f.end));
                 let name = self.identifiers[usize::from(index)].name.as_bytes();
@@ -413,63 +414,6 @@ impl Masker {
                 }
             }
         }
-    }
-
-    /// `at_and_domain` starts with the at sign, written as in the input.
-    fn render_operator_domain(&self, at_and_domain: &[u8], form: AtForm, out: &mut Vec<u8>) {
-        let (at, domain) = at_and_domain.split_at(form.len());
-        out.extend_from_slice(at);
-        if let Some(inner) = domain.strip_prefix(b"[").and_then(|d| d.strip_suffix(b"]")) {
-            // A domain literal is an IP address: show it the way IPs are shown.
-            out.push(b'[');
-            if inner.len() > 5 && inner[..5].eq_ignore_ascii_case(b"IPv6:") {
-                out.extend_from_slice(&inner[..5]);
-                self.render_operator_ipv6(&inner[5..], out);
-            } else {
-                self.render_operator_ipv4(inner, out);
-            }
-            out.push(b']');
-        } else {
-            out.extend_from_slice(domain);
-        }
-    }
-
-    /// Octets as written, dots as written (`.`, `\u002e`, `%2e`): the view keeps the disguise.
-    fn render_operator_ipv4(&self, text: &[u8], out: &mut Vec<u8>) {
-        let mut octet = 0;
-        let mut i = 0;
-        let mut octet_start = 0;
-        loop {
-            let dot = if i < text.len() { crate::decode::dot_unit(&text[i..]) } else { Some(0) };
-            match dot {
-                Some(len) => {
-                    if octet < self.ipv4_keep {
-                        out.extend_from_slice(&text[octet_start..i]);
-                    } else {
-                        out.push(b'*');
-                    }
-                    if i >= text.len() {
-                        return;
-                    }
-                    out.extend_from_slice(&text[i..i + len]);
-                    octet += 1;
-                    i += len;
-                    octet_start = i;
-                }
-                None => i += 1,
-            }
-        }
-    }
-
-    fn render_operator_ipv6(&self, text: &[u8], out: &mut Vec<u8>) {
-        let Some(addr) = scan::parse_ipv6(&crate::decode::decode_text(text)) else {
-            out.extend_from_slice(b"<ipv6>");
-            return;
-        };
-        for segment in &addr.segments()[..self.ipv6_keep] {
-            write!(out, "{segment:x}:").expect("writing to a Vec cannot fail");
-        }
-        out.push(b'*');
     }
 
     fn render_readonly(&self, hay: &[u8], f: &Finding, out: &mut Vec<u8>) {
@@ -487,33 +431,31 @@ impl Masker {
     fn render_readonly_token(&self, hay: &[u8], f: &Finding, out: &mut Vec<u8>) {
         let text = &hay[f.start..f.end];
         let Some(key) = &self.token else {
-            let token: &[u8] = match f.kind {
-                Kind::Email { .. } => b"<email>",
-                Kind::Ipv4 => b"<ipv4>",
-                Kind::Ipv6 => b"<ipv6>",
-                Kind::Custom(index) => {
-                    return self.write_token(self.identifiers[usize::from(index)].name.as_bytes(), None, out);
-                }
+            let type_name: &[u8] = match f.kind {
+                Kind::Email { .. } => view::EMAIL,
+                Kind::Ipv4 => view::IPV4,
+                Kind::Ipv6 => view::IPV6,
+                Kind::Custom(index) => self.identifiers[usize::from(index)].name.as_bytes(),
             };
-            out.extend_from_slice(token);
-            return;
+            return self.write_token(type_name, None, out);
         };
         let mut normal = Vec::with_capacity(text.len());
         let type_name: &[u8] = match f.kind {
             Kind::Email { at, form } => {
                 normalize_email(text, at - f.start, form, &mut normal);
-                b"email"
+                view::EMAIL
             }
             Kind::Ipv4 => {
-                let octets = scan::parse_ipv4(&crate::decode::ipv4_text(text)).expect("findings are valid addresses");
+                let octets =
+                    crate::ipv4::parse_ipv4(&crate::decode::ipv4_text(text)).expect("findings are valid addresses");
                 write!(normal, "{}", std::net::Ipv4Addr::from(octets)).expect("Vec write");
-                b"ipv4"
+                view::IPV4
             }
             Kind::Ipv6 => {
-                let addr: Ipv6Addr =
-                    scan::parse_ipv6(&crate::decode::decode_text(text)).expect("findings are valid addresses");
-                write!(normal, "{addr}").expect("Vec write");
-                b"ipv6"
+                let groups =
+                    crate::ipv6::parse_ipv6(&crate::decode::decode_text(text)).expect("findings are valid addresses");
+                write!(normal, "{}", std::net::Ipv6Addr::from(groups)).expect("Vec write");
+                view::IPV6
             }
             Kind::Custom(index) => {
                 normal.extend_from_slice(text);
@@ -528,18 +470,9 @@ impl Masker {
         self.write_token(type_name, Some((&key.id, &digest[..6])), out);
     }
 
+    /// A token in the readonly format ([`view::token`]).
     fn write_token(&self, type_name: &[u8], pseudonym: Option<(&str, &[u8])>, out: &mut Vec<u8>) {
-        out.push(b'<');
-        out.extend_from_slice(type_name);
-        if let Some((id, digest)) = pseudonym {
-            out.push(b':');
-            out.extend_from_slice(id.as_bytes());
-            out.push(b':');
-            for b in digest {
-                write!(out, "{b:02x}").expect("Vec write");
-            }
-        }
-        out.push(b'>');
+        view::token(type_name, pseudonym, out);
     }
 }
 
@@ -565,62 +498,6 @@ fn quiet_cut(hay: &[u8]) -> Option<usize> {
         }
         bound = trigger?;
     }
-}
-
-/// Pieces of text the masker writes into its views: the unkeyed and keyed token of every type
-/// (pseudonym digests with letters in them: a digit-only pattern may hit an all-digit digest,
-/// which [`inside_token`] leaves alone) and the fixed parts of the operator masks.
-fn view_samples<'a>(key_id: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut samples = Vec::new();
-    for name in ["email", "ipv4", "ipv6"].into_iter().chain(names) {
-        samples.push(format!("<{name}>"));
-        for digest in ["abcdefabcdef", "a1b2c3d4e5f6"] {
-            samples.push(format!("<{name}:{key_id}:{digest}>"));
-        }
-    }
-    for mask in ["***@", "***%40", "***\\u0040", "***＠", "0.0.0.*", "0.0.*.*", "0.*.*.*", "*.*.*.*", "0:0:0:*", "0:*"]
-    {
-        samples.push(mask.to_owned());
-    }
-    samples
-}
-
-/// Is `hay[start..end]` inside a mask token (`<email>`, `<order_id:k1:0123456789ab>`)? A
-/// user-defined identifier never masks part of one: that would change a view on every pass.
-fn inside_token(hay: &[u8], start: usize, end: usize) -> bool {
-    const REACH: usize = 64;
-    let back = &hay[start.saturating_sub(REACH)..start];
-    let Some(open) = back.iter().rposition(|&b| b == b'<' || b == b'>') else {
-        return false;
-    };
-    if back[open] != b'<' {
-        return false;
-    }
-    let open = start - back.len() + open;
-    let ahead = &hay[end..hay.len().min(end + REACH)];
-    let Some(close) = ahead.iter().position(|&b| b == b'<' || b == b'>') else {
-        return false;
-    };
-    if ahead[close] != b'>' {
-        return false;
-    }
-    let inner = &hay[open + 1..end + close];
-    let mut parts = inner.split(|&b| b == b':');
-    let name = parts.next().unwrap_or_default();
-    let name_ok = name.first().is_some_and(u8::is_ascii_lowercase)
-        && name.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    let rest: Vec<&[u8]> = parts.collect();
-    name_ok
-        && match rest.as_slice() {
-            [] => true,
-            [id, digest] => {
-                !id.is_empty()
-                    && id.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-                    && digest.len() == 12
-                    && digest.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            }
-            _ => false,
-        }
 }
 
 /// Bytes of a JSON number.
@@ -650,23 +527,6 @@ fn json_number_span(hay: &[u8], start: usize, end: usize) -> Option<(usize, usiz
     };
     let closes = matches!(hay[e..].iter().find(|b| !space(b)), Some(b',' | b'}' | b']'));
     (value_position && closes).then_some((s, e))
-}
-
-/// Length of the first character of an address (a whole percent escape counts as one, and so
-/// does a JSON `\uXXXX` escape: half of one would leave a broken escape in the view).
-fn first_unit_len(text: &[u8], form: AtForm) -> usize {
-    if text.len() >= 6 && text[0] == b'\\' && text[1] == b'u' && text[2..6].iter().all(u8::is_ascii_hexdigit) {
-        return 6;
-    }
-    if form == AtForm::UrlEncoded
-        && text.len() >= 3
-        && text[0] == b'%'
-        && text[1].is_ascii_hexdigit()
-        && text[2].is_ascii_hexdigit()
-    {
-        return 3; // "%2Bsales%40…": a whole escape; "%2ﬀbob%40…" is '%' and then a character
-    }
-    scan::next_char(text, 0).map_or(1, |(_, len)| len)
 }
 
 /// The address as a reader would type it: at sign plain, URL escapes decoded, ASCII lowercased;
@@ -747,4 +607,173 @@ fn token_keeps_neighbours(hay: &[u8], start: usize, end: usize, quoted: bool) ->
     let token_end = start - from + token.len();
     let around = |i: usize| if i < token_end { from + i } else { end + (i - token_end) };
     spans(&hay[from..to], &|i| from + i) == spans(&masked, &around)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{IdentifierPolicy, OperatorPolicy};
+
+    const KEY: &[u8; 32] = b"masker unit test key, 32 bytes!!";
+
+    fn with_identifier(name: &str, pattern: &str) -> Result<Masker, BuildError> {
+        let identifiers = vec![IdentifierPolicy { name: name.to_owned(), pattern: pattern.to_owned() }];
+        Masker::builder(Policy { identifiers, ..Policy::default() }).build()
+    }
+
+    fn with_operator(operator: OperatorPolicy) -> Result<Masker, BuildError> {
+        Masker::builder(Policy { operator, ..Policy::default() }).build()
+    }
+
+    #[test]
+    fn prefixes_outside_their_steps_are_refused() {
+        let default = OperatorPolicy::default();
+        for bits in [0, 8, 16, 24] {
+            assert!(with_operator(OperatorPolicy { ipv4_prefix: bits, ..default.clone() }).is_ok(), "{bits}");
+        }
+        for bits in [1, 12, 25, 32, 255] {
+            let err = with_operator(OperatorPolicy { ipv4_prefix: bits, ..default.clone() }).unwrap_err();
+            assert_eq!(err, BuildError::Ipv4Prefix(bits));
+        }
+        for bits in [16, 48, 112] {
+            assert!(with_operator(OperatorPolicy { ipv6_prefix: bits, ..default.clone() }).is_ok(), "{bits}");
+        }
+        for bits in [0, 8, 50, 128, 255] {
+            let err = with_operator(OperatorPolicy { ipv6_prefix: bits, ..default.clone() }).unwrap_err();
+            assert_eq!(err, BuildError::Ipv6Prefix(bits));
+        }
+    }
+
+    #[test]
+    fn token_key_ids_and_keys_are_checked() {
+        for id in ["", "seventeen-chars-x", "k 1", "k1:", "キー"] {
+            let mut policy = Policy::default();
+            policy.readonly.token_key_id = id.to_owned();
+            assert_eq!(Masker::builder(policy).build().unwrap_err(), BuildError::TokenKeyId(id.to_owned()), "{id:?}");
+        }
+        let short = Masker::builder(Policy::default()).token_key(vec![7u8; 15]).build().unwrap_err();
+        assert_eq!(short, BuildError::TokenKeyTooShort(15));
+        assert!(Masker::builder(Policy::default()).token_key(vec![7u8; 16]).build().unwrap().has_token_key());
+        assert!(!Masker::new().has_token_key());
+    }
+
+    #[test]
+    fn identifier_names_and_patterns_are_checked() {
+        for name in ["", "Order", "1st", "order-id", "email", "ipv4", "ipv6", &"x".repeat(33)] {
+            assert_eq!(with_identifier(name, "ORD-[0-9]+").unwrap_err(), BuildError::IdentifierName(name.to_owned()));
+        }
+        assert!(with_identifier(&"x".repeat(32), "ORD-[0-9]+").is_ok());
+        assert!(matches!(with_identifier("order", "ORD-[0-9"), Err(BuildError::IdentifierPattern { .. })));
+        assert_eq!(with_identifier("order", "x*").unwrap_err(), BuildError::IdentifierMatchesEmpty("order".to_owned()));
+        let twice = vec![
+            IdentifierPolicy { name: "order".to_owned(), pattern: "A-[0-9]+".to_owned() },
+            IdentifierPolicy { name: "order".to_owned(), pattern: "B-[0-9]+".to_owned() },
+        ];
+        let err = Masker::builder(Policy { identifiers: twice, ..Policy::default() }).build().unwrap_err();
+        assert_eq!(err, BuildError::DuplicateIdentifier("order".to_owned()));
+    }
+
+    #[test]
+    fn identifiers_that_match_a_view_are_refused() {
+        // Issue 14: a pattern matching its own token (or any view's text) grew the output on
+        // every pass.
+        for (name, pattern) in [("customer_id", "[a-z_]+_id"), ("ab", "[a-z]"), ("x", "<email>"), ("y", r"\*\*\*@")] {
+            let err = with_identifier(name, pattern).unwrap_err();
+            assert!(matches!(err, BuildError::IdentifierMatchesView { .. }), "{pattern}: {err:?}");
+        }
+        assert!(with_identifier("account", "[0-9]{12}").is_ok());
+    }
+
+    #[test]
+    fn the_key_never_shows_in_debug_output() {
+        let builder = Masker::builder(Policy::default()).token_key(*KEY);
+        let shown = format!("{builder:?}");
+        assert!(shown.contains("<redacted>") && !shown.contains("masker unit test key"), "{shown}");
+        let masker = builder.build().unwrap();
+        let shown = format!("{masker:?}");
+        assert!(shown.contains("<redacted>") && !shown.contains("masker unit test key"), "{shown}");
+    }
+
+    #[test]
+    fn pseudonyms_depend_on_the_key_and_the_address_only() {
+        let keyed = Masker::builder(Policy::default()).token_key(*KEY).build().unwrap();
+        let other = Masker::builder(Policy::default()).token_key(*b"another key of thirty-two bytes!").build().unwrap();
+        let view = |m: &Masker, text: &str| m.mask_str(Role::Readonly, text).0;
+        let bob = view(&keyed, "bob@example.com");
+        assert!(bob.starts_with("<email:k1:") && bob.len() == "<email:k1:>".len() + 12, "{bob}");
+        assert_eq!(view(&keyed, "Bob@Example.COM"), bob);
+        assert_eq!(view(&keyed, r"bob\u0040example\u002ecom"), bob);
+        assert_ne!(view(&keyed, "carol@example.com"), bob);
+        assert_ne!(view(&other, "bob@example.com"), bob);
+        assert_eq!(view(&keyed, "10.0.0.1"), view(&keyed, "010.000.000.001"));
+        assert_eq!(view(&keyed, "2001:DB8::1"), view(&keyed, "2001:db8:0:0:0:0:0:1"));
+        // Without a key the token is the type alone.
+        assert_eq!(view(&Masker::new(), "bob@example.com 10.0.0.1 ::1"), "<email> <ipv4> <ipv6>");
+    }
+
+    #[test]
+    fn counts_are_per_kind_and_the_same_in_every_role() {
+        let masker = with_identifier("order", "ORD-[0-9]{4}").unwrap();
+        let text = b"a@example.com b@example.org 10.0.0.1 2001:db8::1 ORD-1234 fe80::1 ";
+        let expected = Counts { emails: 2, ipv4: 1, ipv6: 2, custom: 1 };
+        for role in Role::ALL {
+            assert_eq!(masker.mask(role, text).1, expected, "{role}");
+        }
+        assert_eq!(expected.total(), 6);
+        assert_eq!(masker.find(text).len(), 6);
+        let mut sum = expected;
+        sum += Counts { emails: 1, ..Counts::default() };
+        assert_eq!(sum.emails, 3);
+        assert_eq!(masker.identifier_name(0), Some("order"));
+        assert_eq!(masker.identifier_name(1), None);
+    }
+
+    #[test]
+    fn views_follow_the_operator_policy() {
+        let text = "bob@example.com 192.0.2.1 2001:db8:1:2::1";
+        let m = |operator| with_operator(operator).unwrap().mask_str(Role::Operator, text).0;
+        let default = OperatorPolicy::default();
+        assert_eq!(m(default.clone()), "b***@example.com 192.0.2.* 2001:db8:1:*");
+        assert_eq!(
+            m(OperatorPolicy { email: EmailShape::DomainOnly, ipv4_prefix: 0, ipv6_prefix: 16 }),
+            "***@example.com *.*.*.* 2001:*"
+        );
+        assert_eq!(
+            m(OperatorPolicy { email: EmailShape::Token, ipv4_prefix: 16, ..default }),
+            "<email> 192.0.*.* 2001:db8:1:*"
+        );
+    }
+
+    #[test]
+    fn mask_into_appends_and_admin_is_the_input() {
+        let masker = Masker::new();
+        let mut out = b"kept ".to_vec();
+        masker.mask_into(Role::Readonly, b"to bob@example.com", &mut out);
+        assert_eq!(out, b"kept to <email>");
+        let bytes = b"\xff bob@example.com \xfe";
+        let (admin, counts) = masker.mask(Role::Admin, bytes);
+        assert_eq!((admin.as_slice(), counts.emails), (&bytes[..], 1));
+        assert_eq!(masker.mask(Role::Readonly, bytes).0, b"\xff <email> \xfe");
+    }
+
+    #[test]
+    fn identifier_matches_in_json_numbers_stay_json() {
+        let masker = with_identifier("account", "[0-9]{12}").unwrap();
+        let (view, counts) = masker.mask_str(Role::Readonly, r#"{"accountId":123456789012,"n":[123456789012]}"#);
+        assert_eq!(view, r#"{"accountId":"<account>","n":["<account>"]}"#);
+        assert_eq!(counts.custom, 2);
+    }
+
+    #[test]
+    fn cut_points_follow_newlines_and_quiet_stretches() {
+        let masker = Masker::new();
+        assert_eq!(masker.cut_point(b"no newline 10.0.0.1"), None);
+        assert_eq!(masker.cut_point(b"a\nb 10.0.0.1"), Some(2));
+        let quiet = [b"10.0.0.1 ".as_slice(), &[b'x'; 3 * CUT_CONTEXT]].concat();
+        assert_eq!(masker.cut_point(&quiet), Some(quiet.len() - CUT_CONTEXT));
+        // With identifiers, only newlines cut: a pattern may match anything else.
+        let ids = with_identifier("order", "ORD-[0-9]{4}").unwrap();
+        assert_eq!(ids.cut_point(&quiet), None);
+        assert_eq!(ids.cut_point(b"a\nb"), Some(2));
+    }
 }

@@ -188,3 +188,72 @@ pub enum BuildError {
         sample: String,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_parse_from_their_names_only() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+            assert_eq!(role.to_string(), role.as_str());
+        }
+        assert_eq!("Admin".parse::<Role>(), Err(BuildError::UnknownRole("Admin".to_owned())));
+        assert_eq!("".parse::<Role>(), Err(BuildError::UnknownRole(String::new())));
+    }
+
+    #[test]
+    fn an_empty_file_is_the_default_policy() {
+        let policy = Policy::from_toml("").unwrap();
+        assert_eq!(policy, Policy::default());
+        assert_eq!(policy.operator, OperatorPolicy { email: EmailShape::FirstChar, ipv4_prefix: 24, ipv6_prefix: 48 });
+        assert_eq!(policy.readonly.token_key_id, "k1");
+        assert!(policy.identifiers.is_empty());
+    }
+
+    #[test]
+    fn every_field_is_read() {
+        let policy = Policy::from_toml(
+            "[operator]\nemail = \"domain-only\"\nipv4_prefix = 16\nipv6_prefix = 32\n\
+             [readonly]\ntoken_key_id = \"k2\"\n\
+             [[identifiers]]\nname = \"order_id\"\npattern = 'ORD-[0-9]{8}'\n",
+        )
+        .unwrap();
+        assert_eq!(policy.operator, OperatorPolicy { email: EmailShape::DomainOnly, ipv4_prefix: 16, ipv6_prefix: 32 });
+        assert_eq!(policy.readonly.token_key_id, "k2");
+        assert_eq!(
+            policy.identifiers,
+            vec![IdentifierPolicy { name: "order_id".to_owned(), pattern: "ORD-[0-9]{8}".to_owned() }]
+        );
+        let token = Policy::from_toml("[operator]\nemail = \"token\"\n").unwrap();
+        assert_eq!(token.operator.email, EmailShape::Token);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_syntax_errors() {
+        // A typo must not silently weaken the policy.
+        for text in [
+            "[operator]\nipv4_prefx = 16\n",
+            "[readonly]\ntoken_key = \"secret\"\n",
+            "[operator]\nemail = \"first_char\"\n",
+            "[operator]\nipv4_prefix = 300\n",
+            "[[identifiers]]\nname = \"x\"\n",
+            "colour = 1\n",
+            "[operator\n",
+        ] {
+            assert!(matches!(Policy::from_toml(text), Err(BuildError::Syntax(_))), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_policy_round_trips_through_toml() {
+        let policy = Policy {
+            operator: OperatorPolicy { email: EmailShape::Token, ipv4_prefix: 8, ipv6_prefix: 64 },
+            readonly: ReadonlyPolicy { token_key_id: "2026-01".to_owned() },
+            identifiers: vec![IdentifierPolicy { name: "ticket".to_owned(), pattern: "T-[0-9]+".to_owned() }],
+        };
+        let text = toml::to_string(&policy).unwrap();
+        assert_eq!(Policy::from_toml(&text), Ok(policy));
+    }
+}

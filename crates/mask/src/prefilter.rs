@@ -21,7 +21,7 @@
 //! # Contract
 //!
 //! No false negatives: for every address the scanner would find, the position at which the
-//! memchr walk ([`crate::scan::scan_memchr`]) finds it passes this filter. The filter may pass
+//! memchr walk ([`crate::oracle::scan`]) finds it passes this filter. The filter may pass
 //! positions that hold nothing; [`crate::scan::candidate_at`] rejects those. The tests compare
 //! the filtered scan with the byte-by-byte reference on adversarial inputs.
 
@@ -546,7 +546,7 @@ mod tests {
                     text.extend_from_slice(shape);
                     text.push(b' ');
                     text.extend(std::iter::repeat_n(filler, 70));
-                    let reference = crate::scan::reference_scan(&text);
+                    let reference = crate::oracle::reference_scan(&text);
                     let mut fast = Vec::new();
                     scan_blocks(&text, |f| fast.push(f));
                     assert_eq!(fast, reference, "{:?}", String::from_utf8_lossy(&text));

@@ -1,0 +1,387 @@
+//! What a mask looks like, in one place: every output format of the views, and the rules that
+//! keep views idempotent (the only part of detection that knows what a mask looks like).
+//!
+//! # Formats
+//!
+//! * Readonly: `<email>`, `<ipv4>`, `<ipv6>`, `<name>` for a user-defined identifier; with a token
+//!   key `<type:key_id:12 hex digits>` ([`token`]).
+//! * Operator: an e-mail keeps its first character (a whole escape counts as one), then `***`,
+//!   then the at sign and domain as written (a domain literal shows its IP the way IPs are shown);
+//!   an IPv4 address keeps its first octets and dots as written, then `*` per octet; an IPv6
+//!   address keeps its first groups in lowercase hex without leading zeros, then `*`.
+//!
+//! # Idempotence
+//!
+//! Masking a view again must give the view: nothing in it may read as an address that the input
+//! did not hold as one. A candidate next to text the views write ([`touches_mask`],
+//! [`touches_star`]), inside an e-mail domain the operator view keeps ([`leads_email_domain`]) or
+//! in a product version ([`product_version`]) is no address, in the input as in any view of it.
+//! Changing a format here means checking these rules against it: the property tests and the fuzz
+//! target (masked views are masked again) are how the rules were found.
+
+use std::io::Write as _;
+
+use crate::email::{DOMAIN_MAX, LABEL, LOCAL, LOCAL_MAX, starts_label};
+use crate::scan::{AtForm, is_hex, is_word};
+
+/// Type names of the built-in kinds, as tokens show them.
+pub(crate) const EMAIL: &[u8] = b"email";
+pub(crate) const IPV4: &[u8] = b"ipv4";
+pub(crate) const IPV6: &[u8] = b"ipv6";
+
+/// What the operator view writes in place of the hidden part of an e-mail local part.
+const MASK_STARS: &[u8] = b"***";
+
+/// What the operator view writes for a hidden IPv4 octet (and what ends an e-mail mask's `***`).
+pub(crate) const HIDDEN: u8 = b'*';
+
+/// Does a mask end with `b`? An operator mask ends in `*`, a token in `>`: text right after
+/// either was written by a view, not typed next to an address.
+pub(crate) fn ends_a_mask(b: u8) -> bool {
+    b == HIDDEN || b == b'>'
+}
+
+/// A readonly token: `<type_name>`, or `<type_name:key_id:digest in hex>` for a pseudonym.
+pub(crate) fn token(type_name: &[u8], pseudonym: Option<(&str, &[u8])>, out: &mut Vec<u8>) {
+    out.push(b'<');
+    out.extend_from_slice(type_name);
+    if let Some((id, digest)) = pseudonym {
+        out.push(b':');
+        out.extend_from_slice(id.as_bytes());
+        out.push(b':');
+        for b in digest {
+            write!(out, "{b:02x}").expect("Vec write");
+        }
+    }
+    out.push(b'>');
+}
+
+/// The operator view of an e-mail address: `local` is its local part, `at_and_domain` the rest
+/// (starting with the at sign as written); the first character of the local part is kept when
+/// `keep_first`. `ip_keep` is what the IP views keep, for domain literals.
+pub(crate) fn operator_email(
+    local: &[u8],
+    at_and_domain: &[u8],
+    form: AtForm,
+    keep_first: bool,
+    ip_keep: (usize, usize),
+    out: &mut Vec<u8>,
+) {
+    if keep_first {
+        out.extend_from_slice(&local[..first_unit_len(local, form)]);
+    }
+    out.extend_from_slice(MASK_STARS);
+    let (at, domain) = at_and_domain.split_at(form.len());
+    out.extend_from_slice(at);
+    if let Some(inner) = domain.strip_prefix(b"[").and_then(|d| d.strip_suffix(b"]")) {
+        // A domain literal is an IP address: show it the way IPs are shown.
+        out.push(b'[');
+        if inner.len() > 5 && inner[..5].eq_ignore_ascii_case(b"IPv6:") {
+            out.extend_from_slice(&inner[..5]);
+            operator_ipv6(&inner[5..], ip_keep.1, out);
+        } else {
+            operator_ipv4(inner, ip_keep.0, out);
+        }
+        out.push(b']');
+    } else {
+        out.extend_from_slice(domain);
+    }
+}
+
+/// The operator view of an IPv4 address: `keep` octets as written, dots as written (`.`,
+/// `\u002e`, `%2e`, an EC2 name's `-`): the view keeps the disguise.
+pub(crate) fn operator_ipv4(text: &[u8], keep: usize, out: &mut Vec<u8>) {
+    let mut octet = 0;
+    let mut i = 0;
+    let mut octet_start = 0;
+    loop {
+        let dot = if i < text.len() { crate::decode::dot_unit(&text[i..]) } else { Some(0) };
+        match dot {
+            Some(len) => {
+                if octet < keep {
+                    out.extend_from_slice(&text[octet_start..i]);
+                } else {
+                    out.push(HIDDEN);
+                }
+                if i >= text.len() {
+                    return;
+                }
+                out.extend_from_slice(&text[i..i + len]);
+                octet += 1;
+                i += len;
+                octet_start = i;
+            }
+            None => i += 1,
+        }
+    }
+}
+
+/// The operator view of an IPv6 address: `keep` groups, then `*`.
+pub(crate) fn operator_ipv6(text: &[u8], keep: usize, out: &mut Vec<u8>) {
+    let Some(groups) = crate::ipv6::parse_ipv6(&crate::decode::decode_text(text)) else {
+        token(IPV6, None, out);
+        return;
+    };
+    for &group in &groups[..keep] {
+        write_hex_group(group, out);
+        out.push(b':');
+    }
+    out.push(HIDDEN);
+}
+
+/// A 16-bit group as lowercase hex without leading zeros (`{:x}`, without the formatter: the
+/// operator view writes three per IPv6 finding).
+fn write_hex_group(group: u16, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digits = (16 - group.leading_zeros()).div_ceil(4).max(1);
+    for k in (0..digits).rev() {
+        out.push(HEX[usize::from((group >> (4 * k)) & 0xF)]);
+    }
+}
+
+/// Pieces of text the masker writes into its views: the unkeyed and keyed token of every type
+/// (pseudonym digests with letters in them: a digit-only pattern may hit an all-digit digest,
+/// which [`inside_token`] leaves alone) and the fixed parts of the operator masks.
+pub(crate) fn samples<'a>(key_id: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut samples = Vec::new();
+    for name in ["email", "ipv4", "ipv6"].into_iter().chain(names) {
+        samples.push(format!("<{name}>"));
+        for digest in ["abcdefabcdef", "a1b2c3d4e5f6"] {
+            samples.push(format!("<{name}:{key_id}:{digest}>"));
+        }
+    }
+    for mask in ["***@", "***%40", "***\\u0040", "***＠", "0.0.0.*", "0.0.*.*", "0.*.*.*", "*.*.*.*", "0:0:0:*", "0:*"]
+    {
+        samples.push(mask.to_owned());
+    }
+    samples
+}
+
+/// Is `hay[start..end]` inside a mask token (`<email>`, `<order_id:k1:0123456789ab>`)? A
+/// user-defined identifier never masks part of one: that would change a view on every pass.
+pub(crate) fn inside_token(hay: &[u8], start: usize, end: usize) -> bool {
+    const REACH: usize = 64;
+    let back = &hay[start.saturating_sub(REACH)..start];
+    let Some(open) = back.iter().rposition(|&b| b == b'<' || b == b'>') else {
+        return false;
+    };
+    if back[open] != b'<' {
+        return false;
+    }
+    let open = start - back.len() + open;
+    let ahead = &hay[end..hay.len().min(end + REACH)];
+    let Some(close) = ahead.iter().position(|&b| b == b'<' || b == b'>') else {
+        return false;
+    };
+    if ahead[close] != b'>' {
+        return false;
+    }
+    let inner = &hay[open + 1..end + close];
+    let mut parts = inner.split(|&b| b == b':');
+    let name = parts.next().unwrap_or_default();
+    let name_ok = name.first().is_some_and(u8::is_ascii_lowercase)
+        && name.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let rest: Vec<&[u8]> = parts.collect();
+    name_ok
+        && match rest.as_slice() {
+            [] => true,
+            [id, digest] => {
+                !id.is_empty()
+                    && id.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                    && digest.len() == 12
+                    && digest.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            }
+            _ => false,
+        }
+}
+
+/// Length of the first character of an address (a whole percent escape counts as one, and so
+/// does a JSON `\uXXXX` escape: half of one would leave a broken escape in the view).
+fn first_unit_len(text: &[u8], form: AtForm) -> usize {
+    if text.len() >= 6 && text[0] == b'\\' && text[1] == b'u' && text[2..6].iter().all(u8::is_ascii_hexdigit) {
+        return 6;
+    }
+    if form == AtForm::UrlEncoded
+        && text.len() >= 3
+        && text[0] == b'%'
+        && text[1].is_ascii_hexdigit()
+        && text[2].is_ascii_hexdigit()
+    {
+        return 3; // "%2Bsales%40…": a whole escape; "%2ﬀbob%40…" is '%' and then a character
+    }
+    crate::scan::next_char(text, 0).map_or(1, |(_, len)| len)
+}
+
+/// Is the dotted quad at `start..end` the first labels of an e-mail domain
+/// ("x@10.0.0.1.example.com")? The operator view keeps domains as written, so an address found
+/// there in the view would be masked on a second pass.
+pub(crate) fn leads_email_domain(hay: &[u8], start: usize, end: usize) -> bool {
+    let before = &hay[..start];
+    let after_at = AtForm::ALL.iter().any(|a| before.ends_with(a.spelling()));
+    after_at && hay.get(end) == Some(&b'.') && starts_label(hay, end + 1)
+}
+
+/// Is the dotted quad at `start` a product version: a User-Agent product token
+/// ("Chrome/120.0.0.0", "UP.Browser/6.2.3.3", "rv:1.9.0.19") or a Windows package version
+/// ("amd64~~6.1.1.0")? Product names are capitalised words after a space or bracket; a lowercase
+/// name before the slash, or one with digits or hyphens, is a host ("msra-sa-41/10.190.173.170:9000",
+/// "localhost/127.0.0.1", Java's "MININT-FNANLI5/127.0.0.1").
+pub(crate) fn product_version(hay: &[u8], start: usize, floor: usize) -> bool {
+    let before = &hay[..start];
+    // "rv:" as a word of its own, not the tail of one ("comrv:") or of the address before it
+    // ("a@b.cc.rv:10.0.0.1" reads "<email>:10.0.0.1" once masked).
+    let rv = before.ends_with(b"rv:") && start >= floor + 3 && (start == 3 || !is_word(hay[start - 4]));
+    if rv || before.ends_with(b"~") {
+        return true;
+    }
+    let Some(name_end) = before.len().checked_sub(1).filter(|&i| before[i] == b'/') else {
+        return false;
+    };
+    let name_start = before[..name_end]
+        .iter()
+        .rev()
+        .take(32)
+        .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        .count();
+    let name_start = name_end - name_start;
+    let name = &before[name_start..name_end];
+    name.first().is_some_and(u8::is_ascii_uppercase)
+        && !name.iter().any(|&b| b.is_ascii_digit() || b == b'-')
+        // A line break starts a product like the start of the text does: the verdict must not
+        // change when a stream is cut after it (fuzz find: "\nFFF…F/70.0.2.1").
+        && (name_start == 0 || matches!(before[name_start - 1], b' ' | b'\t' | b'(' | b';' | b',' | b'"' | b'\n' | b'\r'))
+}
+
+const MASK_TOKENS: [&[u8]; 3] = [b"<email", b"<ipv4", b"<ipv6"];
+
+/// How far back the '<' of a token that ends right before an address is looked for: a keyed
+/// token with an operator view nested in it fits.
+const TOKEN_SCAN: usize = 160;
+
+/// A '*' right against an IP candidate is an operator-mask edge (or looks like one): whichever it
+/// is, no IP touching it is an address, so a first and a second pass agree ("a::*::2").
+pub(crate) fn touches_star(hay: &[u8], start: usize, end: usize) -> bool {
+    hay.get(end) == Some(&b'*') || (start > 0 && hay[start - 1] == b'*')
+}
+
+/// Does `text` end in four dot-separated numbers ("¡10.0.0.1")? An operator IPv4 mask shows at
+/// most three octets before its `*`, so a run ending in four ends in an address of its own, which
+/// the view masks: the run does not reach the `*` there, and must not here either.
+fn ends_in_dotted_quad(text: &[u8]) -> bool {
+    let numeric = text.iter().rev().take_while(|&&b| b.is_ascii_digit() || b == b'.').count();
+    let mut parts = text[text.len() - numeric..].rsplit(|&b| b == b'.');
+    (0..4).all(|_| parts.next().is_some_and(|p| !p.is_empty()))
+}
+
+/// Does `hay[start..end]` touch a mask of a masked view (`<ipv4>`, `<email:k1:…>`, `10.0.0.*`,
+/// `b***@`)? In the input the address ran into a word ("2001:db8::1bob@…", "10.0.0.1::1") and was
+/// not one; once its neighbour is masked it must stay not one, or masking twice changes the text.
+///
+/// "Touches" means: the candidate is glued to a token (`<ipv4>`, `<ipv6:…>` past masks nested in
+/// it, within [`TOKEN_SCAN`] bytes back and never across a line break), or a run of address text
+/// joins it to an operator mask — `***` and an at sign ahead ("bob@example.com.日本1***@…"), an
+/// IP mask ahead that holds no `::` and does not end in a dotted quad of its own
+/// ("bob@example.com.com-0:0:0:*"), `.*`, `:*` or `***` right before it, or the domain an
+/// operator e-mail mask kept before it ("b***@example.comÀa::1"). Each clause was a fuzz or
+/// proptest find where masking a view a second time changed it.
+pub(crate) fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
+    let punctuation = hay[end..].iter().take_while(|&&b| b == b':' || b == b'.').count();
+    let after = &hay[end + punctuation..]; // "::ffff:<ipv4>", "0::...<email>"
+    // A whole token only: "<ipv63a＠92.com" is an address, and once masked no longer reads "<ipv6".
+    if opens_token(after) {
+        return true;
+    }
+    // Text that reads on into a masked address, up to its "***@" ("bob@example.com.日本1***@…"
+    // is the view of a longer address) or into an operator IP mask ("%40@a.xn--0:0:0:*" and
+    // "bob@example.com.com-0:0:0:*" are views of "…::ffff:1.2.3.4"): not an address of its own.
+    // Both masks start with a '*' right after the run: without one in reach (the run is at most
+    // LOCAL_MAX bytes), skip the run itself, which dense findings made the costliest step; and
+    // without a run at all (the common case) skip the search for a '*'.
+    let in_run = |b: u8| LOCAL[b as usize] || b == b':' || b >= 0x80;
+    let reach = &hay[end..hay.len().min(end + LOCAL_MAX + 1)];
+    let run = if reach.first().is_some_and(|&b| in_run(b)) && memchr::memchr(b'*', reach).is_some() {
+        hay[end..].iter().take(LOCAL_MAX).take_while(|&&b| in_run(b)).count()
+    } else {
+        0
+    };
+    let rest = &hay[end + run..];
+    let email_mask =
+        rest.strip_prefix(MASK_STARS).is_some_and(|at| AtForm::ALL.iter().any(|a| at.starts_with(a.spelling())));
+    // Domain text only ("10.0.0.1%4010.0.0.*" is not a domain running into a mask).
+    let label_run =
+        hay[end..end + run].iter().take_while(|&&b| LABEL[b as usize] || b == b'.' || b == b':' || b >= 0x80).count();
+    // An operator IP mask never holds "::" (IPv6 prefixes are written out group by group), so a
+    // run through one ("1.2.3.4::ffff:1.2.3.4.*") crosses another address and proves nothing.
+    let ip_mask = label_run == run
+        && run >= 2
+        && rest.first() == Some(&b'*')
+        && matches!(hay[end + run - 1], b':' | b'.')
+        && is_hex(hay[end + run - 2])
+        && !hay[end..end + run].windows(2).any(|w| w == b"::")
+        && !ends_in_dotted_quad(&hay[end..end + run - 1]);
+    if email_mask || ip_mask {
+        return true;
+    }
+    let before = &hay[..start];
+    if before.ends_with(b".*") || before.ends_with(b":*") {
+        return true;
+    }
+    // "b***%40example.com%@…": text right after an operator e-mail mask (not Markdown's " ***bold").
+    if before.len() > 3 && before.ends_with(MASK_STARS) && !before[before.len() - 4].is_ascii_whitespace() {
+        return true;
+    }
+    // "b***@example.comÀa::1": the operator view kept the domain "example.comÀa"; its tail is
+    // no address of its own.
+    // Every masked at sign below ends in "***" before the domain: without a '*' in reach there
+    // is none, and the scan back over a long domain-like run is skipped.
+    let in_domain = |b: u8| LABEL[b as usize] || b == b'.' || b >= 0x80;
+    let star_behind = before.last().is_some_and(|&b| in_domain(b))
+        && memchr::memrchr(b'*', &before[before.len().saturating_sub(DOMAIN_MAX + 8)..]).is_some();
+    let domain_len =
+        if star_behind { before.iter().rev().take(DOMAIN_MAX).take_while(|&&b| in_domain(b)).count() } else { 0 };
+    let (owner, domain) = before.split_at(before.len() - domain_len);
+    // The scan back also ate the letters and digits of "%40", "\u0040" and the bytes of "＠":
+    // each at sign is split where the domain class begins in it.
+    let masked_at = AtForm::ALL.iter().any(|form| {
+        let spelling = form.spelling();
+        let (lead, tail) = spelling.split_at(spelling.iter().position(|&b| in_domain(b)).unwrap_or(spelling.len()));
+        owner.strip_suffix(lead).is_some_and(|o| o.ends_with(MASK_STARS)) && domain.starts_with(tail)
+    });
+    if masked_at {
+        return true;
+    }
+    if before.last() != Some(&b'>') {
+        return false;
+    }
+    // The '<' that opens the token this '>' closes, past any masks nested in it: the readonly
+    // view of "<ipv6:0::2>" is "<ipv6:<ipv6>>".
+    // A token never holds a line break: the window ends at one, so every verdict stays within
+    // its line and a buffer may be cut after any newline (`Masker::cut_point`).
+    let mut window_start = before.len().saturating_sub(TOKEN_SCAN);
+    if let Some(nl) = memchr::memrchr(b'\n', &before[window_start..]) {
+        window_start += nl + 1;
+    }
+    let window = &before[window_start..before.len() - 1];
+    let mut depth = 0usize;
+    let open = window.iter().rposition(|&b| match b {
+        b'>' => {
+            depth += 1;
+            false
+        }
+        b'<' if depth == 0 => true,
+        b'<' => {
+            depth -= 1;
+            false
+        }
+        _ => false,
+    });
+    // Whatever is inside the token: it may be masked ("<ipv6:0::2>" reads "<ipv6:0:0:0:*>" in
+    // the operator view) and must still count.
+    open.is_some_and(|i| opens_token(&before[window_start + i..]))
+}
+
+/// Does `text` start with a whole mask token, `<ipv6>` or `<ipv6:` (keyed, or with something
+/// nested), not just its letters (`<ipv63a＠…` is an address)?
+pub(crate) fn opens_token(text: &[u8]) -> bool {
+    MASK_TOKENS.iter().any(|t| text.starts_with(t) && matches!(text.get(t.len()), Some(b'>' | b':')))
+}
