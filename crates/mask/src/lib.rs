@@ -56,11 +56,13 @@
 #![deny(missing_docs)]
 
 mod decode;
+mod dictionary;
 mod masker;
 mod policy;
 mod prefilter;
 mod scan;
 
+pub use dictionary::{MAX_TERM_BYTES, MAX_TERMS, MAX_TERMS_FILE_BYTES, TermProblem, TermsError};
 pub use masker::{CUT_CONTEXT, Counts, Masker, MaskerBuilder};
 pub use policy::{BuildError, EmailShape, IdentifierPolicy, OperatorPolicy, Policy, ReadonlyPolicy, Role};
 pub use scan::{AtForm, Finding, Kind};
