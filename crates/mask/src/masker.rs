@@ -355,10 +355,10 @@ impl Masker {
     }
 
     /// Whether `view` may hold a match of a user-defined identifier: a quick test that spares
-    /// the full scan of a view (most views hold none).
+    /// the full scan of a view (most views hold none). Patterns always may (they are matched
+    /// line by line, and `^` or `$` read a line differently from the whole view).
     fn may_hold_identifier(&self, view: &[u8]) -> bool {
-        self.identifiers.iter().any(|i| i.regex.as_ref().is_some_and(|r| r.is_match(view)))
-            || self.dictionary.matches_any(view)
+        self.identifiers.iter().any(|i| i.regex.is_some()) || self.dictionary.matches_any(view)
     }
 
     /// Adds the user-defined identifiers' matches that do not overlap a built-in finding and do
