@@ -119,6 +119,74 @@ fn adversarial(c: &mut Criterion) {
     group.finish();
 }
 
+/// How many terms the dictionary row compiles.
+const DICTIONARY_TERMS: usize = 10_000;
+
+/// `n` dictionary terms as an operator would list them: customer and company names (Latin and
+/// Japanese), internal host names and project code names, all distinct, with a few names the
+/// app-log corpus holds (`yamada`, `山田 太郎`) so the row also pays for matches.
+fn dictionary_terms(n: usize) -> Vec<String> {
+    const SYLLABLES: &[&str] =
+        &["ka", "no", "ri", "ta", "mi", "shi", "ro", "be", "lu", "xo", "ven", "dra", "tor", "qui", "sel", "mar"];
+    const KANJI: &[char] =
+        &['山', '川', '田', '中', '高', '橋', '森', '林', '本', '東', '西', '商', '電', '工', '堂', '屋'];
+    let mut terms: Vec<String> = ["yamada", "suzuki", "hanako", "山田 太郎", "鈴木 花子"].map(String::from).to_vec();
+    let mut seen: std::collections::HashSet<String> = terms.iter().cloned().collect();
+    let mut seed: u64 = 0x0D1C_7105;
+    let mut next = |k: u64| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((seed >> 33) % k) as usize
+    };
+    while terms.len() < n {
+        let i = terms.len();
+        let word: String = (0..2 + next(3)).map(|_| SYLLABLES[next(SYLLABLES.len() as u64)]).collect();
+        let term = match i % 4 {
+            0 => format!("{}{} {}", word[..1].to_uppercase(), &word[1..], ["Holdings", "Corp", "Ltd", "KK"][next(4)]),
+            1 => format!("{word}-{}-{:02}.internal", ["db", "api", "cache"][next(3)], next(100)),
+            2 => format!("{}{}", word[..1].to_uppercase(), &word[1..]),
+            _ => (0..2 + next(3)).map(|_| KANJI[next(KANJI.len() as u64)]).chain("商事".chars()).collect(),
+        };
+        if seen.insert(term.clone()) {
+            terms.push(term);
+        }
+    }
+    terms
+}
+
+/// The dictionary-identifier row (issue 12): readonly on the app-log corpus with and without
+/// 10 000 terms, interleaved in one group so a busy machine slows both alike.
+fn dictionary(c: &mut Criterion) {
+    let corpus = logmask_benches::app_logs(logmask_benches::CORPUS_BYTES);
+    let terms = dictionary_terms(DICTIONARY_TERMS);
+    let masker = |case_insensitive: bool| {
+        let policy = Policy {
+            identifiers: vec![logmask_mask::IdentifierPolicy {
+                name: "customer".into(),
+                terms: terms.clone(),
+                case_insensitive,
+                ..Default::default()
+            }],
+            ..Policy::default()
+        };
+        Masker::builder(policy).build().expect("the bench terms are valid")
+    };
+    let plain = Masker::new();
+    let (exact, folded) = (masker(false), masker(true));
+    let mut out = Vec::with_capacity(corpus.len() * 2);
+    let mut group = c.benchmark_group("dictionary");
+    group.throughput(Throughput::Bytes(corpus.len() as u64));
+    group.sample_size(15).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+    for (name, m) in [("readonly", &plain), ("readonly_10k_terms", &exact), ("readonly_10k_terms_ci", &folded)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                out.clear();
+                black_box(m.mask_into(Role::Readonly, black_box(&corpus), &mut out));
+            })
+        });
+    }
+    group.finish();
+}
+
 fn engine(c: &mut Criterion) {
     let size = logmask_benches::CORPUS_BYTES;
     bench_corpus(c, "ses_json", &logmask_benches::ses_json(size));
@@ -127,5 +195,5 @@ fn engine(c: &mut Criterion) {
     adversarial(c);
 }
 
-criterion_group!(benches, engine);
+criterion_group!(benches, engine, dictionary);
 criterion_main!(benches);

@@ -2,6 +2,7 @@
 
 mod conformance;
 mod corpus;
+mod dictionary;
 mod infra;
 mod keyed;
 mod policy;

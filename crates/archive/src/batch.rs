@@ -94,11 +94,8 @@ impl BatchConfig {
     /// key that cannot be loaded is an error, never a fallback to unkeyed tokens).
     pub async fn build_masker(&self, store: &impl KeyStore) -> Result<(Masker, Fingerprint), ConfigError> {
         let policy = match &self.policy_file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| ConfigError::Policy(format!("{}: {e}", path.display())))?;
-                Policy::from_toml(&text).map_err(|e| ConfigError::Policy(e.to_string()))?
-            }
+            // The policy's terms files are read relative to it.
+            Some(path) => Policy::from_file(path).map_err(|e| ConfigError::Policy(e.to_string()))?,
             None => Policy::default(),
         };
         let keys = match &self.token_key {

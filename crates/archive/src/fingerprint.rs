@@ -67,7 +67,11 @@ mod tests {
         other.operator.ipv4_prefix = 16;
         assert_ne!(base, Fingerprint::new(&other, Role::Readonly, Some("k1")));
         let mut ids = Policy::default();
-        ids.identifiers.push(IdentifierPolicy { name: "order_id".into(), pattern: "ORD-[0-9]{8}".into() });
+        ids.identifiers.push(IdentifierPolicy {
+            name: "order_id".into(),
+            pattern: Some("ORD-[0-9]{8}".into()),
+            ..Default::default()
+        });
         assert_ne!(base, Fingerprint::new(&ids, Role::Readonly, Some("k1")));
         assert_eq!(Fingerprint::parse(base.as_str()), Some(base.clone()));
         assert_eq!(Fingerprint::parse("abc"), None);

@@ -104,8 +104,8 @@ fn prepare(args: &BackfillArgs) -> anyhow::Result<anyhow::Result<ExitCode>> {
     let to = place(&args.to)?;
     let policy = match &args.policy {
         Some(path) => {
-            let text = fs::read_to_string(path).with_context(|| format!("cannot read policy {}", path.display()))?;
-            Policy::from_toml(&text).with_context(|| format!("policy {}", path.display()))?
+            // The policy's terms files are read relative to it.
+            Policy::from_file(path).with_context(|| format!("policy {}", path.display()))?
         }
         None => Policy::default(),
     };

@@ -113,9 +113,8 @@ pub fn run(args: MaskArgs) -> anyhow::Result<ExitCode> {
 fn build_masker(args: &MaskArgs) -> anyhow::Result<Masker> {
     let policy = match &args.policy {
         Some(path) => {
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("cannot read policy {}", path.display()))?;
-            Policy::from_toml(&text).with_context(|| format!("policy {}", path.display()))?
+            // The policy's terms files are read relative to it.
+            Policy::from_file(path).with_context(|| format!("policy {}", path.display()))?
         }
         None => Policy::default(),
     };

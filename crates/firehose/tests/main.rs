@@ -3,6 +3,7 @@
 mod common;
 mod contract;
 mod corpus;
+mod dictionary;
 mod hostile;
 mod json_records;
 mod moto;

@@ -56,6 +56,7 @@
 #![deny(missing_docs)]
 
 mod decode;
+mod dictionary;
 mod email;
 mod ipv4;
 mod ipv6;
@@ -66,6 +67,7 @@ mod prefilter;
 mod scan;
 mod view;
 
+pub use dictionary::{MAX_TERM_BYTES, MAX_TERMS, MAX_TERMS_FILE_BYTES, TermProblem, TermsError};
 pub use masker::{CUT_CONTEXT, Counts, Masker, MaskerBuilder};
 pub use policy::{BuildError, EmailShape, IdentifierPolicy, OperatorPolicy, Policy, ReadonlyPolicy, Role};
 pub use scan::{AtForm, Finding, Kind};

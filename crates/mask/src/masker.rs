@@ -8,6 +8,7 @@ use regex::bytes::Regex;
 use serde::Serialize;
 use sha2::Sha256;
 
+use crate::dictionary::Dictionary;
 use crate::policy::{BuildError, EmailShape, Policy, Role};
 use crate::scan::{AtForm, Finding, Kind};
 use crate::view;
@@ -66,7 +67,8 @@ impl fmt::Debug for TokenKey {
 #[derive(Debug)]
 struct Identifier {
     name: String,
-    regex: Regex,
+    /// `None` for a dictionary identifier (its terms are in [`Masker::dictionary`]).
+    regex: Option<Regex>,
 }
 
 /// Builds a [`Masker`] from a [`Policy`] and an optional HMAC token key. Its `Debug` never shows
@@ -120,36 +122,43 @@ impl MaskerBuilder {
             }),
         };
         let mut compiled: Vec<Identifier> = Vec::with_capacity(identifiers.len());
-        for ident in identifiers {
+        for ident in &identifiers {
             let name_ok = ident.name.len() <= 32
                 && ident.name.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
                 && ident.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
                 && !matches!(ident.name.as_str(), "email" | "ipv4" | "ipv6");
             if !name_ok {
-                return Err(BuildError::IdentifierName(ident.name));
+                return Err(BuildError::IdentifierName(ident.name.clone()));
             }
             if compiled.iter().any(|c| c.name == ident.name) {
-                return Err(BuildError::DuplicateIdentifier(ident.name));
+                return Err(BuildError::DuplicateIdentifier(ident.name.clone()));
             }
-            let regex = Regex::new(&ident.pattern)
+            let Some(pattern) = &ident.pattern else {
+                compiled.push(Identifier { name: ident.name.clone(), regex: None });
+                continue;
+            };
+            let regex = Regex::new(pattern)
                 .map_err(|e| BuildError::IdentifierPattern { name: ident.name.clone(), message: e.to_string() })?;
             if regex.is_match(b"") {
-                return Err(BuildError::IdentifierMatchesEmpty(ident.name));
+                return Err(BuildError::IdentifierMatchesEmpty(ident.name.clone()));
             }
-            compiled.push(Identifier { name: ident.name, regex });
+            compiled.push(Identifier { name: ident.name.clone(), regex: Some(regex) });
         }
         let samples = view::samples(&key_id, compiled.iter().map(|c| c.name.as_str()));
         for ident in &compiled {
-            if let Some(sample) = samples.iter().find(|s| ident.regex.is_match(s.as_bytes())) {
+            let Some(regex) = &ident.regex else { continue };
+            if let Some(sample) = samples.iter().find(|s| regex.is_match(s.as_bytes())) {
                 return Err(BuildError::IdentifierMatchesView { name: ident.name.clone(), sample: sample.clone() });
             }
         }
+        let dictionary = Dictionary::compile(&identifiers, &samples)?;
         Ok(Masker {
             email_shape: operator.email,
             ipv4_keep: usize::from(operator.ipv4_prefix / 8),
             ipv6_keep: usize::from(operator.ipv6_prefix / 16),
             token,
             identifiers: compiled,
+            dictionary,
         })
     }
 }
@@ -164,6 +173,7 @@ pub struct Masker {
     ipv6_keep: usize,
     token: Option<TokenKey>,
     identifiers: Vec<Identifier>,
+    dictionary: Dictionary,
 }
 
 impl Default for Masker {
@@ -212,7 +222,12 @@ impl Masker {
             let found = self.find(hay);
             let start = out.len();
             let counts = self.render_findings(role, hay, &found, out);
-            self.mask_uncovered_identifiers(role, start, out);
+            // A view without identifier tokens is a view of the built-in findings alone, which
+            // holds none of them (the property tests hold the engine to it): without a possible
+            // identifier match, the next round would find nothing, and its full scan is spared.
+            if counts.custom > 0 || self.may_hold_identifier(&out[start..]) {
+                self.mask_uncovered_identifiers(role, start, out);
+            }
             return counts;
         }
         // One branch on the role, outside the loop; each arm is its own monomorphised scan.
@@ -339,27 +354,39 @@ impl Masker {
         }
     }
 
+    /// Whether `view` may hold a match of a user-defined identifier: a quick test that spares
+    /// the full scan of a view (most views hold none). Patterns always may (they are matched
+    /// line by line, and `^` or `$` read a line differently from the whole view).
+    fn may_hold_identifier(&self, view: &[u8]) -> bool {
+        self.identifiers.iter().any(|i| i.regex.is_some()) || self.dictionary.matches_any(view)
+    }
+
     /// Adds the user-defined identifiers' matches that do not overlap a built-in finding and do
     /// not change what is found around them once masked.
     fn merge_identifiers(&self, hay: &[u8], builtin: Vec<Finding>) -> Vec<Finding> {
         let mut extra: Vec<Finding> = Vec::new();
+        let mut candidate = |start: usize, end: usize, kind: Kind| {
+            if !view::inside_token(hay, start, end) {
+                let (start, end) = json_number_span(hay, start, end).unwrap_or((start, end));
+                extra.push(Finding { start, end, kind });
+            }
+        };
         // Line by line: a match never spans a line break, whatever the pattern, so a buffer may
         // be cut after any newline without changing what is found (`cut_point`).
         let mut line_start = 0;
-        for line in hay.split_inclusive(|&b| b == b'\n') {
+        let lines = if self.identifiers.iter().any(|i| i.regex.is_some()) { hay } else { &[] };
+        for line in lines.split_inclusive(|&b| b == b'\n') {
             for (index, ident) in self.identifiers.iter().enumerate() {
+                let Some(regex) = &ident.regex else { continue };
                 let kind = Kind::Custom(u16::try_from(index).expect("identifier count fits u16"));
-                for m in ident.regex.find_iter(line) {
-                    let (start, end) = (line_start + m.start(), line_start + m.end());
-                    if view::inside_token(hay, start, end) {
-                        continue;
-                    }
-                    let (start, end) = json_number_span(hay, start, end).unwrap_or((start, end));
-                    extra.push(Finding { start, end, kind });
+                for m in regex.find_iter(line) {
+                    candidate(line_start + m.start(), line_start + m.end(), kind);
                 }
             }
             line_start += line.len();
         }
+        // Terms never hold a line break: the whole buffer at once.
+        self.dictionary.find(hay, |start, end, index| candidate(start, end, Kind::Custom(index)));
         if extra.is_empty() {
             return builtin;
         }
@@ -458,7 +485,7 @@ impl Masker {
                 view::IPV6
             }
             Kind::Custom(index) => {
-                normal.extend_from_slice(text);
+                self.dictionary.normalize(index, text, &mut normal);
                 self.identifiers[usize::from(index)].name.as_bytes()
             }
         };
@@ -617,7 +644,8 @@ mod tests {
     const KEY: &[u8; 32] = b"masker unit test key, 32 bytes!!";
 
     fn with_identifier(name: &str, pattern: &str) -> Result<Masker, BuildError> {
-        let identifiers = vec![IdentifierPolicy { name: name.to_owned(), pattern: pattern.to_owned() }];
+        let identifiers =
+            vec![IdentifierPolicy { name: name.to_owned(), pattern: Some(pattern.to_owned()), ..Default::default() }];
         Masker::builder(Policy { identifiers, ..Policy::default() }).build()
     }
 
@@ -666,8 +694,8 @@ mod tests {
         assert!(matches!(with_identifier("order", "ORD-[0-9"), Err(BuildError::IdentifierPattern { .. })));
         assert_eq!(with_identifier("order", "x*").unwrap_err(), BuildError::IdentifierMatchesEmpty("order".to_owned()));
         let twice = vec![
-            IdentifierPolicy { name: "order".to_owned(), pattern: "A-[0-9]+".to_owned() },
-            IdentifierPolicy { name: "order".to_owned(), pattern: "B-[0-9]+".to_owned() },
+            IdentifierPolicy { name: "order".to_owned(), pattern: Some("A-[0-9]+".to_owned()), ..Default::default() },
+            IdentifierPolicy { name: "order".to_owned(), pattern: Some("B-[0-9]+".to_owned()), ..Default::default() },
         ];
         let err = Masker::builder(Policy { identifiers: twice, ..Policy::default() }).build().unwrap_err();
         assert_eq!(err, BuildError::DuplicateIdentifier("order".to_owned()));

@@ -92,14 +92,26 @@ impl Default for ReadonlyPolicy {
 }
 
 /// A user-defined identifier (like a CloudWatch custom data identifier): masked as
-/// `<name>` for operators and readonly readers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// `<name>` for operators and readonly readers. It has either a `pattern` or terms (a
+/// dictionary identifier: `terms`, `terms_file` or both; see the crate's `dictionary` docs).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentifierPolicy {
     /// Lowercase name used in tokens and counts: `[a-z][a-z0-9_]*`, at most 32 bytes.
     pub name: String,
     /// A `regex` crate pattern; it must not match the empty string.
-    pub pattern: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// Exact terms, matched as whole words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terms: Vec<String>,
+    /// A file of terms, one per line, relative to the policy file; [`Policy::from_file`] reads
+    /// it into `terms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms_file: Option<String>,
+    /// Terms match whatever the case of their ASCII letters.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub case_insensitive: bool,
 }
 
 /// The whole policy. Every field has a default, so an empty file is a valid policy.
@@ -116,6 +128,12 @@ pub struct IdentifierPolicy {
 /// [[identifiers]]
 /// name = "order_id"
 /// pattern = 'ORD-[0-9]{8}'
+///
+/// [[identifiers]]
+/// name = "customer"
+/// terms = ["Acme Corp", "山田商事"]
+/// terms_file = "customers.txt"
+/// case_insensitive = true
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -174,6 +192,17 @@ pub enum BuildError {
     /// An identifier pattern that matches the empty string (it would match everywhere).
     #[error("identifier {0:?}: pattern matches the empty string")]
     IdentifierMatchesEmpty(String),
+    /// The policy file cannot be read.
+    #[error("cannot read policy {path}: {message}")]
+    PolicyFile {
+        /// The file.
+        path: String,
+        /// The system's message.
+        message: String,
+    },
+    /// A dictionary identifier's terms or terms file.
+    #[error(transparent)]
+    Terms(#[from] crate::dictionary::TermsError),
     /// An identifier pattern that matches text the masker itself writes (a token such as
     /// `<email>` or its own `<name>`, a pseudonym, an operator mask such as `***@` or `10.0.0.*`):
     /// every pass over a view would mask it again, and the output would grow without end.
@@ -224,7 +253,11 @@ mod tests {
         assert_eq!(policy.readonly.token_key_id, "k2");
         assert_eq!(
             policy.identifiers,
-            vec![IdentifierPolicy { name: "order_id".to_owned(), pattern: "ORD-[0-9]{8}".to_owned() }]
+            vec![IdentifierPolicy {
+                name: "order_id".to_owned(),
+                pattern: Some("ORD-[0-9]{8}".to_owned()),
+                ..Default::default()
+            }]
         );
         let token = Policy::from_toml("[operator]\nemail = \"token\"\n").unwrap();
         assert_eq!(token.operator.email, EmailShape::Token);
@@ -251,7 +284,11 @@ mod tests {
         let policy = Policy {
             operator: OperatorPolicy { email: EmailShape::Token, ipv4_prefix: 8, ipv6_prefix: 64 },
             readonly: ReadonlyPolicy { token_key_id: "2026-01".to_owned() },
-            identifiers: vec![IdentifierPolicy { name: "ticket".to_owned(), pattern: "T-[0-9]+".to_owned() }],
+            identifiers: vec![IdentifierPolicy {
+                name: "ticket".to_owned(),
+                pattern: Some("T-[0-9]+".to_owned()),
+                ..Default::default()
+            }],
         };
         let text = toml::to_string(&policy).unwrap();
         assert_eq!(Policy::from_toml(&text), Ok(policy));

@@ -112,11 +112,8 @@ impl Config {
     /// The policy file's policy, or the default.
     pub fn policy(&self) -> Result<Policy, ConfigError> {
         match &self.policy_file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| ConfigError::Policy(format!("{}: {e}", path.display())))?;
-                Policy::from_toml(&text).map_err(|e| ConfigError::Policy(e.to_string()))
-            }
+            // The policy's terms files are read relative to it.
+            Some(path) => Policy::from_file(path).map_err(|e| ConfigError::Policy(e.to_string())),
             None => Ok(Policy::default()),
         }
     }
