@@ -7,4 +7,5 @@ mod hostile;
 mod json_records;
 mod moto;
 mod moto_stream;
+mod ses_metrics;
 mod ses_samples;

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use logmask_firehose::{FirehoseResponse, RecordResult, samples};
+use logmask_firehose::{FirehoseResponse, RecordResult, demo};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -97,7 +97,7 @@ fn the_binary_transforms_an_invocation_through_the_runtime_api() {
     runtime.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let event = samples::demo_event();
+        let event = demo::demo_event();
         let payload = std::sync::Arc::new(serde_json::to_vec(&event).unwrap());
         let (tx, mut rx) = mpsc::unbounded_channel();
         tokio::spawn(async move {
