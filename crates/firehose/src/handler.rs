@@ -487,7 +487,8 @@ mod tests {
 
     #[test]
     fn ok_entry_len_is_the_serialised_size() {
-        let keys = PartitionKeys { event_type: "Bounce".into(), time: jiff::Timestamp::from_second(1_714_555_800).unwrap() };
+        let keys =
+            PartitionKeys { event_type: "Bounce".into(), time: jiff::Timestamp::from_second(1_714_555_800).unwrap() };
         for id in ["", "49546986683135544286507457936321625675700192471156785154", "a\"b\\c\u{1}é"] {
             for data in [None, Some(String::new()), Some("QUJD".to_owned())] {
                 let entry = ResponseRecord {

@@ -120,7 +120,9 @@ impl<'a> Probe<'a> {
         let configuration_set = match mail.map_or(Field::Absent, |m| m.configuration_set) {
             Field::Absent => "none".to_owned(),
             field => match field.text() {
-                Some(text) => Some(sanitise_dimension(&text)).filter(|v| !v.is_empty()).unwrap_or_else(|| "none".to_owned()),
+                Some(text) => {
+                    Some(sanitise_dimension(&text)).filter(|v| !v.is_empty()).unwrap_or_else(|| "none".to_owned())
+                }
                 None => "unknown".to_owned(),
             },
         };

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::time::Instant;
 
+use flate2::read::MultiGzDecoder;
 use jiff::Timestamp;
 use jiff::tz::Offset;
-use flate2::read::MultiGzDecoder;
 use logmask_mask::{Counts, Masker, Role};
 use serde::Serialize;
 
@@ -192,8 +192,7 @@ pub(crate) fn transform(
     bounds: &Bounds,
     scratch: &mut Scratch,
 ) -> Transformed {
-    let arrival =
-        arrival_ms.and_then(|ms| Timestamp::from_millisecond(ms).ok()).unwrap_or(Timestamp::UNIX_EPOCH);
+    let arrival = arrival_ms.and_then(|ms| Timestamp::from_millisecond(ms).ok()).unwrap_or(Timestamp::UNIX_EPOCH);
     if bytes.is_empty() {
         return Transformed::failed(RecordKind::Invalid, "empty record");
     }
@@ -554,9 +553,7 @@ fn parse_marker(bytes: &[u8]) -> Option<(PartitionKeys, u8, &[u8])> {
             // Only values a record of our own could have produced: a marker written by anyone else
             // can at most claim what an SES event or a log document could claim anyway.
             ("eventType", v) if EVENT_TYPES.contains(&v) => event_type = Some(v.to_owned()),
-            ("ts", v) => {
-                ts = v.parse::<i64>().ok().and_then(|s| Timestamp::from_second(s).ok()).filter(plausible)
-            }
+            ("ts", v) => ts = v.parse::<i64>().ok().and_then(|s| Timestamp::from_second(s).ok()).filter(plausible),
             _ => return None,
         }
     }
@@ -569,8 +566,7 @@ mod tests {
 
     #[test]
     fn marker_round_trips_and_rejects_garbage() {
-        let keys =
-            PartitionKeys { event_type: "Bounce".into(), time: Timestamp::from_second(1_500_000_000).unwrap() };
+        let keys = PartitionKeys { event_type: "Bounce".into(), time: Timestamp::from_second(1_500_000_000).unwrap() };
         let mut piece = marker_line(&keys, 2);
         piece.extend_from_slice(b"body\n");
         let (parsed, hop, body) = parse_marker(&piece).unwrap();
