@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use logmask_firehose::{Config, NoReingest, RecordKind, RecordResult, SES_METRICS, Transformer, samples};
+use logmask_firehose::{Config, NoReingest, RecordKind, RecordResult, SES_METRICS, Transformer, demo};
 use logmask_mask::{Masker, Role};
 
 #[derive(clap::Args, Debug)]
@@ -13,7 +13,7 @@ pub struct DemoArgs {}
 const WIDTH: usize = 96;
 
 pub fn run(_args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let event = samples::demo_event();
+    let event = demo::demo_event();
     let config = Config::default();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let views = Role::ALL.map(|role| {

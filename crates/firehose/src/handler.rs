@@ -263,10 +263,11 @@ impl<R: Reingest> Transformer<R> {
                         data: Some(String::new()),
                         metadata: Some(ResponseMetadata { partition_keys }),
                     };
-                    let size = json_len(&entry) + base64_len(data.len()) + 1;
+                    let size = ok_entry_len(&entry) + base64_len(data.len()) + 1;
                     if used + size + reserve <= self.budget {
                         entry.data = Some(encode_base64(&data));
                         summary.bytes_out += data.len() as u64;
+                        scratch.recycle(data);
                         entries.push(entry);
                         used += size;
                         continue;
@@ -296,7 +297,7 @@ impl<R: Reingest> Transformer<R> {
                     }
                     reingest_left -= data.len();
                     let pieces = split_pieces(&data, &keys, hop + 1, piece_max);
-                    drop(data);
+                    scratch.recycle(data);
                     pending_bytes += pieces.iter().map(Vec::len).sum::<usize>();
                     pending.push(Pending { entry: entries.len(), pieces });
                     entries.push(failed());
@@ -339,7 +340,7 @@ impl<R: Reingest> Transformer<R> {
                 RecordResult::ProcessingFailed => summary.processing_failed += 1,
             }
         }
-        let now_ms = chrono::Utc::now().timestamp_millis();
+        let now_ms = jiff::Timestamp::now().as_millisecond();
         let emf = render_emf(&self.namespace, &self.service, now_ms, &summary, &metrics);
         BatchOutput { response: FirehoseResponse { records: entries }, summary, metrics, emf, kinds, refused: None }
     }
@@ -396,6 +397,21 @@ fn failed_entry_len(id: &str) -> usize {
     json_len(&id) + r#"{"recordId":,"result":"ProcessingFailed"},"#.len()
 }
 
+/// Serialised size of an `Ok` entry whose `data` is still empty, without its comma. Entries are
+/// sized for every record, so this counts instead of serialising.
+fn ok_entry_len(entry: &ResponseRecord) -> usize {
+    /// A string's JSON length: most need no escape.
+    fn string_len(s: &str) -> usize {
+        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') { s.len() + 2 } else { json_len(&s) }
+    }
+    let keys = entry.metadata.as_ref().map_or(0, |m| {
+        let pairs: usize = m.partition_keys.iter().map(|(k, v)| string_len(k) + string_len(v) + 1).sum();
+        r#","metadata":{"partitionKeys":{}}"#.len() + pairs + m.partition_keys.len().saturating_sub(1)
+    });
+    let data = entry.data.as_deref().map_or(0, |d| r#","data":"#.len() + string_len(d));
+    r#"{"recordId":,"result":}"#.len() + string_len(&entry.record_id) + string_len(entry.result.as_str()) + data + keys
+}
+
 /// The delivery stream to re-ingest into, or why there is none.
 fn reingest_target(event: &FirehoseEvent) -> Result<String, &'static str> {
     if event.source_kinesis_stream_arn.is_some() {
@@ -443,11 +459,10 @@ fn split_pieces(data: &[u8], keys: &PartitionKeys, hop: u8, piece_max: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::DateTime;
 
     #[test]
     fn pieces_cut_at_line_ends_and_keep_all_bytes() {
-        let keys = PartitionKeys { event_type: "CloudWatchLogs".into(), time: DateTime::from_timestamp(0, 0).unwrap() };
+        let keys = PartitionKeys { event_type: "CloudWatchLogs".into(), time: jiff::Timestamp::UNIX_EPOCH };
         let data: Vec<u8> = (0..100).flat_map(|i| format!("line {i} é\n").into_bytes()).collect();
         let pieces = split_pieces(&data, &keys, 1, 200);
         let marker = marker_line(&keys, 1);
@@ -470,6 +485,23 @@ mod tests {
                 metadata: None,
             };
             assert_eq!(failed_entry_len(id), serde_json::to_vec(&entry).unwrap().len() + 1, "{id:?}");
+        }
+    }
+
+    #[test]
+    fn ok_entry_len_is_the_serialised_size() {
+        let keys =
+            PartitionKeys { event_type: "Bounce".into(), time: jiff::Timestamp::from_second(1_714_555_800).unwrap() };
+        for id in ["", "49546986683135544286507457936321625675700192471156785154", "a\"b\\c\u{1}é"] {
+            for data in [None, Some(String::new()), Some("QUJD".to_owned())] {
+                let entry = ResponseRecord {
+                    record_id: id.to_owned(),
+                    result: RecordResult::Ok,
+                    data,
+                    metadata: Some(ResponseMetadata { partition_keys: keys.to_map() }),
+                };
+                assert_eq!(ok_entry_len(&entry), serde_json::to_vec(&entry).unwrap().len(), "{id:?}");
+            }
         }
     }
 

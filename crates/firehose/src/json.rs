@@ -56,7 +56,7 @@ pub(crate) fn decode_string(token: &[u8], out: &mut Vec<u8>) -> bool {
 
 /// Whether `text` is one complete JSON value (of any type).
 pub(crate) fn is_json(text: &[u8]) -> bool {
-    serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
+    crate::probe::probe(text).is_some()
 }
 
 /// Masks every string of a JSON document (keys and unknown fields included), keeping field order
@@ -148,7 +148,7 @@ pub(crate) fn write_json_string(out: &mut Vec<u8>, text: &[u8]) {
         text.chunks(64).any(|chunk| chunk.iter().fold(false, |acc, &b| acc | (b < 0x20) | (b == b'"') | (b == b'\\')));
     out.reserve(text.len() + 2);
     out.push(b'"');
-    if !needs_escape && std::str::from_utf8(text).is_ok() {
+    if !needs_escape && simdutf8::basic::from_utf8(text).is_ok() {
         out.extend_from_slice(text);
     } else {
         write_escaped(out, text);

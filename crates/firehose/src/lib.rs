@@ -47,13 +47,16 @@
 pub mod audit;
 mod config;
 mod cwl;
+pub mod demo;
 mod error;
 mod event;
 mod handler;
 mod json;
 mod metrics;
+mod probe;
 mod record;
 mod reingest;
+#[cfg(feature = "test-util")]
 pub mod samples;
 mod ses;
 mod transform;

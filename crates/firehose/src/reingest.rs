@@ -3,7 +3,6 @@
 //! with exponential backoff and full jitter, for a bounded number of attempts.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::ReingestError;
@@ -70,19 +69,10 @@ impl RetryPolicy {
     fn delay(&self, retry: u32) -> Duration {
         let ceiling = self.base_delay.saturating_mul(1u32 << retry.min(20)).min(self.max_delay);
         let nanos = ceiling.as_nanos() as u64;
-        if nanos == 0 { Duration::ZERO } else { Duration::from_nanos(jitter() % (nanos + 1)) }
+        // fastrand's per-thread generator is seeded differently in every process, which is all
+        // de-synchronising retrying clients needs.
+        Duration::from_nanos(fastrand::u64(..=nanos))
     }
-}
-
-/// SplitMix64 over a counter seeded from the clock: enough to de-synchronise retrying clients.
-fn jitter() -> u64 {
-    static STATE: AtomicU64 = AtomicU64::new(0);
-    let seed = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
-        ^ std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// What a delivery attempt achieved.

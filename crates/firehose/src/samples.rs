@@ -1,80 +1,26 @@
-//! Bundled sample records (written for this project after the documented shapes; documentation
-//! addresses only) and generators of large batches for benchmarks and memory measurements.
+//! Generators of large batches for benchmarks, memory measurements and tests (the `test-util`
+//! feature: never in the Lambda build). The bundled samples of [`crate::demo`] are re-exported so
+//! tests and benches keep one import.
 
-use std::io::Write as _;
-
-use flate2::Compression;
-use flate2::write::GzEncoder;
+pub use crate::demo::*;
 
 use crate::event::{FirehoseEvent, FirehoseRecord};
 
-/// SES event-publishing records, one JSON document per line.
-pub const SES_EVENTS: &str = include_str!("../data/ses-events.ndjson");
-/// A CloudWatch Logs `DATA_MESSAGE` subscription document (before gzip).
-pub const CLOUDWATCH_LOGS: &str = include_str!("../data/cloudwatch-logs.json");
-/// A CloudWatch Logs `CONTROL_MESSAGE` (before gzip).
-pub const CLOUDWATCH_LOGS_CONTROL: &str = include_str!("../data/cloudwatch-logs-control.json");
-
-/// The delivery stream every sample event names.
-pub const SAMPLE_STREAM_ARN: &str =
-    "arn:aws:firehose:ap-northeast-1:123456789012:deliverystream/ses-migration-production-events";
-
-/// Gzip, as CloudWatch Logs compresses subscription payloads.
-pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-    // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(bytes);
-    encoder.finish().unwrap_or_default()
-}
-
-/// An event over `records`, addressed to [`SAMPLE_STREAM_ARN`].
-pub fn event(records: Vec<FirehoseRecord>) -> FirehoseEvent {
-    FirehoseEvent {
-        invocation_id: Some("00540a87-5050-496a-84e4-e7d92bbaf5e2".to_owned()),
-        delivery_stream_arn: Some(SAMPLE_STREAM_ARN.to_owned()),
-        region: Some("ap-northeast-1".to_owned()),
-        source_kinesis_stream_arn: None,
-        records,
-    }
+/// The seeded generator of every sample: the same seed gives the same batch on every run.
+fn seeded(seed: u64) -> fastrand::Rng {
+    fastrand::Rng::with_seed(seed)
 }
 
 fn record_id(i: usize) -> String {
     format!("49546986683135544286507457936321625675700192471156785{i:03}")
 }
 
-/// The demo batch: every SES sample, a gzip CloudWatch Logs document, a control message and a
-/// truncated gzip record (which must fail alone).
-pub fn demo_event() -> FirehoseEvent {
-    let arrival = 1_714_555_805_000;
-    let mut records: Vec<FirehoseRecord> = SES_EVENTS
-        .lines()
-        .enumerate()
-        .map(|(i, line)| FirehoseRecord::new(record_id(i), arrival, format!("{line}\n").as_bytes()))
-        .collect();
-    let n = records.len();
-    records.push(FirehoseRecord::new(record_id(n), arrival, &gzip(CLOUDWATCH_LOGS.as_bytes())));
-    records.push(FirehoseRecord::new(record_id(n + 1), arrival, &gzip(CLOUDWATCH_LOGS_CONTROL.as_bytes())));
-    let broken = gzip(CLOUDWATCH_LOGS.as_bytes());
-    records.push(FirehoseRecord::new(record_id(n + 2), arrival, &broken[..broken.len() / 2]));
-    event(records)
-}
-
-/// Deterministic pseudo-random numbers for the generators.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-}
-
-fn log_message(rng: &mut Lcg) -> String {
-    let n = rng.next();
+fn log_message(rng: &mut fastrand::Rng) -> String {
+    let n = rng.u64(..);
     match n % 5 {
         0 => format!(
             "INFO  request id=req-{:08x} user=user{}@example.co.jp ip=192.0.2.{} path=/api/orders/{} status=200 ms={}",
-            rng.next() as u32,
+            rng.u32(..),
             n % 5000,
             n % 254 + 1,
             n % 100_000,
@@ -90,7 +36,7 @@ fn log_message(rng: &mut Lcg) -> String {
             "{{\"level\":\"info\",\"event\":\"login\",\"email\":\"member{}@example.com\",\"src\":\"2001:db8:{:x}::{:x}\",\"ua\":\"Mozilla/5.0\",\"ok\":true}}",
             n % 9000,
             n % 65535,
-            rng.next() % 65535
+            rng.u64(..65535)
         ),
         3 => format!(
             "DEBUG cache hit key=catalog:{} region=ap-northeast-1 version=1.2.{} took={}us",
@@ -101,14 +47,14 @@ fn log_message(rng: &mut Lcg) -> String {
         _ => format!(
             "ERROR payment declined order={} card=**** reason=\"insufficient funds\" contact=billing@example.org trace={:016x}",
             n % 1_000_000,
-            rng.next()
+            rng.u64(..)
         ),
     }
 }
 
 /// A CloudWatch Logs subscription document with `events` log events.
 pub fn cloudwatch_logs_document(seed: u64, events: usize) -> Vec<u8> {
-    let mut rng = Lcg(seed);
+    let mut rng = seeded(seed);
     let log_events: Vec<serde_json::Value> = (0..events)
         .map(|i| {
             serde_json::json!({

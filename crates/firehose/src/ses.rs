@@ -4,9 +4,7 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
-
-use crate::json::JsonBytes;
+use crate::probe::{Field, Probe};
 
 /// The facts of one SES event that leave the function unmasked: its type, bounce class, the
 /// configuration set and the *sending* domain. Never a recipient or a message id.
@@ -14,9 +12,10 @@ use crate::json::JsonBytes;
 pub struct SesFacts {
     /// Metric bucket of the event.
     pub event: SesEvent,
-    /// `mail.tags["ses:configuration-set"][0]`, sanitised; `none` when absent.
+    /// `mail.tags["ses:configuration-set"][0]`, sanitised; `none` when absent, `unknown` when it
+    /// cannot be read (not a list of strings, a lone surrogate escape).
     pub configuration_set: String,
-    /// Domain of `mail.source`, lower-cased and sanitised; `unknown` when absent.
+    /// Domain of `mail.source`, lower-cased and sanitised; `unknown` when absent or unreadable.
     pub sending_domain: String,
 }
 
@@ -74,137 +73,34 @@ impl SesEvent {
     }
 }
 
-/// The shape probed on every JSON record: SES fields and CloudWatch Logs fields side by side, so
-/// one parse tells which kind of record it is. Unknown fields are skipped by the parser (and still
-/// masked, because masking runs over the record's text).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Probe<'a> {
-    #[serde(borrow, default)]
-    pub event_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub notification_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub mail: Option<Mail<'a>>,
-    #[serde(borrow, default)]
-    pub bounce: Option<Detail<'a>>,
-    #[serde(borrow, default)]
-    pub complaint: Option<Detail<'a>>,
-    #[serde(borrow, default)]
-    pub delivery: Option<Detail<'a>>,
-    #[serde(borrow, default)]
-    pub open: Option<Detail<'a>>,
-    #[serde(borrow, default)]
-    pub click: Option<Detail<'a>>,
-    #[serde(borrow, default)]
-    pub delivery_delay: Option<Detail<'a>>,
-    #[serde(borrow, default)]
-    pub subscription: Option<Detail<'a>>,
-
-    // CloudWatch Logs subscription envelope.
-    #[serde(borrow, default)]
-    pub message_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub log_group: Option<JsonBytes<'a>>,
-    #[serde(borrow, default)]
-    pub log_stream: Option<JsonBytes<'a>>,
-    /// Only whether the field is there: the events are streamed by a second pass
-    /// ([`crate::cwl::for_each_log_event`]) so that a record's events are never all held at once.
-    #[serde(default)]
-    pub log_events: Option<serde::de::IgnoredAny>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Mail<'a> {
-    #[serde(borrow, default)]
-    pub timestamp: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub source: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub tags: Option<ConfigurationSetTag<'a>>,
-}
-
-/// `mail.tags`, of which only `ses:configuration-set` is kept: the other tags are skipped by the
-/// parser without being stored.
-#[derive(Debug, Default)]
-pub(crate) struct ConfigurationSetTag<'a>(Option<Cow<'a, str>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for ConfigurationSetTag<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
-
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
-            type Value = ConfigurationSetTag<'a>;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a map of tag names to lists of values")
-            }
-
-            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-                let mut found = None;
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    if key == "ses:configuration-set" && found.is_none() {
-                        found = map.next_value::<Vec<Cow<'a, str>>>()?.into_iter().next();
-                    } else {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                    }
-                }
-                Ok(ConfigurationSetTag(found))
-            }
-        }
-
-        deserializer.deserialize_map(Visit(std::marker::PhantomData))
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Detail<'a> {
-    #[serde(borrow, default)]
-    pub timestamp: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub bounce_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub bounce_sub_type: Option<Cow<'a, str>>,
-}
-
 impl<'a> Probe<'a> {
-    pub fn is_cloudwatch_logs(&self) -> bool {
-        self.message_type.is_some() && (self.log_events.is_some() || self.log_group.is_some())
+    /// The event's own time: the first detail object's timestamp (in [`crate::probe::DETAILS`]
+    /// order), else `mail.timestamp`. `None` when that field cannot be read as text.
+    pub fn ses_timestamp(&self) -> Option<Cow<'a, str>> {
+        let field = self
+            .details
+            .iter()
+            .flatten()
+            .map(|d| d.timestamp)
+            .find(|t| !t.is_absent())
+            .or_else(|| self.mail.as_ref().map(|m| m.timestamp))?;
+        field.text()
     }
 
-    pub fn is_ses(&self) -> bool {
-        self.mail.is_some() && (self.event_type.is_some() || self.notification_type.is_some())
-    }
-
-    /// The event's own time: the detail object's timestamp, else `mail.timestamp`.
-    pub fn ses_timestamp(&self) -> Option<&str> {
-        [
-            &self.bounce,
-            &self.complaint,
-            &self.delivery,
-            &self.open,
-            &self.click,
-            &self.delivery_delay,
-            &self.subscription,
-        ]
-        .into_iter()
-        .flatten()
-        .find_map(|d| d.timestamp.as_deref())
-        .or_else(|| self.mail.as_ref()?.timestamp.as_deref())
-    }
-
+    /// The facts the metrics count. A field that cannot be read (a lone surrogate escape, a number
+    /// where text belongs) counts as unknown — `OtherEvent`, an undetermined bounce, the sending
+    /// domain `unknown`, the configuration set `unknown` — and the rest of the record still counts.
     pub fn ses_facts(&self) -> SesFacts {
-        let kind = self.event_type.as_deref().or(self.notification_type.as_deref()).unwrap_or("");
-        let event = match kind {
+        let kind = if self.event_type.is_absent() { self.notification_type } else { self.event_type };
+        let kind = kind.text();
+        let event = match kind.as_deref().unwrap_or("") {
             "Send" => SesEvent::Send,
             "Delivery" => SesEvent::Delivery,
             "Bounce" => {
-                let bounce = self.bounce.as_ref();
-                match bounce.and_then(|b| b.bounce_type.as_deref()) {
+                let bounce = self.details[0].as_ref();
+                match bounce.and_then(|b| b.bounce_type.text()).as_deref() {
                     Some("Permanent") => SesEvent::BouncePermanent {
-                        suppressed: bounce.and_then(|b| b.bounce_sub_type.as_deref())
+                        suppressed: bounce.and_then(|b| b.bounce_sub_type.text()).as_deref()
                             == Some("OnAccountSuppressionList"),
                     },
                     Some("Transient") => SesEvent::BounceTransient,
@@ -221,14 +117,19 @@ impl<'a> Probe<'a> {
             _ => SesEvent::Other,
         };
         let mail = self.mail.as_ref();
-        let configuration_set = mail
-            .and_then(|m| m.tags.as_ref())
-            .and_then(|t| t.0.as_deref())
-            .map(sanitise_dimension)
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| "none".to_owned());
-        let sending_domain =
-            mail.and_then(|m| m.source.as_deref()).and_then(sending_domain).unwrap_or_else(|| "unknown".to_owned());
+        let configuration_set = match mail.map_or(Field::Absent, |m| m.configuration_set) {
+            Field::Absent => "none".to_owned(),
+            field => match field.text() {
+                Some(text) => {
+                    Some(sanitise_dimension(&text)).filter(|v| !v.is_empty()).unwrap_or_else(|| "none".to_owned())
+                }
+                None => "unknown".to_owned(),
+            },
+        };
+        let sending_domain = mail
+            .and_then(|m| m.source.text())
+            .and_then(|source| sending_domain(&source))
+            .unwrap_or_else(|| "unknown".to_owned());
         SesFacts { event, configuration_set, sending_domain }
     }
 }
@@ -255,6 +156,7 @@ fn sanitise_dimension(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::probe;
 
     #[test]
     fn sending_domain_handles_display_names_and_case() {
@@ -269,23 +171,36 @@ mod tests {
         let json = r#"{"eventType":"Send","mail":{"source":"a@example.com","tags":{
             "ses:source-ip":["192.0.2.1"],"other":{"nested":[1,2]},
             "ses:configuration-set":["Marketing-1","second"],"ses:configuration-set":["late"]}}}"#;
-        let probe: Probe = serde_json::from_str(json).unwrap();
+        let probe = probe(json.as_bytes()).unwrap();
         assert_eq!(probe.ses_facts().configuration_set, "Marketing-1");
-        let untagged: Probe = serde_json::from_str(r#"{"eventType":"Send","mail":{"tags":{}}}"#).unwrap();
+        let untagged = crate::probe::probe(br#"{"eventType":"Send","mail":{"tags":{}}}"#).unwrap();
         assert_eq!(untagged.ses_facts().configuration_set, "none");
-        assert!(serde_json::from_str::<Probe>(r#"{"mail":{"tags":{"ses:configuration-set":"x"}}}"#).is_err());
+        let not_a_list = crate::probe::probe(br#"{"eventType":"Send","mail":{"tags":{"ses:configuration-set":"x"}}}"#);
+        assert_eq!(not_a_list.unwrap().ses_facts().configuration_set, "unknown");
     }
 
     #[test]
     fn facts_split_bounces_and_read_the_configuration_set() {
         let json = r#"{"eventType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":"OnAccountSuppressionList","timestamp":"2017-08-05T00:41:02.669Z"},
             "mail":{"timestamp":"2017-08-05T00:40:00.000Z","source":"a@example.com","tags":{"ses:configuration-set":["ConfigSet"]}}}"#;
-        let probe: Probe = serde_json::from_str(json).unwrap();
+        let probe = probe(json.as_bytes()).unwrap();
         assert!(probe.is_ses() && !probe.is_cloudwatch_logs());
         let facts = probe.ses_facts();
         assert_eq!(facts.event, SesEvent::BouncePermanent { suppressed: true });
         assert_eq!(facts.configuration_set, "ConfigSet");
         assert_eq!(facts.sending_domain, "example.com");
-        assert_eq!(probe.ses_timestamp(), Some("2017-08-05T00:41:02.669Z"));
+        assert_eq!(probe.ses_timestamp().as_deref(), Some("2017-08-05T00:41:02.669Z"));
+    }
+
+    #[test]
+    fn a_field_with_a_lone_surrogate_counts_as_unknown_and_the_rest_still_counts() {
+        let json = r#"{"eventType":"Bounce","bounce":{"bounceType":"Perm\ud800anent","timestamp":"\udfff"},
+            "mail":{"timestamp":"2017-08-05T00:40:00.000Z","source":"a\ud800@example.com","tags":{"ses:configuration-set":["s\ud800"]}}}"#;
+        let probe = probe(json.as_bytes()).unwrap();
+        let facts = probe.ses_facts();
+        assert_eq!(facts.event, SesEvent::BounceUndetermined);
+        assert_eq!((facts.configuration_set.as_str(), facts.sending_domain.as_str()), ("unknown", "unknown"));
+        // The bounce's own time is unreadable: no time, rather than the mail's.
+        assert_eq!(probe.ses_timestamp(), None);
     }
 }

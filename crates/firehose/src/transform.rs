@@ -1,17 +1,20 @@
 //! One record in, one outcome out: kind detection, decoding and masking.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::time::Instant;
 
-use chrono::{DateTime, Datelike as _, Timelike as _, Utc};
 use flate2::read::MultiGzDecoder;
+use jiff::Timestamp;
+use jiff::tz::Offset;
 use logmask_mask::{Counts, Masker, Role};
 use serde::Serialize;
 
 use crate::cwl::{Stop, for_each_log_event};
 use crate::json::{is_json, mask_json_text, mask_lines, write_json_string};
-use crate::ses::{Probe, SesFacts};
+use crate::probe::{Field, Probe, probe};
+use crate::ses::SesFacts;
 
 /// Decompressed CloudWatch Logs documents above this size fail instead of exhausting memory.
 /// CloudWatch Logs sends at most 10,000 events and 1,048,576 bytes of messages per document
@@ -116,18 +119,19 @@ pub struct PartitionKeys {
     /// `Send`, `Bounce`, …, `CloudWatchLogs`, `Other`.
     pub event_type: String,
     /// UTC time the keys were taken from.
-    pub time: DateTime<Utc>,
+    pub time: Timestamp,
 }
 
 impl PartitionKeys {
     /// The `partitionKeys` map.
     pub fn to_map(&self) -> BTreeMap<String, String> {
+        let time = Offset::UTC.to_datetime(self.time);
         BTreeMap::from([
             ("eventType".to_owned(), self.event_type.clone()),
-            ("year".to_owned(), format!("{:04}", self.time.year())),
-            ("month".to_owned(), format!("{:02}", self.time.month())),
-            ("day".to_owned(), format!("{:02}", self.time.day())),
-            ("hour".to_owned(), format!("{:02}", self.time.hour())),
+            ("year".to_owned(), format!("{:04}", time.year())),
+            ("month".to_owned(), format!("{:02}", time.month())),
+            ("day".to_owned(), format!("{:02}", time.day())),
+            ("hour".to_owned(), format!("{:02}", time.hour())),
         ])
     }
 }
@@ -158,6 +162,26 @@ impl Transformed {
 #[derive(Default)]
 pub(crate) struct Scratch {
     inflated: Vec<u8>,
+    /// The output buffer of the last record, handed back once encoded ([`Scratch::recycle`]), so
+    /// that a batch of small records does not allocate one per record.
+    out: Vec<u8>,
+}
+
+impl Scratch {
+    fn output(&mut self, capacity: usize) -> Vec<u8> {
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        out.reserve(capacity);
+        out
+    }
+
+    /// Takes back a record's output once it is no longer needed. A large one is not kept for the
+    /// rest of the batch.
+    pub(crate) fn recycle(&mut self, out: Vec<u8>) {
+        if out.capacity() <= 1 << 20 && out.capacity() > self.out.capacity() {
+            self.out = out;
+        }
+    }
 }
 
 pub(crate) fn transform(
@@ -168,7 +192,7 @@ pub(crate) fn transform(
     bounds: &Bounds,
     scratch: &mut Scratch,
 ) -> Transformed {
-    let arrival = arrival_ms.and_then(DateTime::<Utc>::from_timestamp_millis).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let arrival = arrival_ms.and_then(|ms| Timestamp::from_millisecond(ms).ok()).unwrap_or(Timestamp::UNIX_EPOCH);
     if bytes.is_empty() {
         return Transformed::failed(RecordKind::Invalid, "empty record");
     }
@@ -178,11 +202,11 @@ pub(crate) fn transform(
             return Transformed::failed(RecordKind::CloudWatchLogsGzip, reason);
         }
         let inflated = std::mem::take(&mut scratch.inflated);
-        let result = match std::str::from_utf8(&inflated) {
-            Ok(_) => transform_json(masker, role, &inflated, arrival, true, bounds),
-            Err(e) => Transformed::failed(
+        let result = match utf8_error_at(&inflated) {
+            None => transform_json(masker, role, &inflated, arrival, true, bounds, scratch.output(0)),
+            Some(at) => Transformed::failed(
                 RecordKind::CloudWatchLogsGzip,
-                format!("decompressed data is not UTF-8 (at byte {})", e.valid_up_to()),
+                format!("decompressed data is not UTF-8 (at byte {at})"),
             ),
         };
         scratch.inflated = inflated;
@@ -198,15 +222,12 @@ pub(crate) fn transform(
         let mut data = Vec::with_capacity(body.len());
         let counts = mask_lines(masker, role, body, &mut data);
         Transformed { kind: RecordKind::Reingested, outcome: Outcome::Ok { data, keys, hop }, counts, ses: None }
-    } else if let Err(e) = std::str::from_utf8(bytes) {
-        return Transformed::failed(
-            RecordKind::Invalid,
-            format!("not UTF-8 text (invalid byte at offset {})", e.valid_up_to()),
-        );
+    } else if let Some(at) = utf8_error_at(bytes) {
+        return Transformed::failed(RecordKind::Invalid, format!("not UTF-8 text (invalid byte at offset {at})"));
     } else {
         let start = bytes.trim_ascii_start().first().copied();
         if start == Some(b'{') {
-            transform_json(masker, role, bytes, arrival, false, bounds)
+            transform_json(masker, role, bytes, arrival, false, bounds, scratch.output(bytes.len() + 16))
         } else if matches!(start, Some(b'[' | b'"')) && is_json(bytes) {
             // Arrays and top-level strings are JSON too: their strings are decoded before masking.
             let mut data = Vec::with_capacity(bytes.len() + 16);
@@ -226,6 +247,16 @@ pub(crate) fn transform(
             format!("masked output is larger than {} bytes (the per-record bound)", bounds.max_output),
         ),
         _ => result,
+    }
+}
+
+/// Where `bytes` stops being UTF-8, if it does. Every record is checked once, here; the SIMD check
+/// is several times faster than std's on text with non-ASCII characters (Japanese log lines).
+fn utf8_error_at(bytes: &[u8]) -> Option<usize> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(_) => None,
+        // Only failing records pay for locating the error.
+        Err(_) => Some(std::str::from_utf8(bytes).err().map_or(0, |e| e.valid_up_to())),
     }
 }
 
@@ -257,18 +288,19 @@ fn transform_json(
     masker: &Masker,
     role: Role,
     text: &[u8],
-    arrival: DateTime<Utc>,
+    arrival: Timestamp,
     gzipped: bool,
     bounds: &Bounds,
+    out: Vec<u8>,
 ) -> Transformed {
     let cwl_kind = if gzipped { RecordKind::CloudWatchLogsGzip } else { RecordKind::CloudWatchLogsJson };
-    let probe: Probe = match serde_json::from_slice(text) {
-        Ok(p) => p,
-        // Valid JSON of another shape (say `"mail": "x"`, or a lone surrogate escape in a field
-        // the probe reads as text): masked as a JSON document.
-        Err(_) if !gzipped && is_json(text) => Probe::default(),
+    let probe = match probe(text) {
+        Some(p) => p,
+        // The scan checks the grammar as serde_json does; should the two ever disagree, serde_json's
+        // word stands and the record is an ordinary JSON document.
+        None if !gzipped && serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok() => Probe::default(),
         // Several JSON documents, one per line: each line takes the JSON path.
-        Err(_) if !gzipped && is_ndjson(text) => {
+        None if !gzipped && is_ndjson(text) => {
             let mut data = Vec::with_capacity(text.len() + 16);
             let counts = mask_lines(masker, role, text, &mut data);
             let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
@@ -279,22 +311,37 @@ fn transform_json(
                 ses: None,
             };
         }
-        Err(e) => {
+        None => {
             let kind = if gzipped { cwl_kind } else { RecordKind::Invalid };
-            return Transformed::failed(kind, json_error_reason("invalid JSON", &e));
+            // The scan only says no; serde_json says where, without quoting the record.
+            let reason = match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
+                Err(e) => json_error_reason("invalid JSON", &e),
+                Ok(_) => "invalid JSON".to_owned(),
+            };
+            return Transformed::failed(kind, reason);
         }
     };
     if probe.is_cloudwatch_logs() {
-        return transform_cloudwatch_logs(masker, role, &probe, text, cwl_kind, arrival, bounds);
+        if probe.cloudwatch_logs_well_formed() {
+            return transform_cloudwatch_logs(masker, role, &probe, text, cwl_kind, arrival, bounds, out);
+        }
+        if gzipped {
+            return Transformed::failed(
+                cwl_kind,
+                "CloudWatch Logs envelope with a field of the wrong type or written twice",
+            );
+        }
+        // Not written by CloudWatch Logs: an ordinary JSON document.
     }
     if gzipped {
         return Transformed::failed(cwl_kind, "gzip record is not a CloudWatch Logs subscription document");
     }
-    let mut data = Vec::with_capacity(text.len() + 16);
+    let mut data = out;
+    data.reserve(text.len() + 16);
     let counts = mask_json_text(masker, role, text, &mut data);
-    if probe.is_ses() {
+    if probe.is_ses() && !probe.is_cloudwatch_logs() {
         let facts = probe.ses_facts();
-        let time = probe.ses_timestamp().and_then(parse_time).filter(plausible).unwrap_or(arrival);
+        let time = probe.ses_timestamp().as_deref().and_then(parse_time).filter(plausible).unwrap_or(arrival);
         let keys = PartitionKeys { event_type: facts.event.partition_name().to_owned(), time };
         // SES follows each record with a newline; keep exactly one so S3 objects stay NDJSON.
         ensure_trailing_newline(&mut data);
@@ -316,8 +363,8 @@ fn is_ndjson(text: &[u8]) -> bool {
 /// Partition keys name a year between 2000 and 2099: an event time outside (`0001-01-01`, a
 /// timestamp of 0) is not trusted and the arrival time is used, so no record can create
 /// partitions far outside the data's real range.
-fn plausible(time: &DateTime<Utc>) -> bool {
-    (2000..2100).contains(&time.year())
+fn plausible(time: &Timestamp) -> bool {
+    (2000..2100).contains(&Offset::UTC.to_datetime(*time).year())
 }
 
 fn ensure_trailing_newline(data: &mut Vec<u8>) {
@@ -334,10 +381,11 @@ fn transform_cloudwatch_logs(
     probe: &Probe<'_>,
     doc: &[u8],
     kind: RecordKind,
-    arrival: DateTime<Utc>,
+    arrival: Timestamp,
     bounds: &Bounds,
+    mut out: Vec<u8>,
 ) -> Transformed {
-    match probe.message_type.as_deref() {
+    match probe.message_type.text().as_deref() {
         Some("DATA_MESSAGE") => {}
         Some("CONTROL_MESSAGE") => {
             return Transformed {
@@ -349,8 +397,14 @@ fn transform_cloudwatch_logs(
         }
         _ => return Transformed::failed(kind, "unknown CloudWatch Logs messageType"),
     }
-    let group = probe.log_group.as_ref().map_or(&b""[..], |g| &g.0);
-    let stream = probe.log_stream.as_ref().map_or(&b""[..], |s| &s.0);
+    fn name<'a>(field: &Field<'a>) -> Cow<'a, [u8]> {
+        match field {
+            Field::Str(s) => s.bytes(),
+            _ => Cow::Borrowed(&b""[..]),
+        }
+    }
+    let (group, stream) = (name(&probe.log_group), name(&probe.log_stream));
+    let (group, stream) = (&*group, &*stream);
     for (name, value) in [("logGroup", group), ("logStream", stream)] {
         if value.len() > MAX_NAME_BYTES {
             return Transformed::failed(kind, format!("{name} is longer than {MAX_NAME_BYTES} bytes"));
@@ -370,47 +424,44 @@ fn transform_cloudwatch_logs(
     write_json_string(&mut prefix, &masked);
     prefix.extend_from_slice(b",\"id\":");
 
-    let mut data = Vec::with_capacity(doc.len().min(bounds.max_output) + 1024);
-    let mut first_timestamp = None;
-    let pass = for_each_log_event(doc, |event| {
-        if event.id.0.len() > MAX_NAME_BYTES {
-            return Err(format!("a log event id is longer than {MAX_NAME_BYTES} bytes"));
-        }
-        if event.message.0.len() > MAX_MESSAGE_BYTES {
-            return Err(format!("a log event message is longer than {MAX_MESSAGE_BYTES} bytes"));
-        }
-        first_timestamp.get_or_insert(event.timestamp);
-        data.extend_from_slice(&prefix);
-        // The id is only digits when CloudWatch Logs writes it, but anyone who can put records
-        // into the stream can write anything there, and readers see it.
-        masked.clear();
-        counts += masker.mask_into(role, &event.id.0, &mut masked);
-        write_json_string(&mut data, &masked);
-        data.extend_from_slice(b",\"timestamp\":");
-        // Serialising an integer into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut data, &event.timestamp);
-        data.extend_from_slice(b",\"message\":");
-        masked.clear();
-        counts += masker.mask_into(role, &event.message.0, &mut masked);
-        let mut end = masked.len();
-        while end > 0 && matches!(masked[end - 1], b'\n' | b'\r') {
-            end -= 1;
-        }
-        write_json_string(&mut data, &masked[..end]);
-        data.extend_from_slice(b"}\n");
-        if data.len() > bounds.max_output {
-            return Err(format!(
-                "masked output is larger than {} bytes (the per-record bound) after {} log events",
-                bounds.max_output,
-                data.iter().filter(|&&b| b == b'\n').count()
-            ));
-        }
-        bounds.check_time()
+    let mut lines = Lines {
+        masker,
+        role,
+        bounds,
+        prefix,
+        masked,
+        data: {
+            out.reserve(doc.len().min(bounds.max_output) + 1024);
+            out
+        },
+        counts,
+        first_timestamp: None,
+    };
+    let mut refused = None;
+    let fast = crate::probe::log_events(doc, &mut refused, |event| {
+        let empty = || Cow::Borrowed(&b""[..]);
+        let id = event.id.map_or_else(empty, |s| s.bytes());
+        let message = event.message.map_or_else(empty, |s| s.bytes());
+        lines.push(&id, event.timestamp, &message)
     });
-    match pass {
-        Ok(_) => {}
-        Err(Stop::Refused(reason) | Stop::Invalid(reason)) => return Transformed::failed(kind, reason),
+    let pass = match (fast, refused) {
+        (_, Some(reason)) => Err(reason),
+        (Some(_), None) => Ok(()),
+        // Events of a shape CloudWatch Logs does not write: serde_json reads them (or says why not).
+        (None, None) => {
+            lines.data.clear();
+            lines.counts = counts;
+            lines.first_timestamp = None;
+            match for_each_log_event(doc, |event| lines.push(&event.id.0, event.timestamp, &event.message.0)) {
+                Ok(_) => Ok(()),
+                Err(Stop::Refused(reason) | Stop::Invalid(reason)) => Err(reason),
+            }
+        }
+    };
+    if let Err(reason) = pass {
+        return Transformed::failed(kind, reason);
     }
+    let Lines { data, counts, first_timestamp, .. } = lines;
     let Some(first) = first_timestamp else {
         return Transformed {
             kind,
@@ -419,13 +470,66 @@ fn transform_cloudwatch_logs(
             ses: None,
         };
     };
-    let time = DateTime::<Utc>::from_timestamp_millis(first).filter(plausible).unwrap_or(arrival);
+    let time = Timestamp::from_millisecond(first).ok().filter(plausible).unwrap_or(arrival);
     let keys = PartitionKeys { event_type: "CloudWatchLogs".to_owned(), time };
     Transformed { kind, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
 }
 
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
+/// An RFC 3339 time with its offset (`2024-05-01T09:30:00.000Z`, `…+09:00`), as SES writes them.
+/// The output of a CloudWatch Logs document: one JSON line per log event.
+struct Lines<'m> {
+    masker: &'m Masker,
+    role: Role,
+    bounds: &'m Bounds,
+    /// `{"logGroup":…,"logStream":…,"id":` with group and stream masked.
+    prefix: Vec<u8>,
+    masked: Vec<u8>,
+    data: Vec<u8>,
+    counts: Counts,
+    first_timestamp: Option<i64>,
+}
+
+impl Lines<'_> {
+    fn push(&mut self, id: &[u8], timestamp: i64, message: &[u8]) -> Result<(), String> {
+        if id.len() > MAX_NAME_BYTES {
+            return Err(format!("a log event id is longer than {MAX_NAME_BYTES} bytes"));
+        }
+        if message.len() > MAX_MESSAGE_BYTES {
+            return Err(format!("a log event message is longer than {MAX_MESSAGE_BYTES} bytes"));
+        }
+        let (masker, role, data, masked) = (self.masker, self.role, &mut self.data, &mut self.masked);
+        self.first_timestamp.get_or_insert(timestamp);
+        data.extend_from_slice(&self.prefix);
+        // The id is only digits when CloudWatch Logs writes it, but anyone who can put records
+        // into the stream can write anything there, and readers see it.
+        masked.clear();
+        self.counts += masker.mask_into(role, id, masked);
+        write_json_string(data, masked);
+        data.extend_from_slice(b",\"timestamp\":");
+        // Serialising an integer into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *data, &timestamp);
+        data.extend_from_slice(b",\"message\":");
+        masked.clear();
+        self.counts += masker.mask_into(role, message, masked);
+        let mut end = masked.len();
+        while end > 0 && matches!(masked[end - 1], b'\n' | b'\r') {
+            end -= 1;
+        }
+        write_json_string(data, &masked[..end]);
+        data.extend_from_slice(b"}\n");
+        if data.len() > self.bounds.max_output {
+            return Err(format!(
+                "masked output is larger than {} bytes (the per-record bound) after {} log events",
+                self.bounds.max_output,
+                data.iter().filter(|&&b| b == b'\n').count()
+            ));
+        }
+        self.bounds.check_time()
+    }
+}
+
+fn parse_time(text: &str) -> Option<Timestamp> {
+    text.parse::<Timestamp>().ok()
 }
 
 /// The marker line of a re-ingested piece: hop count and the original partition keys, so the
@@ -433,7 +537,7 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
 pub(crate) fn marker_line(keys: &PartitionKeys, hop: u8) -> Vec<u8> {
     let mut line = MARKER_PREFIX.to_vec();
     line.extend_from_slice(
-        format!("hop={hop} eventType={} ts={}\n", keys.event_type, keys.time.timestamp()).as_bytes(),
+        format!("hop={hop} eventType={} ts={}\n", keys.event_type, keys.time.as_second()).as_bytes(),
     );
     line
 }
@@ -449,9 +553,7 @@ fn parse_marker(bytes: &[u8]) -> Option<(PartitionKeys, u8, &[u8])> {
             // Only values a record of our own could have produced: a marker written by anyone else
             // can at most claim what an SES event or a log document could claim anyway.
             ("eventType", v) if EVENT_TYPES.contains(&v) => event_type = Some(v.to_owned()),
-            ("ts", v) => {
-                ts = v.parse::<i64>().ok().and_then(|s| DateTime::<Utc>::from_timestamp(s, 0)).filter(plausible)
-            }
+            ("ts", v) => ts = v.parse::<i64>().ok().and_then(|s| Timestamp::from_second(s).ok()).filter(plausible),
             _ => return None,
         }
     }
@@ -464,8 +566,7 @@ mod tests {
 
     #[test]
     fn marker_round_trips_and_rejects_garbage() {
-        let keys =
-            PartitionKeys { event_type: "Bounce".into(), time: DateTime::from_timestamp(1_500_000_000, 0).unwrap() };
+        let keys = PartitionKeys { event_type: "Bounce".into(), time: Timestamp::from_second(1_500_000_000).unwrap() };
         let mut piece = marker_line(&keys, 2);
         piece.extend_from_slice(b"body\n");
         let (parsed, hop, body) = parse_marker(&piece).unwrap();

@@ -7,4 +7,5 @@ mod dictionary;
 mod hostile;
 mod json_records;
 mod moto;
+mod ses_metrics;
 mod ses_samples;

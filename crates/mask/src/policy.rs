@@ -271,12 +271,15 @@ mod tests {
             "[readonly]\ntoken_key = \"secret\"\n",
             "[operator]\nemail = \"first_char\"\n",
             "[operator]\nipv4_prefix = 300\n",
-            "[[identifiers]]\nname = \"x\"\n",
             "colour = 1\n",
             "[operator\n",
         ] {
             assert!(matches!(Policy::from_toml(text), Err(BuildError::Syntax(_))), "{text:?}");
         }
+        // An identifier with neither a pattern nor terms parses, and the masker refuses it.
+        let policy = Policy::from_toml("[[identifiers]]\nname = \"x\"\n").expect("parses");
+        let built = crate::Masker::builder(policy).build();
+        assert!(matches!(built, Err(BuildError::Terms(crate::TermsError::NoMatcher(_)))));
     }
 
     #[test]

@@ -3,12 +3,12 @@
 //! the cold-start init time (process start → first `/next` poll) printed.
 //! `FIREHOSE_TRANSFORM_BIN` may point at another build (e.g. the release binary) to measure it.
 
-use logmask_firehose::{FirehoseResponse, RecordResult, samples};
+use logmask_firehose::{FirehoseResponse, RecordResult, demo};
 use logmask_test_support::runtime_api::invoke_once;
 
 #[test]
 fn the_binary_transforms_an_invocation_through_the_runtime_api() {
-    let event = samples::demo_event();
+    let event = demo::demo_event();
     let binary =
         std::env::var("FIREHOSE_TRANSFORM_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_firehose-transform").to_owned());
     let env = [("MASK_ROLE", "operator"), ("PROJECT_CODE", "ses-migration"), ("ENVIRONMENT", "production")];
