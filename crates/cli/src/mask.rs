@@ -220,8 +220,23 @@ fn mask_stream(
                     let Ok(piece) = next else { break };
                     let mut masked = spare_outputs.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
                     masked.clear();
-                    let counts = masker.mask_into(role, &piece.buf[..piece.len], &mut masked);
-                    let done = Masked { seq: piece.seq, input: piece.buf, output: masked, counts, flush: piece.flush };
+                    // A panic must not strand the pipeline: the writer would wait for this chunk
+                    // forever and the reader for its buffer. It becomes the writer's error.
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        masker.mask_into(role, &piece.buf[..piece.len], &mut masked)
+                    }));
+                    let (counts, panicked) = match result {
+                        Ok(counts) => (counts, false),
+                        Err(_) => (Counts::default(), true),
+                    };
+                    let done = Masked {
+                        seq: piece.seq,
+                        input: piece.buf,
+                        output: masked,
+                        counts,
+                        flush: piece.flush,
+                        panicked,
+                    };
                     if done_tx.send(done).is_err() {
                         break; // the writer stopped (an error); the reader sees it too
                     }
@@ -276,6 +291,8 @@ struct Masked {
     output: Vec<u8>,
     counts: Counts,
     flush: bool,
+    /// The engine panicked on this chunk: nothing of it or after it is written.
+    panicked: bool,
 }
 
 /// The reader stage: fills buffers from the free list, cuts each where the engine says a cut
@@ -350,6 +367,13 @@ fn write_in_order(
     for masked in done {
         early.insert(masked.seq, masked);
         while let Some(mut m) = early.remove(&next) {
+            if m.panicked {
+                out.flush()?;
+                anyhow::bail!(
+                    "the engine failed on input chunk {} (a bug: please report it); output stops before it",
+                    m.seq
+                );
+            }
             out.write_all(&m.output)?;
             if m.flush {
                 out.flush()?;
@@ -418,6 +442,33 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn a_chunk_the_engine_panicked_on_stops_the_writer_with_an_error() {
+        // Chunk 1 arrives first and waits for chunk 0; chunk 0 failed in a worker. The writer
+        // must write nothing of either and return an error instead of waiting (which would
+        // leave the reader blocked on its free list).
+        let (done_tx, done_rx) = mpsc::sync_channel::<Masked>(4);
+        let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(4);
+        let chunk = |seq, panicked| Masked {
+            seq,
+            input: Vec::new(),
+            output: b"masked\n".to_vec(),
+            counts: Counts::default(),
+            flush: false,
+            panicked,
+        };
+        done_tx.send(chunk(1, false)).unwrap();
+        done_tx.send(chunk(0, true)).unwrap();
+        let spare = Mutex::new(Vec::new());
+        let mut out = Vec::new();
+        let err = write_in_order(done_rx, free_tx, &spare, &mut out).unwrap_err();
+        assert!(err.to_string().contains("chunk 0"), "{err}");
+        assert!(out.is_empty());
+        // The writer dropped its end of the free list: a reader waiting on it wakes up.
+        drop(done_tx);
+        assert!(free_rx.recv().is_err());
+    }
 
     /// A reader that returns at most `step` bytes per call, like a slow pipe.
     struct Trickle<'a> {
