@@ -115,7 +115,7 @@ pub fn kind_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Email { .. } => "email",
         Kind::Ipv4 => "ipv4",
-        Kind::Ipv6 => "ipv6",
+        Kind::Ipv6(_) => "ipv6",
         Kind::Custom(_) => "custom",
     }
 }

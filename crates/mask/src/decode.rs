@@ -17,6 +17,9 @@ pub(crate) struct Decoded {
     pub(crate) text: Vec<u8>,
     /// `(decoded offset, input offset, input length)` of every decoded unit, in order.
     units: Vec<(usize, usize, usize)>,
+    /// Scratch: the dashes of EC2 host names, in order (collected first, then merged with the
+    /// escapes: an iterator chain per name cost a tenth of the time on dense host names).
+    dashes: Vec<usize>,
 }
 
 /// The character an escape at `p` stands for and the escape's length, when it is one this
@@ -117,7 +120,14 @@ fn decode_into(hay: &[u8], d: &mut Decoded) -> bool {
     d.units.clear();
     // Units in input order, not overlapping: the escapes and full-width forms from one memchr3
     // pass, merged with the (rare) dashes of EC2 host names.
-    let mut dashes = EC2.find_iter(hay).filter_map(|q| ec2_host(hay, q)).flatten().peekable();
+    d.dashes.clear();
+    for q in EC2.find_iter(hay) {
+        if let Some(dashes) = ec2_host(hay, q) {
+            d.dashes.extend_from_slice(&dashes);
+        }
+    }
+    let dashes = std::mem::take(&mut d.dashes);
+    let mut next_dash = 0;
     let mut copied = 0;
     let mut push = |d: &mut Decoded, p: usize, len: usize, c: u8| {
         if p < copied {
@@ -131,8 +141,9 @@ fn decode_into(hay: &[u8], d: &mut Decoded) -> bool {
     let mut next = 0;
     while let Some(i) = memchr::memchr3(b'\\', b'%', 0xEF, &hay[next..]) {
         let p = next + i;
-        while let Some(dash) = dashes.next_if(|&dash| dash < p) {
-            push(d, dash, 1, b'.');
+        while next_dash < dashes.len() && dashes[next_dash] < p {
+            push(d, dashes[next_dash], 1, b'.');
+            next_dash += 1;
         }
         // Full-width digits and dots are read as ASCII wherever they stand: a decision that
         // depended on their neighbours would change once a view masks those neighbours, and
@@ -153,9 +164,10 @@ fn decode_into(hay: &[u8], d: &mut Decoded) -> bool {
             next = at + len;
         }
     }
-    for dash in dashes {
+    for &dash in &dashes[next_dash..] {
         push(d, dash, 1, b'.');
     }
+    d.dashes = dashes;
     if d.units.is_empty() {
         return false;
     }
@@ -260,7 +272,8 @@ pub(crate) fn scan(hay: &[u8], mut emit: impl FnMut(Finding)) {
         if decode_into(hay, d) {
             let mut cursor = 0;
             crate::prefilter::scan_blocks(&d.text, |f| emit(d.to_input_finding_in_order(&mut cursor, f)));
-            if d.text.capacity() + d.units.capacity() * std::mem::size_of::<(usize, usize, usize)>() > KEEP {
+            let units = d.units.capacity() * std::mem::size_of::<(usize, usize, usize)>();
+            if d.text.capacity() + units + d.dashes.capacity() * std::mem::size_of::<usize>() > KEEP {
                 *d = Decoded::default();
             }
         } else {

@@ -118,8 +118,8 @@ fn ipv6_exact(hay: &[u8], start: usize, end: usize) -> Option<Finding> {
     if !(right_ok && ip_left_ok(hay, start)) || touches_star(hay, start, end) {
         return None;
     }
-    parse_ipv6(text)?;
-    (!touches_mask(hay, start, end)).then_some(Finding { start, end, kind: Kind::Ipv6 })
+    let groups = parse_ipv6(text)?;
+    (!touches_mask(hay, start, end)).then_some(Finding { start, end, kind: Kind::Ipv6(groups.into()) })
 }
 
 /// Parses an IPv6 address in any RFC 4291 text form (groups of 1–4 hex digits, one `::`, an

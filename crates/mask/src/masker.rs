@@ -36,7 +36,7 @@ impl Counts {
         match kind {
             Kind::Email { .. } => self.emails += 1,
             Kind::Ipv4 => self.ipv4 += 1,
-            Kind::Ipv6 => self.ipv6 += 1,
+            Kind::Ipv6(_) => self.ipv6 += 1,
             Kind::Custom(_) => self.custom += 1,
         }
     }
@@ -428,7 +428,7 @@ impl Masker {
                 EmailShape::Token => self.render_readonly(hay, f, out),
             },
             Kind::Ipv4 => view::operator_ipv4(text, self.ipv4_keep, out),
-            Kind::Ipv6 => view::operator_ipv6(text, self.ipv6_keep, out),
+            Kind::Ipv6(addr) => view::operator_ipv6(addr, self.ipv6_keep, out),
             Kind::Custom(index) => {
                 let quoted = json_number_span(hay, f.start, f.end) == Some((f.start, f.end));
                 let name = self.identifiers[usize::from(index)].name.as_bytes();
@@ -461,7 +461,7 @@ impl Masker {
             let type_name: &[u8] = match f.kind {
                 Kind::Email { .. } => view::EMAIL,
                 Kind::Ipv4 => view::IPV4,
-                Kind::Ipv6 => view::IPV6,
+                Kind::Ipv6(_) => view::IPV6,
                 Kind::Custom(index) => self.identifiers[usize::from(index)].name.as_bytes(),
             };
             return self.write_token(type_name, None, out);
@@ -478,10 +478,8 @@ impl Masker {
                 write!(normal, "{}", std::net::Ipv4Addr::from(octets)).expect("Vec write");
                 view::IPV4
             }
-            Kind::Ipv6 => {
-                let groups =
-                    crate::ipv6::parse_ipv6(&crate::decode::decode_text(text)).expect("findings are valid addresses");
-                write!(normal, "{}", std::net::Ipv6Addr::from(groups)).expect("Vec write");
+            Kind::Ipv6(addr) => {
+                write!(normal, "{addr}").expect("Vec write");
                 view::IPV6
             }
             Kind::Custom(index) => {

@@ -31,8 +31,9 @@ pub enum Kind {
     },
     /// A dotted-quad IPv4 address (leading zeros allowed).
     Ipv4,
-    /// An IPv6 address in any RFC 4291 text form (without zone id or brackets).
-    Ipv6,
+    /// An IPv6 address in any RFC 4291 text form (without zone id or brackets), and the address
+    /// it spells: the views render from it, so a finding is parsed once.
+    Ipv6(std::net::Ipv6Addr),
     /// A match of the policy's user-defined identifier with this index.
     Custom(u16),
 }
@@ -343,7 +344,7 @@ mod tests {
             let kind = match f.kind {
                 Kind::Email { .. } => "email",
                 Kind::Ipv4 => "ipv4",
-                Kind::Ipv6 => "ipv6",
+                Kind::Ipv6(_) => "ipv6",
                 Kind::Custom(_) => "custom",
             };
             out.push((&s[f.start..f.end], kind));
