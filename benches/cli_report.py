@@ -10,7 +10,8 @@ Steps (each prints what it runs):
   3. Per corpus, interleaved, best of 3 whole-process runs, output to /dev/null, page cache warm:
      `logmask mask --role readonly FILE` with RAYON_NUM_THREADS=1, with 3 and with the default;
      the default from stdin (`< FILE`) and through a pipe (`cat FILE |`); `wc -l FILE` (the I/O
-     floor). The engine alone on the same bytes in memory (`cli-corpus engine`, one thread).
+     floor). The engine alone on the same bytes in memory (`cli-corpus engine`, one thread), and
+     two such engines at once (the machine's own ceiling for any two-thread ratio).
   4. Peak RSS (/usr/bin/time) of the default run on a 2 GiB pipe (the 128 MiB corpus 16 times).
   5. The Firehose handler against its ceiling, from the criterion output of
      `cargo bench -p logmask-benches --bench firehose` (run it first, or pass --firehose-bench).
@@ -115,18 +116,24 @@ def main():
         mbs = {name: size / secs / 1e6 for name, secs in best.items()}
         engine = float(subprocess.run([corpus_bin, "engine", path, "readonly", str(RUNS + 2)], check=True,
                                       capture_output=True, text=True).stdout)
-        rows.append((corpus, mbs, engine))
+        # The machine's own scaling: two single-threaded engines at once, summed, over one alone.
+        # Two cores that share a physical core (SMT) or memory bandwidth cap any 2-thread ratio.
+        pair = [subprocess.Popen([corpus_bin, "engine", path, "readonly", str(RUNS + 2)], stdout=subprocess.PIPE,
+                                 text=True) for _ in range(2)]
+        both = sum(float(p.communicate()[0]) for p in pair)
+        rows.append((corpus, mbs, engine, both / engine))
 
     print("\n| corpus | engine in memory, 1 thread | `RAYON_NUM_THREADS=1` FILE | 3 threads | default FILE | default `< FILE` "
           "| default `cat FILE \\|` | `cat \\|`, 1 thread | `wc -l FILE` |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for corpus, m, engine in rows:
+    for corpus, m, engine, _ in rows:
         print(f"| {corpus} | {engine:.0f} | {m['one thread']:.0f} | {m['three threads']:.0f} | {m['default']:.0f} "
               f"| {m['stdin < FILE']:.0f} | {m['pipe']:.0f} | {m['pipe, one thread']:.0f} | {m['wc -l']:.0f} |")
 
     print("\n| ratio | corpus | measured | target | |")
     print("|---|---|---|---|---|")
-    for corpus, m, engine in rows:
+    for corpus, m, engine, machine in rows:
+        print(f"| (machine) two engines at once ÷ one, the ceiling of any 2-thread ratio | {corpus} | {machine:.2f} | – | |")
         checks = [
             ("default ÷ one thread", m["default"] / m["one thread"], SCALING[corpus]),
             ("one thread ÷ engine in memory", m["one thread"] / engine, SINGLE_VS_ENGINE),
