@@ -312,15 +312,18 @@ impl Automaton {
 /// precedes it (the whole-word rule): an ASCII letter, digit or `_` right after another one
 /// never starts a match, and log text is mostly such bytes. A term that starts with any other
 /// character — Japanese, accented, punctuation — may start at any occurrence of its first byte
-/// (a UTF-8 lead byte, or that punctuation). At each position left, the first four bytes
-/// (ASCII-lowercased) are looked up in a hashed bit set of the terms' first four; only a hit
-/// walks the automaton.
+/// (a UTF-8 lead byte, or that punctuation). Of those positions, only the ones whose byte some
+/// term starts with are kept (an exact set of ASCII bytes; every lead byte when a term starts
+/// with a non-ASCII character). At each position left, the first four bytes (ASCII-lowercased)
+/// are looked up in a hashed bit set of the terms' first four; only a hit walks the automaton.
 #[derive(Debug)]
 struct Starts {
+    /// The ASCII bytes some term starts with (both cases of a letter in a case-insensitive
+    /// dictionary): bit `hi` of entry `lo` for byte `hi << 4 | lo`, the layout the SSSE3
+    /// classifier looks up.
+    first: [u8; 16],
     /// Some term starts with a non-ASCII character: every UTF-8 lead byte may start one.
     non_ascii: bool,
-    /// ASCII bytes that are not word characters and start a term.
-    punct: Vec<u8>,
     /// Bit `n` set when some term is `n` < [`KEY`] bytes long (its key is shorter).
     short: u8,
     /// Hashed bit set of every term's key: its first `min(len, 4)` bytes, lowercased, and
@@ -328,31 +331,53 @@ struct Starts {
     keys: Vec<u64>,
     /// `64 - log2(bits in keys)`.
     shift: u32,
+    /// Whether the running CPU has SSSE3 (checked once, when the dictionary is compiled).
+    #[cfg(target_arch = "x86_64")]
+    ssse3: bool,
 }
 
 /// A block and the bytes after it that the keys of its last positions read.
 type Window = [u8; 64 + KEY];
 
 impl Starts {
-    fn new<'t>(terms: impl Iterator<Item = &'t str> + Clone) -> Starts {
-        let count = terms.clone().count();
-        // ~16 bits per term: a few percent of false hits, 32 KB for 10 000 terms.
-        let log2 = (count * 16).next_power_of_two().trailing_zeros().clamp(9, 24);
-        let mut starts =
-            Starts { non_ascii: false, punct: Vec::new(), short: 0, keys: vec![0; 1 << (log2 - 6)], shift: 64 - log2 };
-        for term in terms {
+    fn new<'t>(terms: impl Iterator<Item = (&'t str, bool)>) -> Starts {
+        let mut starts = Starts {
+            first: [0; 16],
+            non_ascii: false,
+            short: 0,
+            keys: Vec::new(),
+            shift: 0,
+            #[cfg(target_arch = "x86_64")]
+            ssse3: std::is_x86_feature_detected!("ssse3"),
+        };
+        let mut keys = std::collections::HashSet::new();
+        for (term, case_insensitive) in terms {
             let bytes = term.as_bytes();
             let first = bytes[0];
-            if !first.is_ascii() {
+            if first.is_ascii() {
+                let mut set = |b: u8| starts.first[usize::from(b & 15)] |= 1 << (b >> 4);
+                set(first);
+                if case_insensitive {
+                    set(first.to_ascii_lowercase());
+                    set(first.to_ascii_uppercase());
+                }
+            } else {
                 starts.non_ascii = true;
-            } else if !is_ascii_word_byte(first) && !starts.punct.contains(&first) {
-                starts.punct.push(first);
             }
             let n = bytes.len().min(KEY);
             if n < KEY {
                 starts.short |= 1 << n;
             }
-            let slot = starts.slot(key(&bytes[..n]), n);
+            keys.insert((key(&bytes[..n]), n));
+        }
+        // ~16 bits per key: a few percent of false hits. Sized by the keys, not the terms:
+        // terms share prefixes, and a set that stays in the L1 cache is what keeps the
+        // per-position test cheap (10 000 terms of the benchmark have ~330 keys).
+        let log2 = (keys.len() * 16).next_power_of_two().trailing_zeros().clamp(9, 24);
+        starts.keys = vec![0; 1 << (log2 - 6)];
+        starts.shift = 64 - log2;
+        for (key, n) in keys {
+            let slot = starts.slot(key, n);
             starts.keys[slot >> 6] |= 1 << (slot & 63);
         }
         starts
@@ -370,18 +395,18 @@ impl Starts {
         self.keys[slot >> 6] >> (slot & 63) & 1 == 1
     }
 
-    /// Bit `i` set where byte `i` of the window's block may start a term, given whether the
-    /// byte before the block is an ASCII word byte; and whether the block's last byte is one.
+    /// Bit `i` set where byte `i` of a block with these classes may start a term, given
+    /// whether the byte before the block is an ASCII word byte; and whether the block's last
+    /// byte is one.
     #[inline(always)]
-    fn positions(&self, window: &Window, before_word: bool) -> (u64, bool) {
-        let block: &[u8; 64] = window.first_chunk().expect("a window starts with its block");
-        let classes = classify(block, &self.punct);
-        let mut at = classes.word & !(classes.word << 1 | u64::from(before_word));
+    fn positions(&self, classes: Classes, before_word: bool) -> (u64, bool) {
+        let word = classes.word;
+        let word_start = !(word << 1 | u64::from(before_word));
+        let mut at = classes.first & (word_start | !word);
         if self.non_ascii {
             at |= classes.lead;
         }
-        at |= classes.punct;
-        (at, classes.word >> 63 == 1)
+        (at, word >> 63 == 1)
     }
 
     /// The positions of `at` whose four-byte key is a term's (false hits allowed): without a
@@ -436,54 +461,48 @@ fn is_ascii_word_byte(b: u8) -> bool {
 struct Classes {
     /// ASCII letters, digits and `_`.
     word: u64,
+    /// ASCII bytes some term starts with ([`Starts::first`]).
+    first: u64,
     /// UTF-8 lead bytes (`0b11xx_xxxx`).
     lead: u64,
-    /// The bytes of `punct`.
-    punct: u64,
 }
 
-#[inline(always)]
-fn classify(block: &[u8; 64], punct: &[u8]) -> Classes {
-    #[cfg(target_arch = "x86_64")]
-    {
-        sse2::classify(block, punct)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        classify_scalar(block, punct)
-    }
-}
-
-/// The portable definition of [`classify`]; the SIMD version must agree with it.
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn classify_scalar(block: &[u8; 64], punct: &[u8]) -> Classes {
+/// The portable definition of the classifier; the SIMD version must agree with it.
+fn classify_scalar(block: &[u8; 64], first: &[u8; 16]) -> Classes {
     let mut c = Classes::default();
     for (i, &b) in block.iter().enumerate() {
         c.word |= u64::from(is_ascii_word_byte(b)) << i;
+        c.first |= u64::from(b.is_ascii() && first[usize::from(b & 15)] >> (b >> 4) & 1 == 1) << i;
         c.lead |= u64::from(b >= 0xC0) << i;
-        c.punct |= u64::from(punct.contains(&b)) << i;
     }
     c
 }
 
 #[cfg(target_arch = "x86_64")]
-mod sse2 {
+mod ssse3 {
     use core::arch::x86_64::{
         __m128i, _mm_add_epi8, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8,
+        _mm_or_si128, _mm_set1_epi8, _mm_setr_epi8, _mm_setzero_si128, _mm_shuffle_epi8, _mm_srli_epi16,
     };
 
     use super::Classes;
 
-    #[target_feature(enable = "sse2")]
+    #[target_feature(enable = "ssse3")]
     #[inline]
     fn bits(m: __m128i) -> u64 {
         u64::from(_mm_movemask_epi8(m) as u16)
     }
 
-    #[target_feature(enable = "sse2")]
+    /// [`super::classify_scalar`] 16 bytes at a time: the first-byte set is two table lookups
+    /// (`pshufb`): the set's row for the low nibble, and the bit of the high nibble.
+    #[target_feature(enable = "ssse3")]
     #[inline]
-    fn classify_sse2(block: &[u8; 64], punct: &[u8]) -> Classes {
+    pub(super) fn classify(block: &[u8; 64], first: &[u8; 16]) -> Classes {
+        // SAFETY: `first` is 16 bytes, and `_mm_loadu_si128` has no alignment requirement.
+        let rows = unsafe { _mm_loadu_si128(first.as_ptr().cast::<__m128i>()) };
+        // Bit `hi` for the high nibbles of ASCII, nothing for 8..=15 (no ASCII byte has them).
+        let hi_bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0);
+        let nibble = _mm_set1_epi8(0x0F);
         let mut c = Classes::default();
         for k in 0..4 {
             let at = 16 * k;
@@ -498,20 +517,14 @@ mod sse2 {
             let underscore = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
             let top2 = _mm_set1_epi8(0xC0_u8 as i8);
             let lead = _mm_cmpeq_epi8(_mm_and_si128(v, top2), top2);
+            let row = _mm_shuffle_epi8(rows, _mm_and_si128(v, nibble));
+            let bit = _mm_shuffle_epi8(hi_bit, _mm_and_si128(_mm_srli_epi16(v, 4), nibble));
+            let outside = _mm_cmpeq_epi8(_mm_and_si128(row, bit), _mm_setzero_si128());
             c.word |= bits(_mm_or_si128(_mm_or_si128(digit, letter), underscore)) << at;
+            c.first |= (!bits(outside) & 0xFFFF) << at;
             c.lead |= bits(lead) << at;
-            for &p in punct {
-                c.punct |= bits(_mm_cmpeq_epi8(v, _mm_set1_epi8(p as i8))) << at;
-            }
         }
         c
-    }
-
-    #[inline(always)] // once per block on the hot path
-    pub(super) fn classify(block: &[u8; 64], punct: &[u8]) -> Classes {
-        // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so calling an
-        // `enable = "sse2"` function cannot reach an unsupported instruction.
-        unsafe { classify_sse2(block, punct) }
     }
 }
 
@@ -598,10 +611,9 @@ impl Dictionary {
         }
         let mut dictionary = Dictionary {
             automata: Vec::new(),
-            starts: terms
-                .iter()
-                .any(|t| !t.0.is_empty())
-                .then(|| Starts::new(terms.iter().flat_map(|t| t.0.iter().copied()))),
+            starts: terms.iter().any(|t| !t.0.is_empty()).then(|| {
+                Starts::new(terms.iter().enumerate().flat_map(|(folded, t)| t.0.iter().map(move |&w| (w, folded == 1))))
+            }),
             #[cfg(test)]
             reference: terms
                 .iter()
@@ -685,8 +697,30 @@ impl Dictionary {
     /// term may start ([`Starts`]), then the automata walked from the few whose key is a term's.
     fn find_in(&self, text: &[u8], emit: &mut dyn FnMut(usize, usize, u16)) {
         let Some(starts) = &self.starts else { return };
+        #[cfg(target_arch = "x86_64")]
+        if starts.ssse3 {
+            #[target_feature(enable = "ssse3")]
+            fn blocks(d: &Dictionary, starts: &Starts, text: &[u8], emit: &mut dyn FnMut(usize, usize, u16)) {
+                d.find_blocks(starts, text, emit, |block| ssse3::classify(block, &starts.first));
+            }
+            // SAFETY: `starts.ssse3` is true only when `is_x86_feature_detected!` said the
+            // running CPU has SSSE3, so it executes every instruction `blocks` may contain.
+            return unsafe { blocks(self, starts, text, emit) };
+        }
+        self.find_blocks(starts, text, emit, |block| classify_scalar(block, &starts.first));
+    }
+
+    #[inline(always)] // the classifier must be inlined into each copy of the loop
+    fn find_blocks(
+        &self,
+        starts: &Starts,
+        text: &[u8],
+        emit: &mut dyn FnMut(usize, usize, u16),
+        classify: impl Fn(&[u8; 64]) -> Classes,
+    ) {
         let mut block = |window: &Window, base: usize, before_word: bool| -> bool {
-            let (at, last_word) = starts.positions(window, before_word);
+            let classes = classify(window.first_chunk().expect("a window starts with its block"));
+            let (at, last_word) = starts.positions(classes, before_word);
             let mut hit = starts.keyed(window, at);
             if starts.short != 0 {
                 let mut rest = at & !hit;
@@ -1064,21 +1098,28 @@ mod tests {
 
     #[test]
     fn byte_classes_agree_with_the_scalar_definitions() {
+        let mut first = [0; 16];
+        for b in [b'-', b'.', b'A', b'z', b'_', b'7', 0x7F] {
+            first[usize::from(b & 15)] |= 1 << (b >> 4);
+        }
         for b in 0..=255u8 {
             for lane in [0, 5, 15, 16, 63] {
                 for fill in [0x00, 0x7F, 0x80, 0xFF, b'z', b'0', b'-'] {
                     let mut block = [fill; 64];
                     block[lane] = b;
-                    let punct = [b'-', b'.'];
-                    assert_eq!(classify(&block, &punct), classify_scalar(&block, &punct), "{b:#x} in lane {lane}");
+                    let want = classify_scalar(&block, &first);
+                    assert_eq!(want.word >> lane & 1 == 1, is_ascii_word_byte(b));
+                    #[cfg(target_arch = "x86_64")]
+                    if std::is_x86_feature_detected!("ssse3") {
+                        // SAFETY: the CPU has SSSE3 (checked on the line above).
+                        assert_eq!(unsafe { ssse3::classify(&block, &first) }, want, "{b:#x} in lane {lane}");
+                    }
                     let four = u32::from_le_bytes([b, fill, b, fill]);
                     let want = u32::from_le_bytes([b, fill, b, fill].map(|c| c.to_ascii_lowercase()));
                     assert_eq!(lower4(four), want, "{b:#x}, {fill:#x}");
                 }
             }
         }
-        let block: [u8; 64] = std::array::from_fn(|i| i as u8 * 4);
-        assert_eq!(classify(&block, b"@"), classify_scalar(&block, b"@"));
     }
 
     #[test]
@@ -1091,6 +1132,9 @@ mod tests {
         assert_eq!(words("q AB a-x .NET zé1 小田 xq ab_"), ["-x", ".NET", "AB", "q", "田"]);
         assert_eq!(words("Q"), ["Q"]);
         assert_eq!(words("é1 ab"), ["ab", "é1"]);
+        let d = dict("[[identifiers]]\nname = 'c'\nterms = ['12ab', '_x', 'ab']\n").unwrap();
+        let words = |hay| matches(&d, hay).into_iter().map(|(t, _)| t).collect::<Vec<_>>();
+        assert_eq!(words("12ab 312ab _x a_x ab"), ["12ab", "_x", "ab"]);
     }
 
     mod fast_and_reference_searches_agree {
