@@ -210,13 +210,17 @@ impl Masker {
     }
 
     /// [`Masker::find`] restricted to the findings in `lines` (whole lines of `hay`, in order,
-    /// disjoint), which are searched with the rest of `hay` as their context.
-    fn find_in_lines(&self, hay: &[u8], lines: &[Range<usize>]) -> Vec<Finding> {
+    /// disjoint), which are searched with the rest of `hay` as their context; for built-in
+    /// findings only the lines flagged `true`.
+    fn find_in_lines(&self, hay: &[u8], lines: &[(Range<usize>, bool)]) -> Vec<Finding> {
         let mut found = Vec::new();
-        for r in lines {
-            crate::decode::scan(&hay[r.clone()], |f| found.push(shifted(f, r.start)));
+        for (r, builtin) in lines {
+            if *builtin {
+                crate::decode::scan(&hay[r.clone()], |f| found.push(shifted(f, r.start)));
+            }
         }
-        self.merge_identifiers(hay, lines, found)
+        let ranges: Vec<Range<usize>> = lines.iter().map(|(r, _)| r.clone()).collect();
+        self.merge_identifiers(hay, &ranges, found)
     }
 
     /// The name of user-defined identifier `index` (from [`Kind::Custom`]).
@@ -324,14 +328,15 @@ impl Masker {
     }
 
     /// Renders `hay` with `found` masked into `out`; `rendered` receives where each finding's
-    /// replacement went, relative to where the view starts in `out`.
+    /// replacement starts, relative to where the view starts in `out`, and whether it is a
+    /// user-defined identifier's.
     fn render_findings(
         &self,
         role: Role,
         hay: &[u8],
         found: &[Finding],
         out: &mut Vec<u8>,
-        rendered: &mut Vec<(usize, usize)>,
+        rendered: &mut Vec<(usize, bool)>,
     ) -> Counts {
         let mut counts = Counts::default();
         let mut copied = 0;
@@ -345,7 +350,7 @@ impl Masker {
                 Role::Operator => self.render_operator(hay, f, out),
                 Role::Readonly => self.render_readonly(hay, f, out),
             }
-            rendered.push((from, out.len() - base));
+            rendered.push((from, matches!(f.kind, Kind::Custom(_))));
             copied = f.end;
         }
         out.extend_from_slice(&hay[copied..]);
@@ -367,7 +372,7 @@ impl Masker {
         role: Role,
         start: usize,
         out: &mut Vec<u8>,
-        mut rendered: Vec<(usize, usize)>,
+        mut rendered: Vec<(usize, bool)>,
     ) {
         if role == Role::Admin {
             return; // the input byte for byte: it would find the same matches every round
@@ -582,7 +587,12 @@ fn shifted(f: Finding, by: usize) -> Finding {
 /// text on its line. (No view seen so far turns a line's edge into one of those bytes, so
 /// these lines have never found anything new; they are searched because nothing proves they
 /// cannot.)
-fn lines_to_search_again(view: &[u8], rendered: &[(usize, usize)]) -> Vec<Range<usize>> {
+///
+/// Each line comes with whether its built-in findings must be searched again: only on a line
+/// with an identifier's token. Built-in tokens alone leave no built-in finding in a view (the
+/// engine's idempotence, held by the property tests; the rounds relied on it from the start),
+/// and the lines around them are unchanged.
+fn lines_to_search_again(view: &[u8], rendered: &[(usize, bool)]) -> Vec<(Range<usize>, bool)> {
     let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
     let line_at = |i: usize| -> Range<usize> {
         let start = memchr::memrchr(b'\n', &view[..i]).map_or(0, |n| n + 1);
@@ -590,11 +600,13 @@ fn lines_to_search_again(view: &[u8], rendered: &[(usize, usize)]) -> Vec<Range<
         start..end
     };
     let starts_json_number = |run: &[u8]| run.first().is_some_and(|&b| b == b'-' || b.is_ascii_digit());
-    let mut lines: Vec<Range<usize>> = Vec::new();
+    let mut lines: Vec<(Range<usize>, bool)> = Vec::new();
     let mut searched_to = 0;
-    for &(from, _) in rendered {
+    let mut this_line = 0;
+    for &(from, custom) in rendered {
         if from < searched_to {
-            continue; // on a line already taken
+            lines[this_line].1 |= custom; // on a line already taken
+            continue;
         }
         let line = line_at(from);
         searched_to = line.end;
@@ -609,13 +621,14 @@ fn lines_to_search_again(view: &[u8], rendered: &[(usize, usize)]) -> Vec<Range<
                 if starts_json_number(&text[last + 1 - run..=last])
                     && matches!(before_run, None | Some(b':' | b'[' | b','))
                 {
-                    lines.push(prev);
+                    lines.push((prev, false));
                 }
                 break;
             }
             before = prev.start;
         }
-        lines.push(line.clone());
+        this_line = lines.len();
+        lines.push((line.clone(), custom));
         // On over blank lines and lone colons to the nearest line with other text.
         let mut after = line.end;
         while after < view.len() {
@@ -628,19 +641,24 @@ fn lines_to_search_again(view: &[u8], rendered: &[(usize, usize)]) -> Vec<Range<
                     let rest = text[first + run..].iter().find(|b| !space(b));
                     if starts_json_number(&text[first..first + run]) && matches!(rest, None | Some(b',' | b'}' | b']'))
                     {
-                        lines.push(next);
+                        lines.push((next, false));
                     }
                     break;
                 }
             }
         }
     }
-    lines.sort_unstable_by_key(|r| r.start);
-    let mut merged: Vec<Range<usize>> = Vec::with_capacity(lines.len());
-    for r in lines {
+    lines.sort_unstable_by_key(|(r, _)| r.start);
+    let mut merged: Vec<(Range<usize>, bool)> = Vec::with_capacity(lines.len());
+    for (r, builtin) in lines {
         match merged.last_mut() {
-            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-            _ => merged.push(r),
+            // The same line twice (after one replacement, before another), or the next line
+            // with the same flag.
+            Some((last, b)) if r.start < last.end || (r.start == last.end && *b == builtin) => {
+                last.end = last.end.max(r.end);
+                *b |= builtin;
+            }
+            _ => merged.push((r, builtin)),
         }
     }
     merged
