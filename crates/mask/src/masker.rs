@@ -1018,7 +1018,10 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+            #![proptest_config(ProptestConfig {
+                cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1024),
+                ..ProptestConfig::default()
+            })]
 
             #[test]
             fn and_mask_as_searching_whole_views(pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..40)) {
