@@ -331,9 +331,11 @@ struct Starts {
     keys: Vec<u64>,
     /// `64 - log2(bits in keys)`.
     shift: u32,
-    /// Whether the running CPU has SSSE3 (checked once, when the dictionary is compiled).
+    /// Whether the running CPU has SSSE3, AVX2 (checked once, when the dictionary is compiled).
     #[cfg(target_arch = "x86_64")]
     ssse3: bool,
+    #[cfg(target_arch = "x86_64")]
+    avx2: bool,
 }
 
 /// A block and the bytes after it that the keys of its last positions read.
@@ -349,6 +351,8 @@ impl Starts {
             shift: 0,
             #[cfg(target_arch = "x86_64")]
             ssse3: std::is_x86_feature_detected!("ssse3"),
+            #[cfg(target_arch = "x86_64")]
+            avx2: std::is_x86_feature_detected!("avx2"),
         };
         let mut keys = std::collections::HashSet::new();
         for (term, case_insensitive) in terms {
@@ -528,6 +532,60 @@ mod ssse3 {
     }
 }
 
+/// The SSSE3 classifier 32 bytes at a time (`vpshufb` looks up within each 128-bit lane, so
+/// the tables are in both).
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use core::arch::x86_64::{
+        __m128i, __m256i, _mm_loadu_si128, _mm256_add_epi8, _mm256_and_si256, _mm256_broadcastsi128_si256,
+        _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256,
+        _mm256_set1_epi8, _mm256_setr_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
+    };
+
+    use super::Classes;
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn bits(m: __m256i) -> u64 {
+        u64::from(_mm256_movemask_epi8(m) as u32)
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(super) fn classify(block: &[u8; 64], first: &[u8; 16]) -> Classes {
+        // SAFETY: `first` is 16 bytes, and `_mm_loadu_si128` has no alignment requirement.
+        let rows = _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(first.as_ptr().cast::<__m128i>()) });
+        #[rustfmt::skip]
+        let hi_bit = _mm256_setr_epi8(
+            1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0,
+            1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0,
+        );
+        let nibble = _mm256_set1_epi8(0x0F);
+        let mut c = Classes::default();
+        for k in 0..2 {
+            let at = 32 * k;
+            // SAFETY: `at + 32 <= 64`: the load reads 32 bytes inside `block`, and
+            // `_mm256_loadu_si256` has no alignment requirement.
+            let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(at).cast::<__m256i>()) };
+            // As in the SSSE3 version: `0`–`9` plus 80, and `a`–`z` (capitals folded) plus 31,
+            // are the smallest signed bytes.
+            let digit = _mm256_cmpgt_epi8(_mm256_set1_epi8(-118), _mm256_add_epi8(v, _mm256_set1_epi8(80)));
+            let folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
+            let letter = _mm256_cmpgt_epi8(_mm256_set1_epi8(-102), _mm256_add_epi8(folded, _mm256_set1_epi8(31)));
+            let underscore = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'_' as i8));
+            let top2 = _mm256_set1_epi8(0xC0_u8 as i8);
+            let lead = _mm256_cmpeq_epi8(_mm256_and_si256(v, top2), top2);
+            let row = _mm256_shuffle_epi8(rows, _mm256_and_si256(v, nibble));
+            let bit = _mm256_shuffle_epi8(hi_bit, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+            let outside = _mm256_cmpeq_epi8(_mm256_and_si256(row, bit), _mm256_setzero_si256());
+            c.word |= bits(_mm256_or_si256(_mm256_or_si256(digit, letter), underscore)) << at;
+            c.first |= (!bits(outside) & 0xFFFF_FFFF) << at;
+            c.lead |= bits(lead) << at;
+        }
+        c
+    }
+}
+
 /// The compiled dictionary identifiers of a masker: immutable, `Send + Sync`.
 #[derive(Debug, Default)]
 pub(crate) struct Dictionary {
@@ -697,6 +755,16 @@ impl Dictionary {
     /// term may start ([`Starts`]), then the automata walked from the few whose key is a term's.
     fn find_in(&self, text: &[u8], emit: &mut dyn FnMut(usize, usize, u16)) {
         let Some(starts) = &self.starts else { return };
+        #[cfg(target_arch = "x86_64")]
+        if starts.avx2 {
+            #[target_feature(enable = "avx2")]
+            fn blocks(d: &Dictionary, starts: &Starts, text: &[u8], emit: &mut dyn FnMut(usize, usize, u16)) {
+                d.find_blocks(starts, text, emit, |block| avx2::classify(block, &starts.first));
+            }
+            // SAFETY: `starts.avx2` is true only when `is_x86_feature_detected!` said the
+            // running CPU has AVX2, so it executes every instruction `blocks` may contain.
+            return unsafe { blocks(self, starts, text, emit) };
+        }
         #[cfg(target_arch = "x86_64")]
         if starts.ssse3 {
             #[target_feature(enable = "ssse3")]
@@ -1103,7 +1171,7 @@ mod tests {
             first[usize::from(b & 15)] |= 1 << (b >> 4);
         }
         for b in 0..=255u8 {
-            for lane in [0, 5, 15, 16, 63] {
+            for lane in [0, 5, 15, 16, 31, 32, 63] {
                 for fill in [0x00, 0x7F, 0x80, 0xFF, b'z', b'0', b'-'] {
                     let mut block = [fill; 64];
                     block[lane] = b;
@@ -1113,6 +1181,11 @@ mod tests {
                     if std::is_x86_feature_detected!("ssse3") {
                         // SAFETY: the CPU has SSSE3 (checked on the line above).
                         assert_eq!(unsafe { ssse3::classify(&block, &first) }, want, "{b:#x} in lane {lane}");
+                    }
+                    #[cfg(target_arch = "x86_64")]
+                    if std::is_x86_feature_detected!("avx2") {
+                        // SAFETY: the CPU has AVX2 (checked on the line above).
+                        assert_eq!(unsafe { avx2::classify(&block, &first) }, want, "{b:#x} in lane {lane}");
                     }
                     let four = u32::from_le_bytes([b, fill, b, fill]);
                     let want = u32::from_le_bytes([b, fill, b, fill].map(|c| c.to_ascii_lowercase()));
