@@ -322,8 +322,9 @@ struct Starts {
     /// dictionary): bit `hi` of entry `lo` for byte `hi << 4 | lo`, the layout the SSSE3
     /// classifier looks up.
     first: [u8; 16],
-    /// Some term starts with a non-ASCII character: every UTF-8 lead byte may start one.
-    non_ascii: bool,
+    /// The UTF-8 lead bytes some term starts with: bit `hi - 12` of entry `lo` for byte
+    /// `hi << 4 | lo` (Japanese text is mostly kana, and the terms mostly start with kanji).
+    lead: [u8; 16],
     /// Bit `n` set when some term is `n` < [`KEY`] bytes long (its key is shorter).
     short: u8,
     /// Hashed bit set of every term's key: its first `min(len, 4)` bytes, lowercased, and
@@ -345,7 +346,7 @@ impl Starts {
     fn new<'t>(terms: impl Iterator<Item = (&'t str, bool)>) -> Starts {
         let mut starts = Starts {
             first: [0; 16],
-            non_ascii: false,
+            lead: [0; 16],
             short: 0,
             keys: Vec::new(),
             shift: 0,
@@ -366,7 +367,8 @@ impl Starts {
                     set(first.to_ascii_uppercase());
                 }
             } else {
-                starts.non_ascii = true;
+                // A term is UTF-8: its first byte is a lead byte, 0xC2 and up.
+                starts.lead[usize::from(first & 15)] |= 1 << ((first >> 4) - 12);
             }
             let n = bytes.len().min(KEY);
             if n < KEY {
@@ -406,10 +408,7 @@ impl Starts {
     fn positions(&self, classes: Classes, before_word: bool) -> (u64, bool) {
         let word = classes.word;
         let word_start = !(word << 1 | u64::from(before_word));
-        let mut at = classes.first & (word_start | !word);
-        if self.non_ascii {
-            at |= classes.lead;
-        }
+        let at = classes.first & (word_start | !word) | classes.lead;
         (at, word >> 63 == 1)
     }
 
@@ -467,17 +466,17 @@ struct Classes {
     word: u64,
     /// ASCII bytes some term starts with ([`Starts::first`]).
     first: u64,
-    /// UTF-8 lead bytes (`0b11xx_xxxx`).
+    /// UTF-8 lead bytes some term starts with ([`Starts::lead`]).
     lead: u64,
 }
 
 /// The portable definition of the classifier; the SIMD version must agree with it.
-fn classify_scalar(block: &[u8; 64], first: &[u8; 16]) -> Classes {
+fn classify_scalar(block: &[u8; 64], first: &[u8; 16], lead: &[u8; 16]) -> Classes {
     let mut c = Classes::default();
     for (i, &b) in block.iter().enumerate() {
         c.word |= u64::from(is_ascii_word_byte(b)) << i;
         c.first |= u64::from(b.is_ascii() && first[usize::from(b & 15)] >> (b >> 4) & 1 == 1) << i;
-        c.lead |= u64::from(b >= 0xC0) << i;
+        c.lead |= u64::from(b >= 0xC0 && lead[usize::from(b & 15)] >> ((b >> 4) - 12) & 1 == 1) << i;
     }
     c
 }
@@ -501,11 +500,16 @@ mod ssse3 {
     /// (`pshufb`): the set's row for the low nibble, and the bit of the high nibble.
     #[target_feature(enable = "ssse3")]
     #[inline]
-    pub(super) fn classify(block: &[u8; 64], first: &[u8; 16]) -> Classes {
-        // SAFETY: `first` is 16 bytes, and `_mm_loadu_si128` has no alignment requirement.
-        let rows = unsafe { _mm_loadu_si128(first.as_ptr().cast::<__m128i>()) };
-        // Bit `hi` for the high nibbles of ASCII, nothing for 8..=15 (no ASCII byte has them).
+    pub(super) fn classify(block: &[u8; 64], first: &[u8; 16], lead: &[u8; 16]) -> Classes {
+        // SAFETY: `first` and `lead` are 16 bytes, and `_mm_loadu_si128` has no alignment
+        // requirement.
+        let (rows, lead_rows) = unsafe {
+            (_mm_loadu_si128(first.as_ptr().cast::<__m128i>()), _mm_loadu_si128(lead.as_ptr().cast::<__m128i>()))
+        };
+        // Bit `hi` for the high nibbles of ASCII, nothing for 8..=15 (no ASCII byte has them);
+        // bit `hi - 12` for those of lead bytes.
         let hi_bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0);
+        let lead_bit = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8);
         let nibble = _mm_set1_epi8(0x0F);
         let mut c = Classes::default();
         for k in 0..4 {
@@ -519,14 +523,17 @@ mod ssse3 {
             let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
             let letter = _mm_cmpgt_epi8(_mm_set1_epi8(-102), _mm_add_epi8(folded, _mm_set1_epi8(31)));
             let underscore = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
-            let top2 = _mm_set1_epi8(0xC0_u8 as i8);
-            let lead = _mm_cmpeq_epi8(_mm_and_si128(v, top2), top2);
-            let row = _mm_shuffle_epi8(rows, _mm_and_si128(v, nibble));
-            let bit = _mm_shuffle_epi8(hi_bit, _mm_and_si128(_mm_srli_epi16(v, 4), nibble));
+            let lo = _mm_and_si128(v, nibble);
+            let hi = _mm_and_si128(_mm_srli_epi16(v, 4), nibble);
+            let row = _mm_shuffle_epi8(rows, lo);
+            let bit = _mm_shuffle_epi8(hi_bit, hi);
             let outside = _mm_cmpeq_epi8(_mm_and_si128(row, bit), _mm_setzero_si128());
+            let lead_row = _mm_shuffle_epi8(lead_rows, lo);
+            let lead_hi = _mm_shuffle_epi8(lead_bit, hi);
+            let not_lead = _mm_cmpeq_epi8(_mm_and_si128(lead_row, lead_hi), _mm_setzero_si128());
             c.word |= bits(_mm_or_si128(_mm_or_si128(digit, letter), underscore)) << at;
             c.first |= (!bits(outside) & 0xFFFF) << at;
-            c.lead |= bits(lead) << at;
+            c.lead |= (!bits(not_lead) & 0xFFFF) << at;
         }
         c
     }
@@ -552,13 +559,24 @@ mod avx2 {
 
     #[target_feature(enable = "avx2")]
     #[inline]
-    pub(super) fn classify(block: &[u8; 64], first: &[u8; 16]) -> Classes {
-        // SAFETY: `first` is 16 bytes, and `_mm_loadu_si128` has no alignment requirement.
-        let rows = _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(first.as_ptr().cast::<__m128i>()) });
+    pub(super) fn classify(block: &[u8; 64], first: &[u8; 16], lead: &[u8; 16]) -> Classes {
+        // SAFETY: `first` and `lead` are 16 bytes, and `_mm_loadu_si128` has no alignment
+        // requirement.
+        let (rows, lead_rows) = unsafe {
+            (
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(first.as_ptr().cast::<__m128i>())),
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(lead.as_ptr().cast::<__m128i>())),
+            )
+        };
         #[rustfmt::skip]
         let hi_bit = _mm256_setr_epi8(
             1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0,
             1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0,
+        );
+        #[rustfmt::skip]
+        let lead_bit = _mm256_setr_epi8(
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8,
         );
         let nibble = _mm256_set1_epi8(0x0F);
         let mut c = Classes::default();
@@ -573,14 +591,17 @@ mod avx2 {
             let folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
             let letter = _mm256_cmpgt_epi8(_mm256_set1_epi8(-102), _mm256_add_epi8(folded, _mm256_set1_epi8(31)));
             let underscore = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'_' as i8));
-            let top2 = _mm256_set1_epi8(0xC0_u8 as i8);
-            let lead = _mm256_cmpeq_epi8(_mm256_and_si256(v, top2), top2);
-            let row = _mm256_shuffle_epi8(rows, _mm256_and_si256(v, nibble));
-            let bit = _mm256_shuffle_epi8(hi_bit, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+            let lo = _mm256_and_si256(v, nibble);
+            let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
+            let row = _mm256_shuffle_epi8(rows, lo);
+            let bit = _mm256_shuffle_epi8(hi_bit, hi);
             let outside = _mm256_cmpeq_epi8(_mm256_and_si256(row, bit), _mm256_setzero_si256());
+            let lead_row = _mm256_shuffle_epi8(lead_rows, lo);
+            let lead_hi = _mm256_shuffle_epi8(lead_bit, hi);
+            let not_lead = _mm256_cmpeq_epi8(_mm256_and_si256(lead_row, lead_hi), _mm256_setzero_si256());
             c.word |= bits(_mm256_or_si256(_mm256_or_si256(digit, letter), underscore)) << at;
             c.first |= (!bits(outside) & 0xFFFF_FFFF) << at;
-            c.lead |= bits(lead) << at;
+            c.lead |= (!bits(not_lead) & 0xFFFF_FFFF) << at;
         }
         c
     }
@@ -759,7 +780,7 @@ impl Dictionary {
         if starts.avx2 {
             #[target_feature(enable = "avx2")]
             fn blocks(d: &Dictionary, starts: &Starts, text: &[u8], emit: &mut dyn FnMut(usize, usize, u16)) {
-                d.find_blocks(starts, text, emit, |block| avx2::classify(block, &starts.first));
+                d.find_blocks(starts, text, emit, |block| avx2::classify(block, &starts.first, &starts.lead));
             }
             // SAFETY: `starts.avx2` is true only when `is_x86_feature_detected!` said the
             // running CPU has AVX2, so it executes every instruction `blocks` may contain.
@@ -769,13 +790,13 @@ impl Dictionary {
         if starts.ssse3 {
             #[target_feature(enable = "ssse3")]
             fn blocks(d: &Dictionary, starts: &Starts, text: &[u8], emit: &mut dyn FnMut(usize, usize, u16)) {
-                d.find_blocks(starts, text, emit, |block| ssse3::classify(block, &starts.first));
+                d.find_blocks(starts, text, emit, |block| ssse3::classify(block, &starts.first, &starts.lead));
             }
             // SAFETY: `starts.ssse3` is true only when `is_x86_feature_detected!` said the
             // running CPU has SSSE3, so it executes every instruction `blocks` may contain.
             return unsafe { blocks(self, starts, text, emit) };
         }
-        self.find_blocks(starts, text, emit, |block| classify_scalar(block, &starts.first));
+        self.find_blocks(starts, text, emit, |block| classify_scalar(block, &starts.first, &starts.lead));
     }
 
     #[inline(always)] // the classifier must be inlined into each copy of the loop
@@ -1166,26 +1187,29 @@ mod tests {
 
     #[test]
     fn byte_classes_agree_with_the_scalar_definitions() {
-        let mut first = [0; 16];
+        let (mut first, mut lead) = ([0; 16], [0; 16]);
         for b in [b'-', b'.', b'A', b'z', b'_', b'7', 0x7F] {
             first[usize::from(b & 15)] |= 1 << (b >> 4);
+        }
+        for b in [0xC3_u8, 0xE5, 0xE9, 0xF0] {
+            lead[usize::from(b & 15)] |= 1 << ((b >> 4) - 12);
         }
         for b in 0..=255u8 {
             for lane in [0, 5, 15, 16, 31, 32, 63] {
                 for fill in [0x00, 0x7F, 0x80, 0xFF, b'z', b'0', b'-'] {
                     let mut block = [fill; 64];
                     block[lane] = b;
-                    let want = classify_scalar(&block, &first);
+                    let want = classify_scalar(&block, &first, &lead);
                     assert_eq!(want.word >> lane & 1 == 1, is_ascii_word_byte(b));
                     #[cfg(target_arch = "x86_64")]
                     if std::is_x86_feature_detected!("ssse3") {
                         // SAFETY: the CPU has SSSE3 (checked on the line above).
-                        assert_eq!(unsafe { ssse3::classify(&block, &first) }, want, "{b:#x} in lane {lane}");
+                        assert_eq!(unsafe { ssse3::classify(&block, &first, &lead) }, want, "{b:#x} in lane {lane}");
                     }
                     #[cfg(target_arch = "x86_64")]
                     if std::is_x86_feature_detected!("avx2") {
                         // SAFETY: the CPU has AVX2 (checked on the line above).
-                        assert_eq!(unsafe { avx2::classify(&block, &first) }, want, "{b:#x} in lane {lane}");
+                        assert_eq!(unsafe { avx2::classify(&block, &first, &lead) }, want, "{b:#x} in lane {lane}");
                     }
                     let four = u32::from_le_bytes([b, fill, b, fill]);
                     let want = u32::from_le_bytes([b, fill, b, fill].map(|c| c.to_ascii_lowercase()));
