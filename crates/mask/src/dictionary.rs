@@ -56,7 +56,9 @@ use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::Path;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton as _, StateID};
+use aho_corasick::nfa::contiguous;
+use aho_corasick::{Anchored, MatchKind};
 
 use crate::policy::{BuildError, IdentifierPolicy, Policy};
 
@@ -256,30 +258,352 @@ fn check_term(term: &str) -> Result<(), TermProblem> {
 /// One automaton and, per pattern, the identifier it belongs to.
 #[derive(Debug)]
 struct Automaton {
-    ac: AhoCorasick,
+    /// Searched anchored, from the positions [`Starts`] lets through: a walk down the trie of
+    /// terms that stops at the first byte no term continues with. A contiguous NFA: ~1 MB for
+    /// 10 000 terms where a DFA took 18 MB, and the walks are short (most end on their first
+    /// or second byte), so the DFA's one-lookup transitions bought little.
+    nfa: contiguous::NFA,
+    start: StateID,
     owner: Vec<u16>,
 }
 
 impl Automaton {
     fn new(terms: &[&str], owner: Vec<u16>, case_insensitive: bool) -> Automaton {
-        // The DFA searched 10 000 terms on the app-log corpus about 25 % faster than the
-        // contiguous NFA, for 18 MB instead of 1 MB and ~120 ms instead of ~45 ms of build (a
-        // cold start): up to about 15 000 such terms it is worth it; past that, memory wins.
-        let bytes: usize = terms.iter().map(|t| t.len()).sum();
-        let kind = if bytes <= 256 * 1024 { AhoCorasickKind::DFA } else { AhoCorasickKind::ContiguousNFA };
-        let ac = AhoCorasick::builder()
+        let nfa = contiguous::NFA::builder()
             .match_kind(MatchKind::Standard)
             .ascii_case_insensitive(case_insensitive)
-            .kind(Some(kind))
+            // Searches start where `Starts` says, never where the automaton's prefilter would.
+            .prefilter(false)
             .build(terms)
-            .or_else(|_| {
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .ascii_case_insensitive(case_insensitive)
-                    .build(terms)
-            })
             .expect("terms are few and short enough for an automaton (MAX_TERMS, MAX_TERM_BYTES)");
-        Automaton { ac, owner }
+        let start = nfa.start_state(Anchored::Yes).expect("a contiguous NFA supports anchored searches");
+        Automaton { nfa, start, owner }
+    }
+
+    /// Calls `emit` for every term that `text[at..]` starts with and that stands as a whole word.
+    #[inline(always)]
+    fn walk(&self, text: &[u8], at: usize, emit: &mut dyn FnMut(usize, usize, u16)) {
+        let nfa = &self.nfa;
+        let mut sid = self.start;
+        for (i, &b) in text[at..].iter().enumerate() {
+            sid = nfa.next_state(Anchored::Yes, sid, b);
+            if nfa.is_dead(sid) {
+                return;
+            }
+            if nfa.is_match(sid) {
+                let end = at + i + 1;
+                for m in 0..nfa.match_len(sid) {
+                    let pid = nfa.match_pattern(sid, m);
+                    // A state's matches include the terms that end here but start later (its
+                    // suffixes): those are found from their own start.
+                    if nfa.pattern_len(pid) == end - at && whole_word(text, at, end) {
+                        emit(at, end, self.owner[pid.as_usize()]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The positions a term may start at, and a quick test of the bytes there, so that the
+/// automaton is walked from a few positions instead of every byte.
+///
+/// A term whose first character is a word character matches only where no word character
+/// precedes it (the whole-word rule): an ASCII letter, digit or `_` right after another one
+/// never starts a match, and log text is mostly such bytes. A term that starts with any other
+/// character — Japanese, accented, punctuation — may start at any occurrence of its first byte
+/// (a UTF-8 lead byte, or that punctuation). Of those positions, only the ones whose byte some
+/// term starts with are kept (an exact set of ASCII bytes; every lead byte when a term starts
+/// with a non-ASCII character). At each position left, the first four bytes (ASCII-lowercased)
+/// are looked up in a hashed bit set of the terms' first four; only a hit walks the automaton.
+#[derive(Debug)]
+struct Starts {
+    /// The ASCII bytes some term starts with (both cases of a letter in a case-insensitive
+    /// dictionary): bit `hi` of entry `lo` for byte `hi << 4 | lo`, the layout the SSSE3
+    /// classifier looks up.
+    first: [u8; 16],
+    /// The UTF-8 lead bytes some term starts with: bit `hi - 12` of entry `lo` for byte
+    /// `hi << 4 | lo` (Japanese text is mostly kana, and the terms mostly start with kanji).
+    lead: [u8; 16],
+    /// Bit `n` set when some term is `n` < [`KEY`] bytes long (its key is shorter).
+    short: u8,
+    /// Hashed bit set of every term's key: its first `min(len, 4)` bytes, lowercased, and
+    /// that length.
+    keys: Vec<u64>,
+    /// `64 - log2(bits in keys)`.
+    shift: u32,
+    /// Whether the running CPU has SSSE3, AVX2 (checked once, when the dictionary is compiled).
+    #[cfg(target_arch = "x86_64")]
+    ssse3: bool,
+    #[cfg(target_arch = "x86_64")]
+    avx2: bool,
+}
+
+/// A block and the bytes after it that the keys of its last positions read.
+type Window = [u8; 64 + KEY];
+
+impl Starts {
+    fn new<'t>(terms: impl Iterator<Item = (&'t str, bool)>) -> Starts {
+        let mut starts = Starts {
+            first: [0; 16],
+            lead: [0; 16],
+            short: 0,
+            keys: Vec::new(),
+            shift: 0,
+            #[cfg(target_arch = "x86_64")]
+            ssse3: std::is_x86_feature_detected!("ssse3"),
+            #[cfg(target_arch = "x86_64")]
+            avx2: std::is_x86_feature_detected!("avx2"),
+        };
+        let mut keys = std::collections::HashSet::new();
+        for (term, case_insensitive) in terms {
+            let bytes = term.as_bytes();
+            let first = bytes[0];
+            if first.is_ascii() {
+                let mut set = |b: u8| starts.first[usize::from(b & 15)] |= 1 << (b >> 4);
+                set(first);
+                if case_insensitive {
+                    set(first.to_ascii_lowercase());
+                    set(first.to_ascii_uppercase());
+                }
+            } else {
+                // A term is UTF-8: its first byte is a lead byte, 0xC2 and up.
+                starts.lead[usize::from(first & 15)] |= 1 << ((first >> 4) - 12);
+            }
+            let n = bytes.len().min(KEY);
+            if n < KEY {
+                starts.short |= 1 << n;
+            }
+            keys.insert((key(&bytes[..n]), n));
+        }
+        // ~16 bits per key: a few percent of false hits. Sized by the keys, not the terms:
+        // terms share prefixes, and a set that stays in the L1 cache is what keeps the
+        // per-position test cheap (10 000 terms of the benchmark have ~330 keys).
+        let log2 = (keys.len() * 16).next_power_of_two().trailing_zeros().clamp(9, 24);
+        starts.keys = vec![0; 1 << (log2 - 6)];
+        starts.shift = 64 - log2;
+        for (key, n) in keys {
+            let slot = starts.slot(key, n);
+            starts.keys[slot >> 6] |= 1 << (slot & 63);
+        }
+        starts
+    }
+
+    #[inline(always)]
+    fn slot(&self, key: u32, len: usize) -> usize {
+        let h = (u64::from(key) | (len as u64) << 32).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (h >> self.shift) as usize
+    }
+
+    #[inline(always)]
+    fn has(&self, key: u32, len: usize) -> bool {
+        let slot = self.slot(key, len);
+        self.keys[slot >> 6] >> (slot & 63) & 1 == 1
+    }
+
+    /// Bit `i` set where byte `i` of a block with these classes may start a term, given
+    /// whether the byte before the block is an ASCII word byte; and whether the block's last
+    /// byte is one.
+    #[inline(always)]
+    fn positions(&self, classes: Classes, before_word: bool) -> (u64, bool) {
+        let word = classes.word;
+        let word_start = !(word << 1 | u64::from(before_word));
+        let at = classes.first & (word_start | !word) | classes.lead;
+        (at, word >> 63 == 1)
+    }
+
+    /// The positions of `at` whose four-byte key is a term's (false hits allowed): without a
+    /// branch per position, which one in log text is about as likely as the other.
+    #[inline(always)]
+    fn keyed(&self, window: &Window, mut at: u64) -> u64 {
+        let mut hit = 0;
+        while at != 0 {
+            let i = at.trailing_zeros() as usize;
+            at &= at - 1;
+            let four = window[i..i + KEY].try_into().expect("the window holds KEY bytes past its block");
+            let slot = self.slot(lower4(u32::from_le_bytes(four)), KEY);
+            hit |= (self.keys[slot >> 6] >> (slot & 63) & 1) << i;
+        }
+        hit
+    }
+
+    /// Whether a term shorter than [`KEY`] bytes may start `rest`.
+    fn short_key(&self, rest: &[u8]) -> bool {
+        (1..KEY).any(|n| self.short & (1 << n) != 0 && rest.len() >= n && self.has(key(&rest[..n]), n))
+    }
+}
+
+/// Bytes of a term's key.
+const KEY: usize = 4;
+
+/// Four bytes (little-endian) with ASCII capitals lowercased, without a branch per byte.
+#[inline(always)]
+fn lower4(x: u32) -> u32 {
+    const HIGH: u32 = 0x8080_8080;
+    // With bit 7 cleared, adding `0x80 - lo` sets bit 7 exactly when the byte is >= lo,
+    // without carries between bytes.
+    let low = x & !HIGH;
+    let at_least_a = low.wrapping_add(0x3F3F_3F3F);
+    let past_z = low.wrapping_add(0x2525_2525);
+    x | (at_least_a & !past_z & !x & HIGH) >> 2
+}
+
+/// A term's key: its first bytes (at most [`KEY`]), lowercased, little-endian.
+fn key(bytes: &[u8]) -> u32 {
+    let mut four = [0; KEY];
+    four[..bytes.len()].copy_from_slice(bytes);
+    lower4(u32::from_le_bytes(four))
+}
+
+fn is_ascii_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Bit masks of a 64-byte block: bit `i` describes byte `i`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Classes {
+    /// ASCII letters, digits and `_`.
+    word: u64,
+    /// ASCII bytes some term starts with ([`Starts::first`]).
+    first: u64,
+    /// UTF-8 lead bytes some term starts with ([`Starts::lead`]).
+    lead: u64,
+}
+
+/// The portable definition of the classifier; the SIMD version must agree with it.
+fn classify_scalar(block: &[u8; 64], first: &[u8; 16], lead: &[u8; 16]) -> Classes {
+    let mut c = Classes::default();
+    for (i, &b) in block.iter().enumerate() {
+        c.word |= u64::from(is_ascii_word_byte(b)) << i;
+        c.first |= u64::from(b.is_ascii() && first[usize::from(b & 15)] >> (b >> 4) & 1 == 1) << i;
+        c.lead |= u64::from(b >= 0xC0 && lead[usize::from(b & 15)] >> ((b >> 4) - 12) & 1 == 1) << i;
+    }
+    c
+}
+
+#[cfg(target_arch = "x86_64")]
+mod ssse3 {
+    use core::arch::x86_64::{
+        __m128i, _mm_add_epi8, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set1_epi8, _mm_setr_epi8, _mm_setzero_si128, _mm_shuffle_epi8, _mm_srli_epi16,
+    };
+
+    use super::Classes;
+
+    #[target_feature(enable = "ssse3")]
+    #[inline]
+    fn bits(m: __m128i) -> u64 {
+        u64::from(_mm_movemask_epi8(m) as u16)
+    }
+
+    /// [`super::classify_scalar`] 16 bytes at a time: the first-byte set is two table lookups
+    /// (`pshufb`): the set's row for the low nibble, and the bit of the high nibble.
+    #[target_feature(enable = "ssse3")]
+    #[inline]
+    pub(super) fn classify(block: &[u8; 64], first: &[u8; 16], lead: &[u8; 16]) -> Classes {
+        // SAFETY: `first` and `lead` are 16 bytes, and `_mm_loadu_si128` has no alignment
+        // requirement.
+        let (rows, lead_rows) = unsafe {
+            (_mm_loadu_si128(first.as_ptr().cast::<__m128i>()), _mm_loadu_si128(lead.as_ptr().cast::<__m128i>()))
+        };
+        // Bit `hi` for the high nibbles of ASCII, nothing for 8..=15 (no ASCII byte has them);
+        // bit `hi - 12` for those of lead bytes.
+        let hi_bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0);
+        let lead_bit = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8);
+        let nibble = _mm_set1_epi8(0x0F);
+        let mut c = Classes::default();
+        for k in 0..4 {
+            let at = 16 * k;
+            // SAFETY: `at + 16 <= 64`: the load reads 16 bytes inside `block`, and
+            // `_mm_loadu_si128` has no alignment requirement.
+            let v = unsafe { _mm_loadu_si128(block.as_ptr().add(at).cast::<__m128i>()) };
+            // Adding 80 maps `0`–`9`, and only them, to the ten smallest signed bytes; with bit
+            // 5 set (capitals folded), adding 31 maps `a`–`z` to the 26 smallest.
+            let digit = _mm_cmpgt_epi8(_mm_set1_epi8(-118), _mm_add_epi8(v, _mm_set1_epi8(80)));
+            let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+            let letter = _mm_cmpgt_epi8(_mm_set1_epi8(-102), _mm_add_epi8(folded, _mm_set1_epi8(31)));
+            let underscore = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
+            let lo = _mm_and_si128(v, nibble);
+            let hi = _mm_and_si128(_mm_srli_epi16(v, 4), nibble);
+            let row = _mm_shuffle_epi8(rows, lo);
+            let bit = _mm_shuffle_epi8(hi_bit, hi);
+            let outside = _mm_cmpeq_epi8(_mm_and_si128(row, bit), _mm_setzero_si128());
+            let lead_row = _mm_shuffle_epi8(lead_rows, lo);
+            let lead_hi = _mm_shuffle_epi8(lead_bit, hi);
+            let not_lead = _mm_cmpeq_epi8(_mm_and_si128(lead_row, lead_hi), _mm_setzero_si128());
+            c.word |= bits(_mm_or_si128(_mm_or_si128(digit, letter), underscore)) << at;
+            c.first |= (!bits(outside) & 0xFFFF) << at;
+            c.lead |= (!bits(not_lead) & 0xFFFF) << at;
+        }
+        c
+    }
+}
+
+/// The SSSE3 classifier 32 bytes at a time (`vpshufb` looks up within each 128-bit lane, so
+/// the tables are in both).
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use core::arch::x86_64::{
+        __m128i, __m256i, _mm_loadu_si128, _mm256_add_epi8, _mm256_and_si256, _mm256_broadcastsi128_si256,
+        _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256,
+        _mm256_set1_epi8, _mm256_setr_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
+    };
+
+    use super::Classes;
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn bits(m: __m256i) -> u64 {
+        u64::from(_mm256_movemask_epi8(m) as u32)
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(super) fn classify(block: &[u8; 64], first: &[u8; 16], lead: &[u8; 16]) -> Classes {
+        // SAFETY: `first` and `lead` are 16 bytes, and `_mm_loadu_si128` has no alignment
+        // requirement.
+        let (rows, lead_rows) = unsafe {
+            (
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(first.as_ptr().cast::<__m128i>())),
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(lead.as_ptr().cast::<__m128i>())),
+            )
+        };
+        #[rustfmt::skip]
+        let hi_bit = _mm256_setr_epi8(
+            1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0,
+            1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0,
+        );
+        #[rustfmt::skip]
+        let lead_bit = _mm256_setr_epi8(
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8,
+        );
+        let nibble = _mm256_set1_epi8(0x0F);
+        let mut c = Classes::default();
+        for k in 0..2 {
+            let at = 32 * k;
+            // SAFETY: `at + 32 <= 64`: the load reads 32 bytes inside `block`, and
+            // `_mm256_loadu_si256` has no alignment requirement.
+            let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(at).cast::<__m256i>()) };
+            // As in the SSSE3 version: `0`–`9` plus 80, and `a`–`z` (capitals folded) plus 31,
+            // are the smallest signed bytes.
+            let digit = _mm256_cmpgt_epi8(_mm256_set1_epi8(-118), _mm256_add_epi8(v, _mm256_set1_epi8(80)));
+            let folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
+            let letter = _mm256_cmpgt_epi8(_mm256_set1_epi8(-102), _mm256_add_epi8(folded, _mm256_set1_epi8(31)));
+            let underscore = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'_' as i8));
+            let lo = _mm256_and_si256(v, nibble);
+            let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
+            let row = _mm256_shuffle_epi8(rows, lo);
+            let bit = _mm256_shuffle_epi8(hi_bit, hi);
+            let outside = _mm256_cmpeq_epi8(_mm256_and_si256(row, bit), _mm256_setzero_si256());
+            let lead_row = _mm256_shuffle_epi8(lead_rows, lo);
+            let lead_hi = _mm256_shuffle_epi8(lead_bit, hi);
+            let not_lead = _mm256_cmpeq_epi8(_mm256_and_si256(lead_row, lead_hi), _mm256_setzero_si256());
+            c.word |= bits(_mm256_or_si256(_mm256_or_si256(digit, letter), underscore)) << at;
+            c.first |= (!bits(outside) & 0xFFFF_FFFF) << at;
+            c.lead |= (!bits(not_lead) & 0xFFFF_FFFF) << at;
+        }
+        c
     }
 }
 
@@ -288,6 +612,12 @@ impl Automaton {
 pub(crate) struct Dictionary {
     /// Case-sensitive terms, then ASCII case-insensitive ones.
     automata: Vec<Automaton>,
+    /// Where any of them may start (`None` without terms).
+    starts: Option<Starts>,
+    /// The same terms in unanchored automata searched at every byte: the obviously-correct
+    /// search the fast one is tested against.
+    #[cfg(test)]
+    reference: Vec<(aho_corasick::AhoCorasick, Vec<u16>)>,
     /// Per identifier index: `None` for a pattern identifier, else whether the dictionary
     /// ignores ASCII case.
     folded: Vec<Option<bool>>,
@@ -360,6 +690,22 @@ impl Dictionary {
         }
         let mut dictionary = Dictionary {
             automata: Vec::new(),
+            starts: terms.iter().any(|t| !t.0.is_empty()).then(|| {
+                Starts::new(terms.iter().enumerate().flat_map(|(folded, t)| t.0.iter().map(move |&w| (w, folded == 1))))
+            }),
+            #[cfg(test)]
+            reference: terms
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| !t.0.is_empty())
+                .map(|(folded, (list, owner))| {
+                    let ac = aho_corasick::AhoCorasick::builder()
+                        .ascii_case_insensitive(folded == 1)
+                        .build(list)
+                        .expect("test terms compile");
+                    (ac, owner.clone())
+                })
+                .collect(),
             folded: identifiers.iter().map(|i| i.pattern.is_none().then_some(i.case_insensitive)).collect(),
         };
         for (case_insensitive, (list, owner)) in terms.into_iter().enumerate() {
@@ -388,7 +734,22 @@ impl Dictionary {
 
     /// Calls `emit(start, end, identifier)` for every whole-word match of a term in `hay`, JSON
     /// escapes decoded, overlapping ones included (the caller picks among them), not in order.
-    pub(crate) fn find(&self, hay: &[u8], mut emit: impl FnMut(usize, usize, u16)) {
+    pub(crate) fn find(&self, hay: &[u8], emit: impl FnMut(usize, usize, u16)) {
+        self.find_with(hay, emit, Dictionary::find_in);
+    }
+
+    /// [`Dictionary::find`] with every byte tried by an unanchored automaton.
+    #[cfg(test)]
+    fn find_reference(&self, hay: &[u8], emit: impl FnMut(usize, usize, u16)) {
+        self.find_with(hay, emit, Dictionary::find_in_reference);
+    }
+
+    fn find_with(
+        &self,
+        hay: &[u8],
+        mut emit: impl FnMut(usize, usize, u16),
+        find_in: impl Fn(&Dictionary, &[u8], &mut dyn FnMut(usize, usize, u16)),
+    ) {
         if self.is_empty() {
             return;
         }
@@ -398,32 +759,106 @@ impl Dictionary {
         while let Some(b) = memchr::memchr(b'\\', &hay[from..]) {
             let line_start = memchr::memrchr(b'\n', &hay[from..from + b]).map_or(from, |n| from + n + 1);
             let line_end = memchr::memchr(b'\n', &hay[from + b..]).map_or(hay.len(), |n| from + b + n + 1);
-            self.find_in(&hay[from..line_start], &mut |s, e, index| emit(from + s, from + e, index));
+            find_in(self, &hay[from..line_start], &mut |s, e, index| emit(from + s, from + e, index));
             let line = &hay[line_start..line_end];
             match Unescaped::new(line) {
-                Some(u) => self.find_in(&u.text, &mut |s, e, index| {
+                Some(u) => find_in(self, &u.text, &mut |s, e, index| {
                     emit(line_start + u.input_start(s), line_start + u.input_end(e), index)
                 }),
-                None => self.find_in(line, &mut |s, e, index| emit(line_start + s, line_start + e, index)),
+                None => find_in(self, line, &mut |s, e, index| emit(line_start + s, line_start + e, index)),
             }
             from = line_end;
         }
-        self.find_in(&hay[from..], &mut |s, e, index| emit(from + s, from + e, index));
+        find_in(self, &hay[from..], &mut |s, e, index| emit(from + s, from + e, index));
     }
 
-    /// Whether `hay` holds a whole-word match of any term (escapes decoded).
-    pub(crate) fn matches_any(&self, hay: &[u8]) -> bool {
-        let mut any = false;
-        // Stops at nothing, but the common answer (none) needs the whole search anyway.
-        self.find(hay, |_, _, _| any = true);
-        any
+    /// The matches in `text` (no escapes decoded): 64 bytes at a time, the positions where a
+    /// term may start ([`Starts`]), then the automata walked from the few whose key is a term's.
+    fn find_in(&self, text: &[u8], emit: &mut dyn FnMut(usize, usize, u16)) {
+        let Some(starts) = &self.starts else { return };
+        #[cfg(target_arch = "x86_64")]
+        if starts.avx2 {
+            #[target_feature(enable = "avx2")]
+            fn blocks(d: &Dictionary, starts: &Starts, text: &[u8], emit: &mut dyn FnMut(usize, usize, u16)) {
+                d.find_blocks(starts, text, emit, |block| avx2::classify(block, &starts.first, &starts.lead));
+            }
+            // SAFETY: `starts.avx2` is true only when `is_x86_feature_detected!` said the
+            // running CPU has AVX2, so it executes every instruction `blocks` may contain.
+            return unsafe { blocks(self, starts, text, emit) };
+        }
+        #[cfg(target_arch = "x86_64")]
+        if starts.ssse3 {
+            #[target_feature(enable = "ssse3")]
+            fn blocks(d: &Dictionary, starts: &Starts, text: &[u8], emit: &mut dyn FnMut(usize, usize, u16)) {
+                d.find_blocks(starts, text, emit, |block| ssse3::classify(block, &starts.first, &starts.lead));
+            }
+            // SAFETY: `starts.ssse3` is true only when `is_x86_feature_detected!` said the
+            // running CPU has SSSE3, so it executes every instruction `blocks` may contain.
+            return unsafe { blocks(self, starts, text, emit) };
+        }
+        self.find_blocks(starts, text, emit, |block| classify_scalar(block, &starts.first, &starts.lead));
     }
 
-    fn find_in(&self, text: &[u8], emit: &mut impl FnMut(usize, usize, u16)) {
+    #[inline(always)] // the classifier must be inlined into each copy of the loop
+    fn find_blocks(
+        &self,
+        starts: &Starts,
+        text: &[u8],
+        emit: &mut dyn FnMut(usize, usize, u16),
+        classify: impl Fn(&[u8; 64]) -> Classes,
+    ) {
+        let mut block = |window: &Window, base: usize, before_word: bool| -> bool {
+            let classes = classify(window.first_chunk().expect("a window starts with its block"));
+            let (at, last_word) = starts.positions(classes, before_word);
+            let mut hit = starts.keyed(window, at);
+            if starts.short != 0 {
+                let mut rest = at & !hit;
+                while rest != 0 {
+                    let i = rest.trailing_zeros();
+                    rest &= rest - 1;
+                    if base + (i as usize) < text.len() && starts.short_key(&text[base + i as usize..]) {
+                        hit |= 1 << i;
+                    }
+                }
+            }
+            while hit != 0 {
+                let i = base + hit.trailing_zeros() as usize;
+                hit &= hit - 1;
+                self.walk(text, i, emit);
+            }
+            last_word
+        };
+        let mut before_word = false;
+        let mut base = 0;
+        while let Some(window) = text.get(base..).and_then(|t| t.first_chunk::<{ 64 + KEY }>()) {
+            before_word = block(window, base, before_word);
+            base += 64;
+        }
+        while base < text.len() {
+            // Zero padding: a zero byte starts no term and is in no key (terms hold no control
+            // characters).
+            let mut window = [0; 64 + KEY];
+            let n = (text.len() - base).min(window.len());
+            window[..n].copy_from_slice(&text[base..base + n]);
+            before_word = block(&window, base, before_word);
+            base += 64;
+        }
+    }
+
+    /// Every automaton walked from `text[at..]`: out of the scan loop, which it would crowd.
+    #[inline(never)]
+    fn walk(&self, text: &[u8], at: usize, emit: &mut dyn FnMut(usize, usize, u16)) {
         for automaton in &self.automata {
-            for m in automaton.ac.find_overlapping_iter(text) {
+            automaton.walk(text, at, emit);
+        }
+    }
+
+    #[cfg(test)]
+    fn find_in_reference(&self, text: &[u8], emit: &mut dyn FnMut(usize, usize, u16)) {
+        for (ac, owner) in &self.reference {
+            for m in ac.find_overlapping_iter(text) {
                 if whole_word(text, m.start(), m.end()) {
-                    emit(m.start(), m.end(), automaton.owner[m.pattern().as_usize()]);
+                    emit(m.start(), m.end(), owner[m.pattern().as_usize()]);
                 }
             }
         }
@@ -748,6 +1183,115 @@ mod tests {
         assert!(matches!(Policy::from_file(&policy), Err(BuildError::Terms(TermsError::File { .. }))));
         assert!(matches!(Policy::from_file(dir.join("none.toml")), Err(BuildError::PolicyFile { .. })));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn byte_classes_agree_with_the_scalar_definitions() {
+        let (mut first, mut lead) = ([0; 16], [0; 16]);
+        for b in [b'-', b'.', b'A', b'z', b'_', b'7', 0x7F] {
+            first[usize::from(b & 15)] |= 1 << (b >> 4);
+        }
+        for b in [0xC3_u8, 0xE5, 0xE9, 0xF0] {
+            lead[usize::from(b & 15)] |= 1 << ((b >> 4) - 12);
+        }
+        for b in 0..=255u8 {
+            for lane in [0, 5, 15, 16, 31, 32, 63] {
+                for fill in [0x00, 0x7F, 0x80, 0xFF, b'z', b'0', b'-'] {
+                    let mut block = [fill; 64];
+                    block[lane] = b;
+                    let want = classify_scalar(&block, &first, &lead);
+                    assert_eq!(want.word >> lane & 1 == 1, is_ascii_word_byte(b));
+                    #[cfg(target_arch = "x86_64")]
+                    if std::is_x86_feature_detected!("ssse3") {
+                        // SAFETY: the CPU has SSSE3 (checked on the line above).
+                        assert_eq!(unsafe { ssse3::classify(&block, &first, &lead) }, want, "{b:#x} in lane {lane}");
+                    }
+                    #[cfg(target_arch = "x86_64")]
+                    if std::is_x86_feature_detected!("avx2") {
+                        // SAFETY: the CPU has AVX2 (checked on the line above).
+                        assert_eq!(unsafe { avx2::classify(&block, &first, &lead) }, want, "{b:#x} in lane {lane}");
+                    }
+                    let four = u32::from_le_bytes([b, fill, b, fill]);
+                    let want = u32::from_le_bytes([b, fill, b, fill].map(|c| c.to_ascii_lowercase()));
+                    assert_eq!(lower4(four), want, "{b:#x}, {fill:#x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn short_punctuated_and_non_ascii_first_bytes_start_matches() {
+        let d = dict(
+            "[[identifiers]]\nname = 'c'\nterms = ['Q', 'ab', '-x', '.net', 'é1', '田']\ncase_insensitive = true\n",
+        )
+        .unwrap();
+        let words = |hay| matches(&d, hay).into_iter().map(|(t, _)| t).collect::<Vec<_>>();
+        assert_eq!(words("q AB a-x .NET zé1 小田 xq ab_"), ["-x", ".NET", "AB", "q", "田"]);
+        assert_eq!(words("Q"), ["Q"]);
+        assert_eq!(words("é1 ab"), ["ab", "é1"]);
+        let d = dict("[[identifiers]]\nname = 'c'\nterms = ['12ab', '_x', 'ab']\n").unwrap();
+        let words = |hay| matches(&d, hay).into_iter().map(|(t, _)| t).collect::<Vec<_>>();
+        assert_eq!(words("12ab 312ab _x a_x ab"), ["12ab", "_x", "ab"]);
+    }
+
+    mod fast_and_reference_searches_agree {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Pieces of terms and text: word and non-word ASCII, capitals, accented and Japanese
+        /// letters, escapes, line breaks.
+        const PIECES: &[&str] = &[
+            "a", "b", "A", "B", "ab", "Ab", "abc", "_", "1", "-", ".", " ", "é", "É", "田", "山", "ア", "Ｘ", "x", "ä",
+            "\\u0061", "\\n", "\\u5c71", "\n", "\"", "<", ":", "acme", "ACME",
+        ];
+
+        fn piece() -> impl Strategy<Value = &'static str> {
+            proptest::sample::select(PIECES)
+        }
+
+        /// A valid term from the pieces: what no term may hold taken out.
+        fn term() -> impl Strategy<Value = String> {
+            proptest::collection::vec(piece(), 1..4).prop_map(|v| {
+                let t: String = v.concat().chars().filter(|&c| !c.is_control() && !"\"\\<>".contains(c)).collect();
+                let t = t.trim();
+                if t.is_empty() { "a".to_owned() } else { t.to_owned() }
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512),
+                ..ProptestConfig::default()
+            })]
+
+            #[test]
+            fn on_random_terms_and_text(
+                exact in proptest::collection::vec(term(), 0..6),
+                folded in proptest::collection::vec(term(), 0..6),
+                text in proptest::collection::vec(piece(), 0..60),
+                cut in 0usize..8,
+            ) {
+                let ident = |name: &str, terms: &[String], case_insensitive| IdentifierPolicy {
+                    name: name.into(),
+                    terms: terms.to_vec(),
+                    case_insensitive,
+                    ..Default::default()
+                };
+                let mut idents = vec![ident("e", &exact, false), ident("f", &folded, true)];
+                idents.retain(|i| !i.terms.is_empty());
+                let Ok(d) = Dictionary::compile(&idents, &[]) else { return Ok(()) };
+                prop_assert!(exact.iter().chain(&folded).all(|t| check_term(t).is_ok()));
+                let text = text.concat();
+                // Start the text at any offset: the 8-byte words fall differently.
+                let text = &text.as_bytes()[cut.min(text.len())..];
+                let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                d.find(text, |s, e, i| fast.push((s, e, i)));
+                d.find_reference(text, |s, e, i| slow.push((s, e, i)));
+                fast.sort_unstable();
+                slow.sort_unstable();
+                prop_assert_eq!(fast, slow);
+            }
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io::Write as _;
+use std::ops::Range;
 
 use hmac::{Hmac, Mac};
 use regex::bytes::Regex;
@@ -203,9 +204,23 @@ impl Masker {
         let mut found = Vec::new();
         crate::decode::scan(hay, |f| found.push(f));
         if !self.identifiers.is_empty() {
-            found = self.merge_identifiers(hay, found);
+            found = self.merge_identifiers(hay, std::slice::from_ref(&(0..hay.len())), found);
         }
         found
+    }
+
+    /// [`Masker::find`] restricted to the findings in `lines` (whole lines of `hay`, in order,
+    /// disjoint), which are searched with the rest of `hay` as their context; for built-in
+    /// findings only the lines flagged `true`.
+    fn find_in_lines(&self, hay: &[u8], lines: &[(Range<usize>, bool)]) -> Vec<Finding> {
+        let mut found = Vec::new();
+        for (r, builtin) in lines {
+            if *builtin {
+                crate::decode::scan(&hay[r.clone()], |f| found.push(shifted(f, r.start)));
+            }
+        }
+        let ranges: Vec<Range<usize>> = lines.iter().map(|(r, _)| r.clone()).collect();
+        self.merge_identifiers(hay, &ranges, found)
     }
 
     /// The name of user-defined identifier `index` (from [`Kind::Custom`]).
@@ -221,13 +236,9 @@ impl Masker {
         if !self.identifiers.is_empty() {
             let found = self.find(hay);
             let start = out.len();
-            let counts = self.render_findings(role, hay, &found, out);
-            // A view without identifier tokens is a view of the built-in findings alone, which
-            // holds none of them (the property tests hold the engine to it): without a possible
-            // identifier match, the next round would find nothing, and its full scan is spared.
-            if counts.custom > 0 || self.may_hold_identifier(&out[start..]) {
-                self.mask_uncovered_identifiers(role, start, out);
-            }
+            let mut rendered = Vec::new();
+            let counts = self.render_findings(role, hay, &found, out, &mut rendered);
+            self.mask_uncovered_identifiers(role, start, out, rendered);
             return counts;
         }
         // One branch on the role, outside the loop; each arm is its own monomorphised scan.
@@ -316,17 +327,30 @@ impl Masker {
         counts
     }
 
-    fn render_findings(&self, role: Role, hay: &[u8], found: &[Finding], out: &mut Vec<u8>) -> Counts {
+    /// Renders `hay` with `found` masked into `out`; `rendered` receives where each finding's
+    /// replacement starts, relative to where the view starts in `out`, and whether it is a
+    /// user-defined identifier's.
+    fn render_findings(
+        &self,
+        role: Role,
+        hay: &[u8],
+        found: &[Finding],
+        out: &mut Vec<u8>,
+        rendered: &mut Vec<(usize, bool)>,
+    ) -> Counts {
         let mut counts = Counts::default();
         let mut copied = 0;
+        let base = out.len();
         for f in found {
             counts.add(f.kind);
             out.extend_from_slice(&hay[copied..f.start]);
+            let from = out.len() - base;
             match role {
                 Role::Admin => out.extend_from_slice(&hay[f.start..f.end]),
                 Role::Operator => self.render_operator(hay, f, out),
                 Role::Readonly => self.render_readonly(hay, f, out),
             }
+            rendered.push((from, matches!(f.kind, Kind::Custom(_))));
             copied = f.end;
         }
         out.extend_from_slice(&hay[copied..]);
@@ -338,32 +362,42 @@ impl Masker {
     /// visible ("ORD-7376::10.0.0.1" becomes "ORD-7376:0:0:*"), and there it is a match again.
     /// Rounds until nothing is found, so the view is what masking it again gives. Not counted:
     /// the address it overlapped was.
-    fn mask_uncovered_identifiers(&self, role: Role, start: usize, out: &mut Vec<u8>) {
+    ///
+    /// Each round searches only the lines a replacement of the previous one changed, and the
+    /// few lines around them whose JSON-number rule reads into a changed line
+    /// ([`lines_to_search_again`]): every other line, and everything its verdicts read, is as
+    /// the previous round saw it, and that round found nothing there.
+    fn mask_uncovered_identifiers(
+        &self,
+        role: Role,
+        start: usize,
+        out: &mut Vec<u8>,
+        mut rendered: Vec<(usize, bool)>,
+    ) {
         if role == Role::Admin {
             return; // the input byte for byte: it would find the same matches every round
         }
         // Each round masks at least one more match and a token is never matched again (the
         // identifiers' patterns are the user's; one that matches its own token would loop).
         for _ in 0..8 {
-            let found = self.find(&out[start..]);
+            if rendered.is_empty() {
+                return;
+            }
+            let lines = lines_to_search_again(&out[start..], &rendered);
+            let found = self.find_in_lines(&out[start..], &lines);
             if found.is_empty() {
                 return;
             }
             let view = out.split_off(start);
-            self.render_findings(role, &view, &found, out);
+            rendered.clear();
+            self.render_findings(role, &view, &found, out, &mut rendered);
         }
     }
 
-    /// Whether `view` may hold a match of a user-defined identifier: a quick test that spares
-    /// the full scan of a view (most views hold none). Patterns always may (they are matched
-    /// line by line, and `^` or `$` read a line differently from the whole view).
-    fn may_hold_identifier(&self, view: &[u8]) -> bool {
-        self.identifiers.iter().any(|i| i.regex.is_some()) || self.dictionary.matches_any(view)
-    }
-
-    /// Adds the user-defined identifiers' matches that do not overlap a built-in finding and do
-    /// not change what is found around them once masked.
-    fn merge_identifiers(&self, hay: &[u8], builtin: Vec<Finding>) -> Vec<Finding> {
+    /// Adds the user-defined identifiers' matches in `lines` (whole lines of `hay`, in order)
+    /// that do not overlap a built-in finding and do not change what is found around them
+    /// once masked.
+    fn merge_identifiers(&self, hay: &[u8], lines: &[Range<usize>], builtin: Vec<Finding>) -> Vec<Finding> {
         let mut extra: Vec<Finding> = Vec::new();
         let mut candidate = |start: usize, end: usize, kind: Kind| {
             if !view::inside_token(hay, start, end) {
@@ -373,20 +407,25 @@ impl Masker {
         };
         // Line by line: a match never spans a line break, whatever the pattern, so a buffer may
         // be cut after any newline without changing what is found (`cut_point`).
-        let mut line_start = 0;
-        let lines = if self.identifiers.iter().any(|i| i.regex.is_some()) { hay } else { &[] };
-        for line in lines.split_inclusive(|&b| b == b'\n') {
-            for (index, ident) in self.identifiers.iter().enumerate() {
-                let Some(regex) = &ident.regex else { continue };
-                let kind = Kind::Custom(u16::try_from(index).expect("identifier count fits u16"));
-                for m in regex.find_iter(line) {
-                    candidate(line_start + m.start(), line_start + m.end(), kind);
+        let patterns = self.identifiers.iter().any(|i| i.regex.is_some());
+        for r in lines {
+            let mut line_start = r.start;
+            let text = if patterns { &hay[r.clone()] } else { &[] };
+            for line in text.split_inclusive(|&b| b == b'\n') {
+                for (index, ident) in self.identifiers.iter().enumerate() {
+                    let Some(regex) = &ident.regex else { continue };
+                    let kind = Kind::Custom(u16::try_from(index).expect("identifier count fits u16"));
+                    for m in regex.find_iter(line) {
+                        candidate(line_start + m.start(), line_start + m.end(), kind);
+                    }
                 }
+                line_start += line.len();
             }
-            line_start += line.len();
+            // Terms never hold a line break: all the lines at once.
+            self.dictionary.find(&hay[r.clone()], |start, end, index| {
+                candidate(r.start + start, r.start + end, Kind::Custom(index));
+            });
         }
-        // Terms never hold a line break: the whole buffer at once.
-        self.dictionary.find(hay, |start, end, index| candidate(start, end, Kind::Custom(index)));
         if extra.is_empty() {
             return builtin;
         }
@@ -523,6 +562,104 @@ fn quiet_cut(hay: &[u8]) -> Option<usize> {
         }
         bound = trigger?;
     }
+}
+
+/// A finding of `hay[by..]` as a finding of `hay`.
+fn shifted(f: Finding, by: usize) -> Finding {
+    let kind = match f.kind {
+        Kind::Email { at, form } => Kind::Email { at: at + by, form },
+        kind => kind,
+    };
+    Finding { start: f.start + by, end: f.end + by, kind }
+}
+
+/// The lines of `view` whose findings may differ from those of the text that `rendered`
+/// (replacements, as spans of `view`, in order) were made in: the lines holding a replacement,
+/// and the nearest line on each side whose [`json_number_span`] may read into one — that rule
+/// alone looks across line breaks (every other verdict reads only its own line, see
+/// [`Masker::cut_point`]). It skips white space backwards from a number to a `:`, `[` or `,`
+/// (a `:` then back to a `"`) and forwards to a `,`, `}` or `]`, and applies only to a run of
+/// number bytes that starts with a digit or `-`: the line before a replacement (past blank
+/// lines) counts when it ends in such a run after nothing or a `:`, `[` or `,`, the line after
+/// (past blank lines and lone colons) when it starts with one that is not followed by other
+/// text on its line. (No view seen so far turns a line's edge into one of those bytes, so
+/// these lines have never found anything new; they are searched because nothing proves they
+/// cannot.)
+///
+/// Each line comes with whether its built-in findings must be searched again: only on a line
+/// with an identifier's token. Built-in tokens alone leave no built-in finding in a view (the
+/// engine's idempotence, held by the property tests; the rounds relied on it from the start),
+/// and the lines around them are unchanged.
+fn lines_to_search_again(view: &[u8], rendered: &[(usize, bool)]) -> Vec<(Range<usize>, bool)> {
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let line_at = |i: usize| -> Range<usize> {
+        let start = memchr::memrchr(b'\n', &view[..i]).map_or(0, |n| n + 1);
+        let end = memchr::memchr(b'\n', &view[i..]).map_or(view.len(), |n| i + n + 1);
+        start..end
+    };
+    let starts_json_number = |run: &[u8]| run.first().is_some_and(|&b| b == b'-' || b.is_ascii_digit());
+    let mut lines: Vec<(Range<usize>, bool)> = Vec::new();
+    let mut searched_to = 0;
+    let mut this_line = 0;
+    for &(from, custom) in rendered {
+        if from < searched_to {
+            lines[this_line].1 |= custom; // on a line already taken
+            continue;
+        }
+        let line = line_at(from);
+        searched_to = line.end;
+        // Back over blank lines to the nearest line with text.
+        let mut before = line.start;
+        while before > 0 {
+            let prev = line_at(before - 1);
+            let text = &view[prev.clone()];
+            if let Some(last) = text.iter().rposition(|b| !space(b)) {
+                let run = text[..=last].iter().rev().take_while(|&&b| is_number_byte(b)).count();
+                let before_run = text[..last + 1 - run].iter().rev().find(|b| !space(b));
+                if starts_json_number(&text[last + 1 - run..=last])
+                    && matches!(before_run, None | Some(b':' | b'[' | b','))
+                {
+                    lines.push((prev, false));
+                }
+                break;
+            }
+            before = prev.start;
+        }
+        this_line = lines.len();
+        lines.push((line.clone(), custom));
+        // On over blank lines and lone colons to the nearest line with other text.
+        let mut after = line.end;
+        while after < view.len() {
+            let next = line_at(after);
+            let text = &view[next.clone()];
+            match text.iter().position(|b| !space(b) && *b != b':') {
+                None => after = next.end,
+                Some(first) => {
+                    let run = text[first..].iter().take_while(|&&b| is_number_byte(b)).count();
+                    let rest = text[first + run..].iter().find(|b| !space(b));
+                    if starts_json_number(&text[first..first + run]) && matches!(rest, None | Some(b',' | b'}' | b']'))
+                    {
+                        lines.push((next, false));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    lines.sort_unstable_by_key(|(r, _)| r.start);
+    let mut merged: Vec<(Range<usize>, bool)> = Vec::with_capacity(lines.len());
+    for (r, builtin) in lines {
+        match merged.last_mut() {
+            // The same line twice (after one replacement, before another), or the next line
+            // with the same flag.
+            Some((last, b)) if r.start < last.end || (r.start == last.end && *b == builtin) => {
+                last.end = last.end.max(r.end);
+                *b |= builtin;
+            }
+            _ => merged.push((r, builtin)),
+        }
+    }
+    merged
 }
 
 /// Bytes of a JSON number.
@@ -801,5 +938,98 @@ mod tests {
         let ids = with_identifier("order", "ORD-[0-9]{4}").unwrap();
         assert_eq!(ids.cut_point(&quiet), None);
         assert_eq!(ids.cut_point(b"a\nb"), Some(2));
+    }
+
+    /// The rounds as they were first written: every round searches the whole view again.
+    fn mask_searching_whole_views(masker: &Masker, role: Role, hay: &[u8]) -> Vec<u8> {
+        let found = masker.find(hay);
+        let mut out = Vec::new();
+        masker.render_findings(role, hay, &found, &mut out, &mut Vec::new());
+        for _ in 0..8 {
+            let found = masker.find(&out);
+            if found.is_empty() {
+                break;
+            }
+            let view = std::mem::take(&mut out);
+            masker.render_findings(role, &view, &found, &mut out, &mut Vec::new());
+        }
+        out
+    }
+
+    mod rounds_search_only_changed_lines {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Addresses, terms, a pattern's matches, JSON numbers and the white space, colons
+        /// and line breaks that put them on neighbouring lines.
+        const PIECES: &[&str] = &[
+            "bob@example.com",
+            "10.0.0.1",
+            "fe80::1",
+            "acme",
+            "Acme",
+            "12345",
+            "-12345",
+            "123",
+            "ORD-7376",
+            "ORD-1219",
+            "\n",
+            "\n\n",
+            " ",
+            "\t",
+            ":",
+            "\"a\":",
+            "\"",
+            ",",
+            "[",
+            "]",
+            "{",
+            "}",
+            "e",
+            "x",
+            "-",
+            ".",
+            "\\u0061cme",
+            "<",
+            ">",
+            "山田",
+        ];
+
+        fn masker() -> &'static Masker {
+            static MASKER: std::sync::OnceLock<Masker> = std::sync::OnceLock::new();
+            MASKER.get_or_init(|| {
+                let identifiers = vec![
+                    IdentifierPolicy {
+                        name: "order".into(),
+                        pattern: Some("ORD-[0-9]{4}".into()),
+                        ..Default::default()
+                    },
+                    IdentifierPolicy {
+                        name: "customer".into(),
+                        terms: vec!["acme".into(), "12345".into(), "123".into(), "山田".into()],
+                        case_insensitive: true,
+                        ..Default::default()
+                    },
+                ];
+                Masker::builder(Policy { identifiers, ..Policy::default() }).build().expect("a valid test policy")
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1024),
+                ..ProptestConfig::default()
+            })]
+
+            #[test]
+            fn and_mask_as_searching_whole_views(pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..40)) {
+                let text = pieces.concat();
+                for role in [Role::Operator, Role::Readonly] {
+                    let (view, _) = masker().mask(role, text.as_bytes());
+                    let whole = mask_searching_whole_views(masker(), role, text.as_bytes());
+                    prop_assert_eq!(String::from_utf8_lossy(&view), String::from_utf8_lossy(&whole), "{} of {:?}", role, text);
+                }
+            }
+        }
     }
 }
