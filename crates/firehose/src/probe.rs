@@ -121,6 +121,9 @@ pub(crate) struct Probe<'a> {
     pub log_events: bool,
     /// An envelope field was written twice.
     pub repeated_envelope: bool,
+    /// Some string of the record (key or value) holds a backslash escape. Without one, the
+    /// record's strings can be masked where they stand, in one pass over the whole record.
+    pub escaped: bool,
 }
 
 impl Probe<'_> {
@@ -144,7 +147,7 @@ impl Probe<'_> {
 
 /// Scans `text` (valid UTF-8) as one JSON document. `None` when it is not JSON.
 pub(crate) fn probe(text: &[u8]) -> Option<Probe<'_>> {
-    let mut scan = Scanner { s: text, i: 0, stack: Vec::new() };
+    let mut scan = Scanner { s: text, i: 0, stack: Vec::new(), escaped: false };
     let mut probe = Probe::default();
     scan.ws();
     if scan.peek()? == b'{' {
@@ -153,6 +156,7 @@ pub(crate) fn probe(text: &[u8]) -> Option<Probe<'_>> {
         scan.skip_value()?;
     }
     scan.ws();
+    probe.escaped = scan.escaped;
     (scan.i == text.len()).then_some(probe)
 }
 
@@ -176,7 +180,7 @@ pub(crate) fn log_events<'a>(
     refused: &mut Option<String>,
     mut each: impl FnMut(RawLogEvent<'a>) -> Result<(), String>,
 ) -> Option<usize> {
-    let mut scan = Scanner { s: doc, i: 0, stack: Vec::new() };
+    let mut scan = Scanner { s: doc, i: 0, stack: Vec::new(), escaped: false };
     let mut count = 0;
     scan.ws();
     if scan.peek()? != b'{' {
@@ -247,6 +251,8 @@ struct Scanner<'a> {
     i: usize,
     /// Closing brackets of the containers [`Scanner::skip_value`] is inside.
     stack: Vec<u8>,
+    /// A string seen so far held an escape.
+    escaped: bool,
 }
 
 const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
@@ -294,6 +300,7 @@ impl<'a> Scanner<'a> {
             match *s.get(i)? {
                 b'"' => {
                     self.i = i + 1;
+                    self.escaped |= escaped;
                     return Some(RawStr { token: &s[start..=i], escaped });
                 }
                 b'\\' => {
@@ -578,6 +585,21 @@ impl<'a> Scanner<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scan_reports_whether_any_string_holds_an_escape() {
+        // The handler masks a record without escapes in one call instead of string by string.
+        for (text, escaped) in [
+            (r#"{"a":"b","c":[1,"d"]}"#, false),
+            (r#"{"a":"b","c":[1,"d\u0040e"]}"#, true),
+            (r#"{"a\n":"b"}"#, true),
+            (r#"{"mail":{"source":"a\/b"}}"#, true),
+            (r#"["x\"y"]"#, true),
+            (r#""plain""#, false),
+        ] {
+            assert_eq!(probe(text.as_bytes()).unwrap().escaped, escaped, "{text}");
+        }
+    }
 
     #[test]
     fn the_scan_accepts_exactly_what_serde_json_accepts() {

@@ -1,7 +1,6 @@
 //! One record in, one outcome out: kind detection, decoding and masking.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::time::Instant;
 
@@ -12,6 +11,7 @@ use logmask_mask::{Counts, Masker, Role};
 use serde::Serialize;
 
 use crate::cwl::{Stop, for_each_log_event};
+use crate::event::PartitionKeyMap;
 use crate::json::{is_json, mask_json_text, mask_lines, write_json_string};
 use crate::probe::{Field, Probe, probe};
 use crate::ses::SesFacts;
@@ -113,26 +113,19 @@ impl RecordKind {
     }
 }
 
-/// Dynamic-partitioning keys: `eventType` and the UTC hour of the event's own timestamp.
+/// Dynamic-partitioning keys: `eventType` and the UTC hour of the event's own time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionKeys {
-    /// `Send`, `Bounce`, …, `CloudWatchLogs`, `Other`.
-    pub event_type: String,
+    /// `Send`, `Bounce`, …, `CloudWatchLogs`, `Other` (one of a fixed set).
+    pub event_type: &'static str,
     /// UTC time the keys were taken from.
     pub time: Timestamp,
 }
 
 impl PartitionKeys {
-    /// The `partitionKeys` map.
-    pub fn to_map(&self) -> BTreeMap<String, String> {
-        let time = Offset::UTC.to_datetime(self.time);
-        BTreeMap::from([
-            ("eventType".to_owned(), self.event_type.clone()),
-            ("year".to_owned(), format!("{:04}", time.year())),
-            ("month".to_owned(), format!("{:02}", time.month())),
-            ("day".to_owned(), format!("{:02}", time.day())),
-            ("hour".to_owned(), format!("{:02}", time.hour())),
-        ])
+    /// The `partitionKeys` object of the response entry.
+    pub fn to_map(&self) -> PartitionKeyMap {
+        PartitionKeyMap::new(self.event_type, self.time)
     }
 }
 
@@ -232,12 +225,12 @@ pub(crate) fn transform(
             // Arrays and top-level strings are JSON too: their strings are decoded before masking.
             let mut data = Vec::with_capacity(bytes.len() + 16);
             let counts = mask_json_text(masker, role, bytes, &mut data);
-            let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
+            let keys = PartitionKeys { event_type: "Other", time: arrival };
             Transformed { kind: RecordKind::Json, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
         } else {
             let mut data = Vec::with_capacity(bytes.len() + 16);
             let counts = mask_lines(masker, role, bytes, &mut data);
-            let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
+            let keys = PartitionKeys { event_type: "Other", time: arrival };
             Transformed { kind: RecordKind::Text, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
         }
     };
@@ -303,7 +296,7 @@ fn transform_json(
         None if !gzipped && is_ndjson(text) => {
             let mut data = Vec::with_capacity(text.len() + 16);
             let counts = mask_lines(masker, role, text, &mut data);
-            let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
+            let keys = PartitionKeys { event_type: "Other", time: arrival };
             return Transformed {
                 kind: RecordKind::Json,
                 outcome: Outcome::Ok { data, keys, hop: 0 },
@@ -338,11 +331,16 @@ fn transform_json(
     }
     let mut data = out;
     data.reserve(text.len() + 16);
-    let counts = mask_json_text(masker, role, text, &mut data);
+    let counts = if probe.escaped {
+        mask_json_text(masker, role, text, &mut data)
+    } else {
+        // What `mask_json_text` does when no string holds an escape, without looking for them again.
+        masker.mask_into(role, text, &mut data)
+    };
     if probe.is_ses() && !probe.is_cloudwatch_logs() {
         let facts = probe.ses_facts();
         let time = probe.ses_timestamp().as_deref().and_then(parse_time).filter(plausible).unwrap_or(arrival);
-        let keys = PartitionKeys { event_type: facts.event.partition_name().to_owned(), time };
+        let keys = PartitionKeys { event_type: facts.event.partition_name(), time };
         // SES follows each record with a newline; keep exactly one so S3 objects stay NDJSON.
         ensure_trailing_newline(&mut data);
         return Transformed {
@@ -352,7 +350,7 @@ fn transform_json(
             ses: Some(facts),
         };
     }
-    let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
+    let keys = PartitionKeys { event_type: "Other", time: arrival };
     Transformed { kind: RecordKind::Json, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
 }
 
@@ -471,7 +469,7 @@ fn transform_cloudwatch_logs(
         };
     };
     let time = Timestamp::from_millisecond(first).ok().filter(plausible).unwrap_or(arrival);
-    let keys = PartitionKeys { event_type: "CloudWatchLogs".to_owned(), time };
+    let keys = PartitionKeys { event_type: "CloudWatchLogs", time };
     Transformed { kind, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
 }
 
@@ -552,7 +550,7 @@ fn parse_marker(bytes: &[u8]) -> Option<(PartitionKeys, u8, &[u8])> {
             ("hop", v) => hop = v.parse::<u8>().ok(),
             // Only values a record of our own could have produced: a marker written by anyone else
             // can at most claim what an SES event or a log document could claim anyway.
-            ("eventType", v) if EVENT_TYPES.contains(&v) => event_type = Some(v.to_owned()),
+            ("eventType", v) => event_type = Some(*EVENT_TYPES.iter().find(|&&t| t == v)?),
             ("ts", v) => ts = v.parse::<i64>().ok().and_then(|s| Timestamp::from_second(s).ok()).filter(plausible),
             _ => return None,
         }
@@ -566,7 +564,7 @@ mod tests {
 
     #[test]
     fn marker_round_trips_and_rejects_garbage() {
-        let keys = PartitionKeys { event_type: "Bounce".into(), time: Timestamp::from_second(1_500_000_000).unwrap() };
+        let keys = PartitionKeys { event_type: "Bounce", time: Timestamp::from_second(1_500_000_000).unwrap() };
         let mut piece = marker_line(&keys, 2);
         piece.extend_from_slice(b"body\n");
         let (parsed, hop, body) = parse_marker(&piece).unwrap();
@@ -598,7 +596,7 @@ mod tests {
         let ses = br#"{"eventType":"Send","mail":{"timestamp":"0001-01-01T00:00:00Z","source":"a@example.com"}}"#;
         let t = transform(&masker, Role::Readonly, ses, Some(1_714_555_805_000), &bounds, &mut Scratch::default());
         let Outcome::Ok { keys, .. } = t.outcome else { panic!() };
-        assert_eq!(keys.to_map()["year"], "2024");
+        assert_eq!(&keys.to_map()["year"], "2024");
     }
 
     #[test]
