@@ -397,6 +397,7 @@ fn cloudwatch_logs_one_pass(
 ) -> Result<Transformed, Vec<u8>> {
     let mut out = Some(out);
     let mut lines: Option<Lines<'_>> = None;
+    let mut refused = None;
     let empty = || Cow::Borrowed(&b""[..]);
     let done = crate::probe::cloudwatch_logs_one_pass(doc, |item| match item {
         CwlItem::Envelope { message_type, log_group, log_stream } => {
@@ -415,11 +416,17 @@ fn cloudwatch_logs_one_pass(
             let lines = lines.as_mut().ok_or_else(String::new)?;
             let id = event.id.map_or_else(empty, |s| s.bytes());
             let message = event.message.map_or_else(empty, |s| s.bytes());
-            lines.push(&id, event.timestamp, &message)
+            lines.push(&id, event.timestamp, &message).inspect_err(|reason| refused = Some(reason.clone()))
         }
     });
     match (done, lines) {
         (Some(_), Some(lines)) => Ok(lines.finish(RecordKind::CloudWatchLogsGzip, arrival)),
+        // A bound (output, name or message length, time) refused an event: the record fails as on
+        // the two-pass path, without doing the work again (a hostile record is refused at its
+        // bound once). Only the reason can differ, for a document that is also invalid further on.
+        (None, Some(_)) if let Some(reason) = refused => {
+            Ok(Transformed::failed(RecordKind::CloudWatchLogsGzip, reason))
+        }
         (_, Some(lines)) => Err(lines.data),
         (_, None) => Err(out.unwrap_or_default()),
     }
