@@ -387,7 +387,7 @@ fn run_transform(event_file: &str) -> Vec<(BTreeMap<String, String>, String)> {
         .iter()
         .filter(|r| r.result == RecordResult::Ok)
         .map(|r| {
-            let keys = r.metadata.as_ref().expect("partition keys on Ok records").partition_keys.clone();
+            let keys = r.metadata.as_ref().expect("partition keys on Ok records").partition_keys.to_map();
             let text = String::from_utf8(r.decoded_data().unwrap()).unwrap();
             (keys.into_iter().collect(), text)
         })

@@ -35,7 +35,7 @@ pub fn run(_args: DemoArgs) -> anyhow::Result<ExitCode> {
         let kind = written.kinds[i];
         let keys = record.metadata.as_ref().map(|m| &m.partition_keys);
         let partition = keys.map_or(String::new(), |k| {
-            format!("  → {}/{}/{}/{}/{}", k["eventType"], k["year"], k["month"], k["day"], k["hour"])
+            format!("  → {}/{}/{}/{}/{}", &k["eventType"], &k["year"], &k["month"], &k["day"], &k["hour"])
         });
         println!("#{:<2} {:<22} {:<16}{partition}", i + 1, kind.as_str(), record.result.as_str());
         if record.result != RecordResult::Ok {

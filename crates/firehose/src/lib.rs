@@ -36,7 +36,7 @@
 //! let text = String::from_utf8(record.decoded_data().unwrap()).unwrap();
 //! assert!(text.contains(r#""destination":["<email>"]"#) && !text.contains("taro"));
 //! let keys = &record.metadata.as_ref().unwrap().partition_keys;
-//! assert_eq!((keys["eventType"].as_str(), keys["hour"].as_str()), ("Delivery", "09"));
+//! assert_eq!((&keys["eventType"], &keys["hour"]), ("Delivery", "09"));
 //! assert_eq!(out.metrics.get("marketing", "example.com", "Delivery"), 1);
 //! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
 //! #     tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(f)
@@ -64,8 +64,8 @@ mod transform;
 pub use config::Config;
 pub use error::{BatchError, ConfigError, ReingestError};
 pub use event::{
-    DEFAULT_RESPONSE_BUDGET, FirehoseEvent, FirehoseRecord, FirehoseResponse, Millis, RESPONSE_LIMIT, RecordResult,
-    ResponseMetadata, ResponseRecord,
+    DEFAULT_RESPONSE_BUDGET, FirehoseEvent, FirehoseRecord, FirehoseResponse, Millis, PARTITION_KEY_NAMES,
+    PartitionKeyMap, RESPONSE_LIMIT, RecordResult, ResponseMetadata, ResponseRecord,
 };
 pub use handler::{
     BatchOutput, MAX_HOPS, MAX_REINGEST_BUDGET, MIN_REINGEST_BUDGET, REINGEST_EXPANSION, Transformer, reingest_budget,

@@ -121,6 +121,9 @@ pub(crate) struct Probe<'a> {
     pub log_events: bool,
     /// An envelope field was written twice.
     pub repeated_envelope: bool,
+    /// Some string of the record (key or value) holds a backslash escape. Without one, the
+    /// record's strings can be masked where they stand, in one pass over the whole record.
+    pub escaped: bool,
 }
 
 impl Probe<'_> {
@@ -144,7 +147,7 @@ impl Probe<'_> {
 
 /// Scans `text` (valid UTF-8) as one JSON document. `None` when it is not JSON.
 pub(crate) fn probe(text: &[u8]) -> Option<Probe<'_>> {
-    let mut scan = Scanner { s: text, i: 0, stack: Vec::new() };
+    let mut scan = Scanner { s: text, i: 0, stack: Vec::new(), escaped: false };
     let mut probe = Probe::default();
     scan.ws();
     if scan.peek()? == b'{' {
@@ -153,6 +156,7 @@ pub(crate) fn probe(text: &[u8]) -> Option<Probe<'_>> {
         scan.skip_value()?;
     }
     scan.ws();
+    probe.escaped = scan.escaped;
     (scan.i == text.len()).then_some(probe)
 }
 
@@ -176,7 +180,7 @@ pub(crate) fn log_events<'a>(
     refused: &mut Option<String>,
     mut each: impl FnMut(RawLogEvent<'a>) -> Result<(), String>,
 ) -> Option<usize> {
-    let mut scan = Scanner { s: doc, i: 0, stack: Vec::new() };
+    let mut scan = Scanner { s: doc, i: 0, stack: Vec::new(), escaped: false };
     let mut count = 0;
     scan.ws();
     if scan.peek()? != b'{' {
@@ -192,54 +196,67 @@ pub(crate) fn log_events<'a>(
         if scan.peek()? != b'[' {
             return None;
         }
-        scan.i += 1;
-        scan.ws();
-        if scan.peek()? == b']' {
-            scan.i += 1;
-            return Some(());
-        }
-        loop {
-            scan.ws();
-            if scan.peek()? != b'{' {
-                return None;
-            }
-            let mut event = RawLogEvent::default();
-            let mut seen = 0u8;
-            scan.object(|scan, key| {
-                let bit = match &*key.bytes() {
-                    b"id" => 1,
-                    b"timestamp" => 2,
-                    b"message" => 4,
-                    _ => return scan.skip_value(),
-                };
-                if seen & bit != 0 || (bit != 2 && scan.peek()? != b'"') {
-                    return None;
-                }
-                seen |= bit;
-                match bit {
-                    1 => event.id = Some(scan.string()?),
-                    2 => event.timestamp = scan.integer()?,
-                    _ => event.message = Some(scan.string()?),
-                }
-                Some(())
-            })?;
-            count += 1;
-            if let Err(reason) = each(event) {
+        scan.log_event_list(&mut count, &mut |event| {
+            each(event).map_err(|reason| {
                 *refused = Some(reason);
-                return None;
-            }
-            scan.ws();
-            match scan.peek()? {
-                b',' => scan.i += 1,
-                b']' => {
-                    scan.i += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+            })
+        })
     })?;
     Some(count)
+}
+
+/// What [`cloudwatch_logs_one_pass`] hands over, in document order.
+pub(crate) enum CwlItem<'a> {
+    /// `messageType`, `logGroup` and `logStream`, once, before the first event.
+    Envelope { message_type: RawStr<'a>, log_group: RawStr<'a>, log_stream: RawStr<'a> },
+    /// One element of `logEvents`.
+    Event(RawLogEvent<'a>),
+}
+
+/// [`probe`] and [`log_events`] in one validating pass, for documents in the shape CloudWatch Logs
+/// writes: `messageType`, `logGroup` and `logStream` strings, each once, all before `logEvents`.
+/// `each` gets the envelope before the first event, then every event.
+///
+/// `None` for every other document (another order, a field twice or `null`, invalid JSON, events
+/// of another shape) and whenever `each` refuses: the caller then discards what `each` built and
+/// takes the two-pass path, which decides those cases and words their reasons. So this pass only
+/// has to be right on the documents it accepts (the probe's test compares the two).
+pub(crate) fn cloudwatch_logs_one_pass<'a>(
+    doc: &'a [u8],
+    mut each: impl FnMut(CwlItem<'a>) -> Result<(), String>,
+) -> Option<usize> {
+    let mut scan = Scanner { s: doc, i: 0, stack: Vec::new(), escaped: false };
+    let (mut message_type, mut log_group, mut log_stream) = (None, None, None);
+    let mut events_seen = false;
+    let mut count = 0;
+    scan.ws();
+    if scan.peek()? != b'{' {
+        return None;
+    }
+    scan.object(|scan, key| {
+        let slot = match &*key.bytes() {
+            b"messageType" => &mut message_type,
+            b"logGroup" => &mut log_group,
+            b"logStream" => &mut log_stream,
+            b"logEvents" => {
+                if events_seen || scan.peek()? != b'[' {
+                    return None;
+                }
+                events_seen = true;
+                each(CwlItem::Envelope { message_type: message_type?, log_group: log_group?, log_stream: log_stream? })
+                    .ok()?;
+                return scan.log_event_list(&mut count, &mut |event| each(CwlItem::Event(event)));
+            }
+            _ => return scan.skip_value(),
+        };
+        if slot.is_some() || events_seen || scan.peek()? != b'"' {
+            return None;
+        }
+        *slot = Some(scan.string()?);
+        Some(())
+    })?;
+    scan.ws();
+    (events_seen && scan.i == doc.len()).then_some(count)
 }
 
 struct Scanner<'a> {
@@ -247,6 +264,8 @@ struct Scanner<'a> {
     i: usize,
     /// Closing brackets of the containers [`Scanner::skip_value`] is inside.
     stack: Vec<u8>,
+    /// A string seen so far held an escape.
+    escaped: bool,
 }
 
 const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
@@ -266,6 +285,58 @@ impl<'a> Scanner<'a> {
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.s.get(self.i).copied()
+    }
+
+    /// The `logEvents` list at `self.i` (its `[`), each element handed to `each` as it is read;
+    /// `None` for elements of another shape than CloudWatch Logs writes, or when `each` refuses.
+    fn log_event_list<E>(
+        &mut self,
+        count: &mut usize,
+        each: &mut impl FnMut(RawLogEvent<'a>) -> Result<(), E>,
+    ) -> Option<()> {
+        self.i += 1;
+        self.ws();
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            if self.peek()? != b'{' {
+                return None;
+            }
+            let mut event = RawLogEvent::default();
+            let mut seen = 0u8;
+            self.object(|scan, key| {
+                let bit = match &*key.bytes() {
+                    b"id" => 1,
+                    b"timestamp" => 2,
+                    b"message" => 4,
+                    _ => return scan.skip_value(),
+                };
+                if seen & bit != 0 || (bit != 2 && scan.peek()? != b'"') {
+                    return None;
+                }
+                seen |= bit;
+                match bit {
+                    1 => event.id = Some(scan.string()?),
+                    2 => event.timestamp = scan.integer()?,
+                    _ => event.message = Some(scan.string()?),
+                }
+                Some(())
+            })?;
+            *count += 1;
+            each(event).ok()?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
     }
 
     #[inline]
@@ -294,6 +365,7 @@ impl<'a> Scanner<'a> {
             match *s.get(i)? {
                 b'"' => {
                     self.i = i + 1;
+                    self.escaped |= escaped;
                     return Some(RawStr { token: &s[start..=i], escaped });
                 }
                 b'\\' => {
@@ -578,6 +650,21 @@ impl<'a> Scanner<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scan_reports_whether_any_string_holds_an_escape() {
+        // The handler masks a record without escapes in one call instead of string by string.
+        for (text, escaped) in [
+            (r#"{"a":"b","c":[1,"d"]}"#, false),
+            (r#"{"a":"b","c":[1,"d\u0040e"]}"#, true),
+            (r#"{"a\n":"b"}"#, true),
+            (r#"{"mail":{"source":"a\/b"}}"#, true),
+            (r#"["x\"y"]"#, true),
+            (r#""plain""#, false),
+        ] {
+            assert_eq!(probe(text.as_bytes()).unwrap().escaped, escaped, "{text}");
+        }
+    }
 
     #[test]
     fn the_scan_accepts_exactly_what_serde_json_accepts() {

@@ -64,14 +64,25 @@ pub fn cloudwatch_logs_document(seed: u64, events: usize) -> Vec<u8> {
             })
         })
         .collect();
-    serde_json::to_vec(&serde_json::json!({
-        "messageType": "DATA_MESSAGE",
-        "owner": "123456789012",
-        "logGroup": "/aws/lambda/ses-migration-production-mailer",
-        "logStream": "2024/05/01/[$LATEST]0123456789abcdef",
-        "subscriptionFilters": ["to-firehose"],
-        "logEvents": log_events,
-    }))
+    // In the order CloudWatch Logs writes the fields (a `json!` map would sort them).
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Document<'a> {
+        message_type: &'a str,
+        owner: &'a str,
+        log_group: &'a str,
+        log_stream: &'a str,
+        subscription_filters: [&'a str; 1],
+        log_events: Vec<serde_json::Value>,
+    }
+    serde_json::to_vec(&Document {
+        message_type: "DATA_MESSAGE",
+        owner: "123456789012",
+        log_group: "/aws/lambda/ses-migration-production-mailer",
+        log_stream: "2024/05/01/[$LATEST]0123456789abcdef",
+        subscription_filters: ["to-firehose"],
+        log_events,
+    })
     .unwrap_or_default()
 }
 

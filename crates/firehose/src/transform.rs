@@ -1,7 +1,6 @@
 //! One record in, one outcome out: kind detection, decoding and masking.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::time::Instant;
 
@@ -12,8 +11,9 @@ use logmask_mask::{Counts, Masker, Role};
 use serde::Serialize;
 
 use crate::cwl::{Stop, for_each_log_event};
+use crate::event::PartitionKeyMap;
 use crate::json::{is_json, mask_json_text, mask_lines, write_json_string};
-use crate::probe::{Field, Probe, probe};
+use crate::probe::{CwlItem, Field, Probe, probe};
 use crate::ses::SesFacts;
 
 /// Decompressed CloudWatch Logs documents above this size fail instead of exhausting memory.
@@ -113,26 +113,19 @@ impl RecordKind {
     }
 }
 
-/// Dynamic-partitioning keys: `eventType` and the UTC hour of the event's own timestamp.
+/// Dynamic-partitioning keys: `eventType` and the UTC hour of the event's own time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionKeys {
-    /// `Send`, `Bounce`, …, `CloudWatchLogs`, `Other`.
-    pub event_type: String,
+    /// `Send`, `Bounce`, …, `CloudWatchLogs`, `Other` (one of a fixed set).
+    pub event_type: &'static str,
     /// UTC time the keys were taken from.
     pub time: Timestamp,
 }
 
 impl PartitionKeys {
-    /// The `partitionKeys` map.
-    pub fn to_map(&self) -> BTreeMap<String, String> {
-        let time = Offset::UTC.to_datetime(self.time);
-        BTreeMap::from([
-            ("eventType".to_owned(), self.event_type.clone()),
-            ("year".to_owned(), format!("{:04}", time.year())),
-            ("month".to_owned(), format!("{:02}", time.month())),
-            ("day".to_owned(), format!("{:02}", time.day())),
-            ("hour".to_owned(), format!("{:02}", time.hour())),
-        ])
+    /// The `partitionKeys` object of the response entry.
+    pub fn to_map(&self) -> PartitionKeyMap {
+        PartitionKeyMap::new(self.event_type, self.time)
     }
 }
 
@@ -232,12 +225,12 @@ pub(crate) fn transform(
             // Arrays and top-level strings are JSON too: their strings are decoded before masking.
             let mut data = Vec::with_capacity(bytes.len() + 16);
             let counts = mask_json_text(masker, role, bytes, &mut data);
-            let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
+            let keys = PartitionKeys { event_type: "Other", time: arrival };
             Transformed { kind: RecordKind::Json, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
         } else {
             let mut data = Vec::with_capacity(bytes.len() + 16);
             let counts = mask_lines(masker, role, bytes, &mut data);
-            let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
+            let keys = PartitionKeys { event_type: "Other", time: arrival };
             Transformed { kind: RecordKind::Text, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
         }
     };
@@ -294,6 +287,17 @@ fn transform_json(
     out: Vec<u8>,
 ) -> Transformed {
     let cwl_kind = if gzipped { RecordKind::CloudWatchLogsGzip } else { RecordKind::CloudWatchLogsJson };
+    let out = if gzipped {
+        match cloudwatch_logs_one_pass(masker, role, text, arrival, bounds, out) {
+            Ok(done) => return done,
+            Err(mut out) => {
+                out.clear();
+                out
+            }
+        }
+    } else {
+        out
+    };
     let probe = match probe(text) {
         Some(p) => p,
         // The scan checks the grammar as serde_json does; should the two ever disagree, serde_json's
@@ -303,7 +307,7 @@ fn transform_json(
         None if !gzipped && is_ndjson(text) => {
             let mut data = Vec::with_capacity(text.len() + 16);
             let counts = mask_lines(masker, role, text, &mut data);
-            let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
+            let keys = PartitionKeys { event_type: "Other", time: arrival };
             return Transformed {
                 kind: RecordKind::Json,
                 outcome: Outcome::Ok { data, keys, hop: 0 },
@@ -338,11 +342,16 @@ fn transform_json(
     }
     let mut data = out;
     data.reserve(text.len() + 16);
-    let counts = mask_json_text(masker, role, text, &mut data);
+    let counts = if probe.escaped {
+        mask_json_text(masker, role, text, &mut data)
+    } else {
+        // What `mask_json_text` does when no string holds an escape, without looking for them again.
+        masker.mask_into(role, text, &mut data)
+    };
     if probe.is_ses() && !probe.is_cloudwatch_logs() {
         let facts = probe.ses_facts();
         let time = probe.ses_timestamp().as_deref().and_then(parse_time).filter(plausible).unwrap_or(arrival);
-        let keys = PartitionKeys { event_type: facts.event.partition_name().to_owned(), time };
+        let keys = PartitionKeys { event_type: facts.event.partition_name(), time };
         // SES follows each record with a newline; keep exactly one so S3 objects stay NDJSON.
         ensure_trailing_newline(&mut data);
         return Transformed {
@@ -352,7 +361,7 @@ fn transform_json(
             ses: Some(facts),
         };
     }
-    let keys = PartitionKeys { event_type: "Other".to_owned(), time: arrival };
+    let keys = PartitionKeys { event_type: "Other", time: arrival };
     Transformed { kind: RecordKind::Json, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
 }
 
@@ -374,6 +383,55 @@ fn ensure_trailing_newline(data: &mut Vec<u8>) {
     data.push(b'\n');
 }
 
+/// A gzip CloudWatch Logs document in the shape CloudWatch Logs writes, read and written in one
+/// pass ([`crate::probe::cloudwatch_logs_one_pass`]) instead of a validating scan and then the
+/// events. `Err` hands `out` back for the two-pass path: any other document, a control message,
+/// or a document the two-pass path refuses (it words the reason).
+fn cloudwatch_logs_one_pass(
+    masker: &Masker,
+    role: Role,
+    doc: &[u8],
+    arrival: Timestamp,
+    bounds: &Bounds,
+    out: Vec<u8>,
+) -> Result<Transformed, Vec<u8>> {
+    let mut out = Some(out);
+    let mut lines: Option<Lines<'_>> = None;
+    let mut refused = None;
+    let empty = || Cow::Borrowed(&b""[..]);
+    let done = crate::probe::cloudwatch_logs_one_pass(doc, |item| match item {
+        CwlItem::Envelope { message_type, log_group, log_stream } => {
+            if message_type.text().as_deref() != Some("DATA_MESSAGE") {
+                return Err(String::new());
+            }
+            let (group, stream) = (log_group.bytes(), log_stream.bytes());
+            if group.len() > MAX_NAME_BYTES || stream.len() > MAX_NAME_BYTES {
+                return Err(String::new());
+            }
+            let out = out.take().unwrap_or_default();
+            lines = Some(Lines::new(masker, role, bounds, &group, &stream, doc, out));
+            Ok(())
+        }
+        CwlItem::Event(event) => {
+            let lines = lines.as_mut().ok_or_else(String::new)?;
+            let id = event.id.map_or_else(empty, |s| s.bytes());
+            let message = event.message.map_or_else(empty, |s| s.bytes());
+            lines.push(&id, event.timestamp, &message).inspect_err(|reason| refused = Some(reason.clone()))
+        }
+    });
+    match (done, lines) {
+        (Some(_), Some(lines)) => Ok(lines.finish(RecordKind::CloudWatchLogsGzip, arrival)),
+        // A bound (output, name or message length, time) refused an event: the record fails as on
+        // the two-pass path, without doing the work again (a hostile record is refused at its
+        // bound once). Only the reason can differ, for a document that is also invalid further on.
+        (None, Some(_)) if let Some(reason) = refused => {
+            Ok(Transformed::failed(RecordKind::CloudWatchLogsGzip, reason))
+        }
+        (_, Some(lines)) => Err(lines.data),
+        (_, None) => Err(out.unwrap_or_default()),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn transform_cloudwatch_logs(
     masker: &Masker,
@@ -383,7 +441,7 @@ fn transform_cloudwatch_logs(
     kind: RecordKind,
     arrival: Timestamp,
     bounds: &Bounds,
-    mut out: Vec<u8>,
+    out: Vec<u8>,
 ) -> Transformed {
     match probe.message_type.text().as_deref() {
         Some("DATA_MESSAGE") => {}
@@ -410,33 +468,8 @@ fn transform_cloudwatch_logs(
             return Transformed::failed(kind, format!("{name} is longer than {MAX_NAME_BYTES} bytes"));
         }
     }
-    let mut counts = Counts::default();
-    // Every line is {"logGroup":…,"logStream":…,"id":…,"timestamp":…,"message":…}; the group and
-    // stream are the same for the whole document, so they are masked and encoded once.
-    let mut prefix = Vec::with_capacity(group.len() + stream.len() + 48);
-    let mut masked = Vec::with_capacity(4096);
-    prefix.extend_from_slice(b"{\"logGroup\":");
-    counts += masker.mask_into(role, group, &mut masked);
-    write_json_string(&mut prefix, &masked);
-    prefix.extend_from_slice(b",\"logStream\":");
-    masked.clear();
-    counts += masker.mask_into(role, stream, &mut masked);
-    write_json_string(&mut prefix, &masked);
-    prefix.extend_from_slice(b",\"id\":");
-
-    let mut lines = Lines {
-        masker,
-        role,
-        bounds,
-        prefix,
-        masked,
-        data: {
-            out.reserve(doc.len().min(bounds.max_output) + 1024);
-            out
-        },
-        counts,
-        first_timestamp: None,
-    };
+    let mut lines = Lines::new(masker, role, bounds, group, stream, doc, out);
+    let counts = lines.counts;
     let mut refused = None;
     let fast = crate::probe::log_events(doc, &mut refused, |event| {
         let empty = || Cow::Borrowed(&b""[..]);
@@ -461,18 +494,7 @@ fn transform_cloudwatch_logs(
     if let Err(reason) = pass {
         return Transformed::failed(kind, reason);
     }
-    let Lines { data, counts, first_timestamp, .. } = lines;
-    let Some(first) = first_timestamp else {
-        return Transformed {
-            kind,
-            outcome: Outcome::Dropped { reason: "no log events" },
-            counts: Counts::default(),
-            ses: None,
-        };
-    };
-    let time = Timestamp::from_millisecond(first).ok().filter(plausible).unwrap_or(arrival);
-    let keys = PartitionKeys { event_type: "CloudWatchLogs".to_owned(), time };
-    Transformed { kind, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
+    lines.finish(kind, arrival)
 }
 
 /// An RFC 3339 time with its offset (`2024-05-01T09:30:00.000Z`, `…+09:00`), as SES writes them.
@@ -489,7 +511,50 @@ struct Lines<'m> {
     first_timestamp: Option<i64>,
 }
 
-impl Lines<'_> {
+impl<'m> Lines<'m> {
+    /// Lines for a document of `group` and `stream` (decoded, within [`MAX_NAME_BYTES`]), written
+    /// into `out`.
+    fn new(
+        masker: &'m Masker,
+        role: Role,
+        bounds: &'m Bounds,
+        group: &[u8],
+        stream: &[u8],
+        doc: &[u8],
+        mut out: Vec<u8>,
+    ) -> Lines<'m> {
+        let mut counts = Counts::default();
+        // Every line is {"logGroup":…,"logStream":…,"id":…,"timestamp":…,"message":…}; the group
+        // and stream are the same for the whole document, so they are masked and encoded once.
+        let mut prefix = Vec::with_capacity(group.len() + stream.len() + 48);
+        let mut masked = Vec::with_capacity(4096);
+        prefix.extend_from_slice(b"{\"logGroup\":");
+        counts += masker.mask_into(role, group, &mut masked);
+        write_json_string(&mut prefix, &masked);
+        prefix.extend_from_slice(b",\"logStream\":");
+        masked.clear();
+        counts += masker.mask_into(role, stream, &mut masked);
+        write_json_string(&mut prefix, &masked);
+        prefix.extend_from_slice(b",\"id\":");
+        out.reserve(doc.len().min(bounds.max_output) + 1024);
+        Lines { masker, role, bounds, prefix, masked, data: out, counts, first_timestamp: None }
+    }
+
+    fn finish(self, kind: RecordKind, arrival: Timestamp) -> Transformed {
+        let Lines { data, counts, first_timestamp, .. } = self;
+        let Some(first) = first_timestamp else {
+            return Transformed {
+                kind,
+                outcome: Outcome::Dropped { reason: "no log events" },
+                counts: Counts::default(),
+                ses: None,
+            };
+        };
+        let time = Timestamp::from_millisecond(first).ok().filter(plausible).unwrap_or(arrival);
+        let keys = PartitionKeys { event_type: "CloudWatchLogs", time };
+        Transformed { kind, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
+    }
+
     fn push(&mut self, id: &[u8], timestamp: i64, message: &[u8]) -> Result<(), String> {
         if id.len() > MAX_NAME_BYTES {
             return Err(format!("a log event id is longer than {MAX_NAME_BYTES} bytes"));
@@ -552,7 +617,7 @@ fn parse_marker(bytes: &[u8]) -> Option<(PartitionKeys, u8, &[u8])> {
             ("hop", v) => hop = v.parse::<u8>().ok(),
             // Only values a record of our own could have produced: a marker written by anyone else
             // can at most claim what an SES event or a log document could claim anyway.
-            ("eventType", v) if EVENT_TYPES.contains(&v) => event_type = Some(v.to_owned()),
+            ("eventType", v) => event_type = Some(*EVENT_TYPES.iter().find(|&&t| t == v)?),
             ("ts", v) => ts = v.parse::<i64>().ok().and_then(|s| Timestamp::from_second(s).ok()).filter(plausible),
             _ => return None,
         }
@@ -566,7 +631,7 @@ mod tests {
 
     #[test]
     fn marker_round_trips_and_rejects_garbage() {
-        let keys = PartitionKeys { event_type: "Bounce".into(), time: Timestamp::from_second(1_500_000_000).unwrap() };
+        let keys = PartitionKeys { event_type: "Bounce", time: Timestamp::from_second(1_500_000_000).unwrap() };
         let mut piece = marker_line(&keys, 2);
         piece.extend_from_slice(b"body\n");
         let (parsed, hop, body) = parse_marker(&piece).unwrap();
@@ -598,7 +663,59 @@ mod tests {
         let ses = br#"{"eventType":"Send","mail":{"timestamp":"0001-01-01T00:00:00Z","source":"a@example.com"}}"#;
         let t = transform(&masker, Role::Readonly, ses, Some(1_714_555_805_000), &bounds, &mut Scratch::default());
         let Outcome::Ok { keys, .. } = t.outcome else { panic!() };
-        assert_eq!(keys.to_map()["year"], "2024");
+        assert_eq!(&keys.to_map()["year"], "2024");
+    }
+
+    #[test]
+    fn the_one_pass_over_a_gzip_document_agrees_with_the_two_pass_path() {
+        // The same document as plain JSON takes the two-pass path (probe, then the events).
+        fn gzip(doc: &str) -> Vec<u8> {
+            use std::io::Write as _;
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(doc.as_bytes()).unwrap();
+            e.finish().unwrap()
+        }
+        let masker = Masker::new();
+        let bounds = Bounds { max_output: MAX_RECORD_OUTPUT, stop_at: None };
+        let event = r#"{"id":"1","timestamp":1714555801000,"message":"to bob@example.com from 10.1.2.3\n"}"#;
+        let docs = [
+            format!(
+                r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"logEvents":[{event},{event}]}}"#
+            ),
+            format!(r#"{{"messageType":"DATA_MESSAGE","logGroup":"g\u0040x","logStream":"a@b.example","logEvents":[{event}]}}"#),
+            format!(r#" {{ "messageType" : "DATA_MESSAGE" , "logGroup":"g","logStream":"s","logEvents":[ {event} ] }} "#),
+            r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[]}"#.to_owned(),
+            format!(r#"{{"logEvents":[{event}],"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s"}}"#),
+            format!(r#"{{"messageType":"CONTROL_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{event}]}}"#),
+            format!(r#"{{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{event}],"logGroup":"h"}}"#),
+            format!(r#"{{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{event}],"x":[1,}}"#),
+            format!(r#"{{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{event}]}} x"#),
+            format!(r#"{{"messageType":"DATA_\ud800","logGroup":"g","logStream":"s","logEvents":[{event}]}}"#),
+            format!(r#"{{"messageType":"DATA_MESSAGE","logGroup":null,"logStream":"s","logEvents":[{event}]}}"#),
+            format!(r#"{{"messageType":"DATA_MESSAGE","logGroup":"{}","logStream":"s","logEvents":[{event}]}}"#, "g".repeat(5000)),
+            r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1.5,"message":"m"}]}"#.to_owned(),
+            r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":"m","message":"n"}]}"#.to_owned(),
+            r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":"\ud800 \u0040"}]}"#.to_owned(),
+            r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":null}"#.to_owned(),
+        ];
+        for doc in &docs {
+            let at = Some(1_714_555_805_000);
+            let one = transform(&masker, Role::Readonly, &gzip(doc), at, &bounds, &mut Scratch::default());
+            let two = transform(&masker, Role::Readonly, doc.as_bytes(), at, &bounds, &mut Scratch::default());
+            assert_eq!(one.kind, RecordKind::CloudWatchLogsGzip, "{doc}");
+            match (&one.outcome, &two.outcome) {
+                (Outcome::Ok { data: a, keys: k, .. }, Outcome::Ok { data: b, keys: l, .. }) => {
+                    assert_eq!((String::from_utf8_lossy(a), k), (String::from_utf8_lossy(b), l), "{doc}");
+                    assert_eq!(one.counts, two.counts, "{doc}");
+                }
+                (Outcome::Dropped { reason: a }, Outcome::Dropped { reason: b }) => assert_eq!(a, b, "{doc}"),
+                (Outcome::Failed { reason: a }, Outcome::Failed { reason: b }) => assert_eq!(a, b, "{doc}"),
+                // Not a CloudWatch Logs document as plain JSON (an ordinary JSON record, or
+                // invalid): as gzip it fails.
+                (Outcome::Failed { .. }, _) if two.kind != RecordKind::CloudWatchLogsJson => {}
+                (a, b) => panic!("{doc}: {a:?} vs {b:?}"),
+            }
+        }
     }
 
     #[test]

@@ -279,7 +279,7 @@ fn cloudwatch_logs_become_masked_lines_and_control_messages_are_dropped() {
     assert_eq!(lines[0]["message"], "INFO sending order mail to t***@example.co.jp from 192.0.2.*");
     assert_eq!(lines[1]["message"], "WARN smtp retry for h***@example.net via [2001:db8:85a3:*]:587");
     let keys = &out.response.records[0].metadata.as_ref().unwrap().partition_keys;
-    let keys: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let keys: Vec<(&str, &str)> = keys.iter().collect();
     assert_eq!(
         keys,
         [("day", "01"), ("eventType", "CloudWatchLogs"), ("hour", "09"), ("month", "05"), ("year", "2024")]

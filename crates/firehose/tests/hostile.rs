@@ -232,7 +232,7 @@ fn forged_markers_are_masked_like_any_record_and_set_no_arbitrary_partition() {
     assert_no_leak(&out);
     for record in &out.response.records {
         let keys = &record.metadata.as_ref().unwrap().partition_keys;
-        assert_ne!(keys["eventType"], "Injected");
+        assert_ne!(&keys["eventType"], "Injected");
         assert!(keys["year"].starts_with("20"), "{keys:?}");
     }
     assert_eq!(out.kinds[4], RecordKind::Text, "a marker naming an unknown eventType is no marker");

@@ -40,8 +40,12 @@ fn firehose_doc_samples_produce_the_expected_metrics() {
     assert!(out.kinds.iter().all(|k| *k == RecordKind::SesEvent), "{:?}", out.kinds);
     assert!(out.response.records.iter().all(|r| r.result == RecordResult::Ok));
 
-    let event_types: Vec<String> =
-        out.response.records.iter().map(|r| r.metadata.as_ref().unwrap().partition_keys["eventType"].clone()).collect();
+    let event_types: Vec<String> = out
+        .response
+        .records
+        .iter()
+        .map(|r| r.metadata.as_ref().unwrap().partition_keys["eventType"].to_owned())
+        .collect();
     assert_eq!(
         event_types,
         [
@@ -61,7 +65,7 @@ fn firehose_doc_samples_produce_the_expected_metrics() {
     let bounce: serde_json::Value = serde_json::from_slice(&records[0]).unwrap();
     let ts = bounce["bounce"]["timestamp"].as_str().unwrap();
     let keys = &out.response.records[0].metadata.as_ref().unwrap().partition_keys;
-    assert_eq!(format!("{}-{}-{}T{}", keys["year"], keys["month"], keys["day"], keys["hour"]), ts[..13]);
+    assert_eq!(format!("{}-{}-{}T{}", &keys["year"], &keys["month"], &keys["day"], &keys["hour"]), ts[..13]);
 
     // Every sample uses ConfigSet and sender@example.com, except Subscription (no tags).
     let total: u64 = out.metrics.ses.values().map(|c| c[logmask_firehose::SES_METRICS.len() - 1]).sum();
