@@ -157,3 +157,35 @@ fn lines_from_an_open_idle_pipe_come_out_at_once() {
     assert!(child.wait().unwrap().success());
     reader.join().unwrap();
 }
+
+/// A file truncated in place while it is masked (a log rotation with `copytruncate`) ends the
+/// run with an error and a non-zero status, never a silently shorter output. The output pipe is
+/// left unread until the first masked bytes arrive, so the command is inside the file when it
+/// shrinks (its pipeline holds a few MiB; the file is 51 MiB).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_truncated_while_masked_is_an_error_not_a_short_output() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rotating.log");
+    std::fs::write(&path, b"GET /index.html from 10.0.0.1 for bob@example.com\n".repeat(1 << 20)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_logmask"))
+        .args(["mask", "--role", "readonly"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the logmask binary runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    stdout.read_exact(&mut first).expect("masked output starts");
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a truncated input must fail the run");
+    assert!(stderr.contains("shrank while it was being masked"), "{stderr}");
+    let whole = b"GET /index.html from <ipv4> for <email>\n".len() << 20;
+    assert!(rest.len() + 1 < whole, "the output is incomplete ({} of {whole} bytes), and says so", rest.len() + 1);
+}
