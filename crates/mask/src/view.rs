@@ -421,7 +421,9 @@ pub(crate) fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
 /// Does `text` start with a whole mask token, `<ipv6>` or `<ipv6:` (keyed, or with something
 /// nested), not just its letters (`<ipv63a＠…` is an address)?
 pub(crate) fn opens_token(text: &[u8]) -> bool {
-    MASK_TOKENS.iter().any(|t| text.starts_with(t) && matches!(text.get(t.len()), Some(b'>' | b':')))
+    // Every token opens with '<': most texts are decided by their first byte.
+    text.first() == Some(&b'<')
+        && MASK_TOKENS.iter().any(|t| text.starts_with(t) && matches!(text.get(t.len()), Some(b'>' | b':')))
 }
 
 #[cfg(test)]
@@ -440,6 +442,19 @@ mod tests {
             operator_ipv4(text.as_bytes(), keep, &mut fast);
             operator_ipv4_disguised(text.as_bytes(), keep, &mut reference);
             proptest::prop_assert_eq!(fast, reference, "{} keep {}", text, keep);
+        }
+    }
+
+    proptest::proptest! {
+        /// The operator view of an IPv6 address is `{:x}` of its first `keep` groups, each with
+        /// a colon, then `*`.
+        #[test]
+        fn the_ipv6_operator_view_is_the_formatted_groups(groups in proptest::array::uniform8(0u16..), keep in 0usize..=8) {
+            let addr = std::net::Ipv6Addr::from(groups);
+            let mut out = b"x".to_vec();
+            operator_ipv6(addr, keep, &mut out);
+            let expected: String = groups[..keep].iter().map(|g| format!("{g:x}:")).collect::<String>() + "*";
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), format!("x{expected}"));
         }
     }
 
