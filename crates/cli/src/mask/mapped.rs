@@ -7,7 +7,8 @@
 //! masked is read to its new end, as `read` would; a file that shrinks (a log rotation that
 //! truncates it in place) is an error, never a silently shorter output: the size is checked
 //! before each window, and a page that vanished under a window in use raises SIGBUS, which
-//! [`report_truncation`] turns into the same message and exit status 74 (EX_IOERR).
+//! [`report_truncation`] turns into the same message and exit status 74 (EX_IOERR; the size check
+//! exits 1 like any other error).
 
 use std::fs::File;
 use std::sync::{Arc, Once, mpsc};
