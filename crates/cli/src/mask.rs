@@ -202,7 +202,7 @@ fn mask_input(
 ) -> anyhow::Result<Counts> {
     if regular {
         let stage = |_free: mpsc::Receiver<Vec<u8>>, work: mpsc::SyncSender<Piece>, bar: Option<&ProgressBar>| {
-            mapped::map_pieces(masker, &input, work, bar, opts)
+            mapped::map_pieces(masker, &std::sync::Arc::new(input), work, bar, opts)
         };
         return mask_pieces(masker, role, out, bar, opts, stage);
     }
@@ -275,6 +275,7 @@ fn mask_pieces<'m>(
             let done_tx = done_tx.clone();
             let (work_rx, spare_outputs) = (&work_rx, &spare_outputs);
             scope.spawn(move || {
+                let mut scratch = Vec::new();
                 loop {
                     // One worker waits in `recv` holding the lock, the others wait for the lock.
                     let next = work_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
@@ -284,12 +285,16 @@ fn mask_pieces<'m>(
                     // A panic must not strand the pipeline: the writer would wait for this chunk
                     // forever and the reader for its buffer. It becomes the writer's error.
                     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        masker.mask_into(role, piece.input.bytes(), &mut masked)
+                        masker.mask_into(role, piece.input.bytes(&mut scratch), &mut masked)
                     }));
                     let (counts, panicked) = match result {
                         Ok(counts) => (counts, false),
                         Err(_) => (Counts::default(), true),
                     };
+                    // A long line's piece may have grown it; keep the usual size for the rest.
+                    if scratch.len() > 2 * CHUNK {
+                        scratch = Vec::new();
+                    }
                     let done = Masked {
                         seq: piece.seq,
                         input: piece.input,
@@ -359,15 +364,33 @@ enum Chunk {
     Mapped {
         map: std::sync::Arc<memmap2::Mmap>,
         range: std::ops::Range<usize>,
+        /// The mapped file, and where `range` starts in it.
+        file: std::sync::Arc<File>,
+        offset: u64,
     },
 }
 
 impl Chunk {
-    fn bytes(&self) -> &[u8] {
+    /// The piece's bytes. A mapped piece is read with `pread` into the masking thread's own
+    /// `scratch` buffer: the copy runs on every masking thread at once, where faulting the
+    /// mapping's pages in cost each thread more than the copy (the first stage touches only the
+    /// pages around its cuts). Should the read fail (the file shrank), the mapping is read, and a
+    /// vanished page reports the truncation.
+    fn bytes<'a>(&'a self, scratch: &'a mut Vec<u8>) -> &'a [u8] {
         match self {
             Chunk::Read { buf, len } => &buf[..*len],
             #[cfg(target_os = "linux")]
-            Chunk::Mapped { map, range } => &map[range.clone()],
+            Chunk::Mapped { map, range, file, offset } => {
+                use std::os::unix::fs::FileExt as _;
+                let len = range.len();
+                if scratch.len() < len {
+                    scratch.resize(len, 0);
+                }
+                match file.read_exact_at(&mut scratch[..len], *offset) {
+                    Ok(()) => &scratch[..len],
+                    Err(_) => &map[range.clone()],
+                }
+            }
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The first stage of `logmask mask` for a regular file: the file is mapped a window at a time
-//! and cut into pieces where the engine allows, so the masking threads read the page cache
-//! directly. Reading it instead copied every byte once more, on the same cores that mask: on
-//! clean logs the copy cost about half as much as masking itself.
+//! and cut into pieces where the engine allows; each masking thread then reads its piece with
+//! `pread` into a buffer of its own (`Chunk::bytes`). The first stage touches only the pages
+//! around its cuts, so no single thread copies every byte: a reader thread that did (the pipe
+//! path) made the default run slower than one thread on clean logs, and masking threads that
+//! faulted the mapping's pages in paid more for the faults than for a copy.
 //!
 //! A mapping reads what the file holds when a page is touched. A file that grows while it is
 //! masked is read to its new end, as `read` would; a file that shrinks (a log rotation that
@@ -27,7 +29,7 @@ const SHRANK: &str = "the input file shrank while it was being masked (truncated
 /// Maps `file` window by window and sends its pieces, in order, to the masking threads.
 pub(super) fn map_pieces(
     masker: &Masker,
-    file: &File,
+    file: &Arc<File>,
     work: mpsc::SyncSender<Piece>,
     bar: Option<&ProgressBar>,
     opts: StreamOpts,
@@ -53,7 +55,7 @@ pub(super) fn map_pieces(
         // bounds), and bytes cut off by a truncation raise SIGBUS, which `report_truncation`
         // turns into an error exit. Justified by benches/cli_report.py (file columns: the same
         // runs with `read` copied every byte once more).
-        let map = Arc::new(unsafe { MmapOptions::new().offset(pos).len(want).map(file)? });
+        let map = Arc::new(unsafe { MmapOptions::new().offset(pos).len(want).map(&**file)? });
         // Read-ahead in large steps.
         let _ = map.advise(Advice::Sequential);
         let mut start = 0;
@@ -79,7 +81,12 @@ pub(super) fn map_pieces(
             if let Some(bar) = bar {
                 bar.inc((cut - start) as u64);
             }
-            let input = Chunk::Mapped { map: Arc::clone(&map), range: start..cut };
+            let input = Chunk::Mapped {
+                map: Arc::clone(&map),
+                range: start..cut,
+                file: Arc::clone(file),
+                offset: pos + start as u64,
+            };
             if work.send(Piece { seq, input, flush: false }).is_err() {
                 return Ok(()); // the writer stopped; its error is the one to report
             }
