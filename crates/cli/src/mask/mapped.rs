@@ -53,8 +53,9 @@ pub(super) fn map_pieces(
         // process may still change the file under it: changed bytes are read as whatever they
         // are at the time (the engine indexes only within the slice, so no read goes out of
         // bounds), and bytes cut off by a truncation raise SIGBUS, which `report_truncation`
-        // turns into an error exit. Justified by benches/cli_report.py (file columns: the same
-        // runs with `read` copied every byte once more).
+        // turns into an error exit. Justified by benches/cli_report.py (file columns; README,
+        // "three designs": a reader thread copying every byte made the default run slower than
+        // one thread on clean logs).
         let map = Arc::new(unsafe { MmapOptions::new().offset(pos).len(want).map(&**file)? });
         // Read-ahead in large steps.
         let _ = map.advise(Advice::Sequential);
