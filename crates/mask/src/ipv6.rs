@@ -74,15 +74,8 @@ pub(crate) fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
     // "10\u0040::1": the same for the four hex digits of a JSON escape.
     let first =
         if escape_digits { s + 2 } else { json_escape_digits_end(hay, s).filter(|&a| a < e && a > floor).unwrap_or(s) };
-    for (k, &end) in ends.iter().enumerate() {
-        if k > 0 && end == ends[k - 1] {
-            continue;
-        }
-        if end > first
-            && let Some(f) = ipv6_exact(hay, first, end)
-        {
-            return Outcome::Found(f);
-        }
+    if let Some(f) = address_from(hay, first, &ends) {
+        return Outcome::Found(f);
     }
     // "ip:fe80::1", "[IPv6:2001:db8::1]": a label ending in a hex digit (or in nothing) runs into
     // the address through its colon. Not for ":::" ("arn:aws:s3:::cafe-bucket").
@@ -94,18 +87,20 @@ pub(crate) fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
             return Outcome::Skip(p + 1); // the next colon of this span tries it
         }
         // From here on nothing depends on which colon (after the label's) asked.
-        for (k, &end) in ends.iter().enumerate() {
-            if k > 0 && end == ends[k - 1] {
-                continue;
-            }
-            if end > after
-                && let Some(f) = ipv6_exact(hay, after, end)
-            {
-                return Outcome::Found(f);
-            }
+        if let Some(f) = address_from(hay, after, &ends) {
+            return Outcome::Found(f);
         }
     }
     judged
+}
+
+/// The first of the candidate `ends` (longest first; a repeated end is tried once) that makes
+/// `hay[start..end]` an address.
+fn address_from(hay: &[u8], start: usize, ends: &[usize; 4]) -> Option<Finding> {
+    ends.iter()
+        .enumerate()
+        .filter(|&(k, &end)| (k == 0 || end != ends[k - 1]) && end > start)
+        .find_map(|(_, &end)| ipv6_exact(hay, start, end))
 }
 
 fn ipv6_exact(hay: &[u8], start: usize, end: usize) -> Option<Finding> {

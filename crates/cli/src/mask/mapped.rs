@@ -22,9 +22,14 @@ use memmap2::{Advice, MmapOptions};
 
 use super::{Chunk, Piece, StreamOpts};
 
-/// What a truncated input reports (the SIGBUS handler writes the same words).
-const SHRANK: &str = "the input file shrank while it was being masked (truncated in place, e.g. by a log \
-                      rotation); the output is incomplete";
+/// What a truncated input reports, from the size check and from the SIGBUS handler (which can
+/// only write a literal, hence a macro).
+macro_rules! shrank {
+    () => {
+        "the input file shrank while it was being masked (truncated in place, e.g. by a log rotation); \
+         the output is incomplete"
+    };
+}
 
 /// Maps `file` window by window and sends its pieces, in order, to the masking threads.
 pub(super) fn map_pieces(
@@ -41,7 +46,7 @@ pub(super) fn map_pieces(
     loop {
         let len = file.metadata()?.len();
         if len < pos {
-            bail!("{SHRANK}: {len} bytes left of the {pos} already read");
+            bail!(concat!(shrank!(), ": {} bytes left of the {} already read"), len, pos);
         }
         if len == pos {
             return Ok(());
@@ -117,8 +122,7 @@ fn report_truncation() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         extern "C" fn on_sigbus(_signal: libc::c_int) {
-            const MESSAGE: &[u8] = b"logmask: error: the input file shrank while it was being masked (truncated \
-                                     in place, e.g. by a log rotation); the output is incomplete\n";
+            const MESSAGE: &[u8] = concat!("logmask: error: ", shrank!(), "\n").as_bytes();
             // SAFETY: write(2) and _exit(2) are async-signal-safe; MESSAGE is a static byte
             // string valid for its whole length. The process ends here: no code of the
             // interrupted thread runs again.
