@@ -11,15 +11,48 @@
 
 use crate::scan::Finding;
 
+/// An offset into a decoded text or its input. The thread's reused scratch holds `u32`s: dense
+/// disguises (an EC2 name is three units in eleven bytes) made 24-byte units outgrow the kept
+/// buffers, and the page faults of fresh ones cost a third of the time. Inputs over 4 GiB get
+/// `usize`.
+pub(crate) trait Offset: Copy {
+    /// `v`, which the caller has checked fits.
+    fn new(v: usize) -> Self;
+    fn get(self) -> usize;
+}
+
+impl Offset for u32 {
+    fn new(v: usize) -> Self {
+        debug_assert!(u32::try_from(v).is_ok());
+        v as u32
+    }
+    fn get(self) -> usize {
+        self as usize
+    }
+}
+
+impl Offset for usize {
+    fn new(v: usize) -> Self {
+        v
+    }
+    fn get(self) -> usize {
+        self
+    }
+}
+
 /// Decoded text and where its decoded units came from.
-#[derive(Default)]
-pub(crate) struct Decoded {
+pub(crate) struct Decoded<O = usize> {
     pub(crate) text: Vec<u8>,
-    /// `(decoded offset, input offset, input length)` of every decoded unit, in order.
-    units: Vec<(usize, usize, usize)>,
-    /// Scratch: the dashes of EC2 host names, in order (collected first, then merged with the
-    /// escapes: an iterator chain per name cost a tenth of the time on dense host names).
-    dashes: Vec<usize>,
+    /// `(decoded offset, shift after)` of every decoded unit, in order: the unit's character
+    /// stands at the decoded offset, and a decoded offset after it (up to the next unit) is the
+    /// input offset minus the shift. The shift before a unit is the previous unit's (or 0).
+    units: Vec<(O, O)>,
+}
+
+impl<O> Default for Decoded<O> {
+    fn default() -> Self {
+        Decoded { text: Vec::new(), units: Vec::new() }
+    }
 }
 
 /// The character an escape at `p` stands for and the escape's length, when it is one this
@@ -110,40 +143,57 @@ pub(crate) fn decode(hay: &[u8]) -> Option<Decoded> {
     decode_into(hay, &mut d).then_some(d)
 }
 
+/// The dashes of the EC2 host names in `hay`, in order, found as the merge asks for them.
+struct Ec2Dashes<'h> {
+    hay: &'h [u8],
+    found: memchr::memmem::FindIter<'h, 'static>,
+    host: [usize; 3],
+    /// The next of `host`'s dashes to hand out (3: none left).
+    next: usize,
+}
+
+impl Iterator for Ec2Dashes<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if self.next == 3 {
+            self.host = self.found.by_ref().find_map(|q| ec2_host(self.hay, q))?;
+            self.next = 0;
+        }
+        self.next += 1;
+        Some(self.host[self.next - 1])
+    }
+}
+
 /// [`decode`] into reused buffers: whether `hay` held anything to decode (`d` is then its
 /// decoded text). Dense disguises (`1%2e` repeated) made fresh buffers per call — a unit per
-/// three input bytes — cost more in page faults than the decoding itself.
-fn decode_into(hay: &[u8], d: &mut Decoded) -> bool {
+/// three input bytes — cost more in page faults than the decoding itself. `O` must hold
+/// `hay.len()`.
+fn decode_into<O: Offset>(hay: &[u8], d: &mut Decoded<O>) -> bool {
     static EC2: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"ip-"));
     d.text.clear();
     d.units.clear();
     // Units in input order, not overlapping: the escapes and full-width forms from one memchr3
     // pass, merged with the (rare) dashes of EC2 host names.
-    d.dashes.clear();
-    for q in EC2.find_iter(hay) {
-        if let Some(dashes) = ec2_host(hay, q) {
-            d.dashes.extend_from_slice(&dashes);
-        }
-    }
-    let dashes = std::mem::take(&mut d.dashes);
-    let mut next_dash = 0;
+    let mut dashes = Ec2Dashes { hay, found: EC2.find_iter(hay), host: [0; 3], next: 3 };
+    let mut dash = dashes.next();
     let mut copied = 0;
-    let mut push = |d: &mut Decoded, p: usize, len: usize, c: u8| {
+    let mut push = |d: &mut Decoded<O>, p: usize, len: usize, c: u8| {
         if p < copied {
             return;
         }
         d.text.extend_from_slice(&hay[copied..p]);
-        d.units.push((d.text.len(), p, len));
         d.text.push(c);
         copied = p + len;
+        d.units.push((O::new(d.text.len() - 1), O::new(copied - d.text.len())));
     };
     let mut next = 0;
     while let Some(i) = memchr::memchr3(b'\\', b'%', 0xEF, &hay[next..]) {
         let p = next + i;
-        while next_dash < dashes.len() && dashes[next_dash] < p {
-            push(d, dashes[next_dash], 1, b'.');
-            next_dash += 1;
+        while let Some(q) = dash.filter(|&q| q < p) {
+            push(d, q, 1, b'.');
+            dash = dashes.next();
         }
         // Full-width digits and dots are read as ASCII wherever they stand: a decision that
         // depended on their neighbours would change once a view masks those neighbours, and
@@ -164,10 +214,10 @@ fn decode_into(hay: &[u8], d: &mut Decoded) -> bool {
             next = at + len;
         }
     }
-    for &dash in &dashes[next_dash..] {
-        push(d, dash, 1, b'.');
+    while let Some(q) = dash {
+        push(d, q, 1, b'.');
+        dash = dashes.next();
     }
-    d.dashes = dashes;
     if d.units.is_empty() {
         return false;
     }
@@ -175,18 +225,20 @@ fn decode_into(hay: &[u8], d: &mut Decoded) -> bool {
     true
 }
 
-impl Decoded {
+impl<O: Offset> Decoded<O> {
     /// The input offset of decoded offset `d` (`d` may be the end of the text).
     fn to_input(&self, d: usize) -> usize {
-        self.to_input_from(self.units.partition_point(|&(dec, _, _)| dec <= d), d)
+        self.to_input_from(self.units.partition_point(|&(dec, _)| dec.get() <= d), d)
     }
 
     /// [`Self::to_input`] with `i` the number of units at or before `d`.
     fn to_input_from(&self, i: usize, d: usize) -> usize {
-        match i.checked_sub(1).map(|i| self.units[i]) {
+        let shift_after = |k: usize| self.units[k].1.get();
+        match i.checked_sub(1) {
             None => d,
-            Some((dec, raw, _)) if dec == d => raw,
-            Some((dec, raw, len)) => raw + len + (d - dec - 1),
+            // The unit's own character: the input offset where the unit starts.
+            Some(k) if self.units[k].0.get() == d => d + k.checked_sub(1).map_or(0, shift_after),
+            Some(k) => d + shift_after(k),
         }
     }
 
@@ -194,7 +246,7 @@ impl Decoded {
     /// once (a binary search per finding cost a fifth of the time on dense findings).
     fn to_input_finding_in_order(&self, cursor: &mut usize, f: Finding) -> Finding {
         let mut map = |d: usize| {
-            while *cursor < self.units.len() && self.units[*cursor].0 <= d {
+            while *cursor < self.units.len() && self.units[*cursor].0.get() <= d {
                 *cursor += 1;
             }
             self.to_input_from(*cursor, d)
@@ -214,6 +266,17 @@ impl Decoded {
             other => other,
         };
         Finding { start: self.to_input(f.start), end: self.to_input(f.end), kind }
+    }
+
+    /// Scans `hay` through `self` when it holds anything to decode; whether it did.
+    #[inline(always)]
+    fn scan_decoded(&mut self, hay: &[u8], emit: &mut impl FnMut(Finding)) -> bool {
+        if !decode_into(hay, self) {
+            return false;
+        }
+        let mut cursor = 0;
+        crate::prefilter::scan_blocks(&self.text, |f| emit(self.to_input_finding_in_order(&mut cursor, f)));
+        true
     }
 }
 
@@ -256,11 +319,17 @@ pub(crate) fn dot_unit(text: &[u8]) -> Option<usize> {
 #[inline(always)] // each caller's closure is inlined into its own copy of the scan loop
 pub(crate) fn scan(hay: &[u8], mut emit: impl FnMut(Finding)) {
     thread_local! {
-        static SCRATCH: std::cell::RefCell<Decoded> = std::cell::RefCell::new(Decoded::default());
+        static SCRATCH: std::cell::RefCell<Decoded<u32>> = std::cell::RefCell::new(Decoded::default());
     }
     /// Buffers larger than this (bytes) are not kept for the next call: a bound on what a
-    /// thread holds between records, above what a dense 1 MiB record needs.
-    const KEEP: usize = 8 << 20;
+    /// thread holds between records, above what the densest 2 MiB piece of the CLI needs.
+    const KEEP: usize = 16 << 20;
+    if u32::try_from(hay.len()).is_err() {
+        if !Decoded::<usize>::default().scan_decoded(hay, &mut emit) {
+            crate::prefilter::scan_blocks(hay, emit);
+        }
+        return;
+    }
     SCRATCH.with(|cell| {
         // A scan inside a scan (never today) would find the buffers taken: it gets its own.
         let mut own = Decoded::default();
@@ -269,11 +338,8 @@ pub(crate) fn scan(hay: &[u8], mut emit: impl FnMut(Finding)) {
             Ok(d) => d,
             Err(_) => &mut own,
         };
-        if decode_into(hay, d) {
-            let mut cursor = 0;
-            crate::prefilter::scan_blocks(&d.text, |f| emit(d.to_input_finding_in_order(&mut cursor, f)));
-            let units = d.units.capacity() * std::mem::size_of::<(usize, usize, usize)>();
-            if d.text.capacity() + units + d.dashes.capacity() * std::mem::size_of::<usize>() > KEEP {
+        if d.scan_decoded(hay, &mut emit) {
+            if d.text.capacity() + d.units.capacity() * std::mem::size_of::<(u32, u32)>() > KEEP {
                 *d = Decoded::default();
             }
         } else {
