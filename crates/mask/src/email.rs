@@ -47,6 +47,10 @@ pub(crate) fn email(hay: &[u8], at: usize, form: AtForm, floor: usize) -> Outcom
     if !(local_edge && domain_edge) {
         return skip;
     }
+    // The domain first: one ASCII label not followed by a dot ends the check ("a@a@a@…").
+    let Some(end) = domain(hay, s) else {
+        return skip;
+    };
     let start = match local_part(hay, at, form, floor) {
         Ok(start) => start,
         // "%40%40%40…": the local part before every later "%40" of this ASCII run is as long.
@@ -56,9 +60,6 @@ pub(crate) fn email(hay: &[u8], at: usize, form: AtForm, floor: usize) -> Outcom
             return Outcome::SkipSame(at + run);
         }
         Err(_) => return skip,
-    };
-    let Some(end) = domain(hay, s) else {
-        return skip;
     };
     if touches_mask(hay, start, end) {
         return skip; // "a@0.日本10.0.0.1" masks to "a@0.日本<ipv4>": no address appears in the view
@@ -185,6 +186,12 @@ pub(crate) fn domain(hay: &[u8], s: usize) -> Option<usize> {
     }
     if hay[s] == b'[' {
         return domain_literal(hay, s);
+    }
+    // One ASCII label followed by ASCII other than a dot (or by nothing) is no domain: the
+    // loop below would read one label and stop. At-sign chains ("a@a@a@…") are all this.
+    let ascii_label = hay[s..].iter().take_while(|&&b| LABEL[b as usize]).count();
+    if ascii_label > 0 && hay.get(s + ascii_label).is_none_or(|&b| b < 0x80 && b != b'.') {
+        return None;
     }
     // End of the longest run of two or more labels whose last label can be a TLD: the domain
     // when trailing labels cannot end one ("user@example.com.1", "…@example.com.com0ﬀ10.0.0.1",
