@@ -361,8 +361,11 @@ mod tests {
         assert_eq!(spans("::ffff:192.0.2.1"), vec![("::ffff:192.0.2.1", "ipv6")]);
         assert_eq!(spans("ip:10.0.0.1"), vec![("10.0.0.1", "ipv4")]);
         assert_eq!(spans("listening on :: port 22"), vec![]);
-        // Fuzz find: "a::*::2" masked to "a:0:0:**::2" and then found "::2"; IPs never touch a '*'.
-        assert_eq!(spans("a::*::2 1::*::1 10.0.0.1*"), vec![]);
+        // Fuzz find: "a::*::2" masked to "a:0:0:**::2" and then found "::2"; IPs never touch a
+        // mask's '*'.
+        assert_eq!(spans("a::*::2 1::*::1 10.0.0.1*.* 10.0.0.*"), vec![]);
+        // Stars where no mask puts them are text around an address (Markdown, bullets).
+        assert_eq!(spans("10.0.0.1* **10.0.0.2**"), vec![("10.0.0.1", "ipv4"), ("10.0.0.2", "ipv4")]);
         // Views of "2001:db8::1bob@example.com" and "10.0.0.1::1": nothing new appears.
         assert_eq!(spans("2001:db8::1***@example.com 2001:db8::<email> 10.0.0.*::1 <ipv4>::1 ::ffff:<ipv4>"), vec![]);
         assert_eq!(spans("b***@example.com@example.org <email>@example.com@example.org"), vec![]);

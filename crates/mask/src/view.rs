@@ -292,14 +292,35 @@ pub(crate) fn product_version(hay: &[u8], start: usize, floor: usize) -> bool {
 
 const MASK_TOKENS: [&[u8]; 3] = [b"<email", b"<ipv4", b"<ipv6"];
 
-/// How far back the '<' of a token that ends right before an address is looked for: a keyed
-/// token with an operator view nested in it fits.
-const TOKEN_SCAN: usize = 160;
-
-/// A '*' right against an IP candidate is an operator-mask edge (or looks like one): whichever it
-/// is, no IP touching it is an address, so a first and a second pass agree ("a::*::2").
+/// A '*' right against an IP candidate where an operator mask could have written it: no IP
+/// touching a mask's star is an address, so a first and a second pass agree ("a::*::2").
+///
+/// Only stars in the places masks put them. A mask's last star follows what the mask kept (a
+/// dot in any of its spellings, a colon, an EC2 name's dash, or a token's `>` where the input
+/// had the hex digit a disguised dot ends with); a mask's first star is an IPv4
+/// octet's (a dot follows it) or starts an e-mail mask's `***` and its at sign. Other stars are
+/// text: Markdown's `**10.0.0.1**` or a bullet's `*10.0.0.1` hold an address (they hid it from
+/// the readonly view while any star counted).
 pub(crate) fn touches_star(hay: &[u8], start: usize, end: usize) -> bool {
-    hay.get(end) == Some(&b'*') || (start > 0 && hay[start - 1] == b'*')
+    // The stars right before the candidate, and what stands before them: a mask's last star
+    // (input stars may follow it) after what the mask kept, or a token after the text an
+    // input's star followed ("EEEE::E*::EE" reads "<ipv6>*::EE" once masked: fuzz find).
+    let stars = hay[..start].iter().rev().take_while(|&&b| b == HIDDEN).count();
+    let star_before =
+        stars > 0 && start > stars && matches!(hay[start - stars - 1], b'.' | b':' | b'-' | b'e' | b'E' | 0x8E | b'>');
+    star_before || (hay.get(end) == Some(&HIDDEN) && star_opens_a_mask(hay, start, end))
+}
+
+/// Whether the star at `hay[end]`, right after a candidate `hay[start..end]`, may open an
+/// operator mask: an IPv4 octet's (a dot in any spelling follows it), an e-mail mask's
+/// (`***` and an at sign), or one after a kept IPv6 group or dot the candidate ends with.
+fn star_opens_a_mask(hay: &[u8], start: usize, end: usize) -> bool {
+    let after = &hay[end + 1..];
+    let dot_after = after.first() == Some(&b'.')
+        || [&b"\\u002e"[..], b"\\u002E", b"%2e", b"%2E", "\u{ff0e}".as_bytes()].iter().any(|d| after.starts_with(d));
+    let email_mask =
+        hay[end..].strip_prefix(MASK_STARS).is_some_and(|at| AtForm::ALL.iter().any(|a| at.starts_with(a.spelling())));
+    dot_after || email_mask || (end > start && matches!(hay[end - 1], b'.' | b':' | b'-'))
 }
 
 /// Does `text` end in four dot-separated numbers ("¡10.0.0.1")? An operator IPv4 mask shows at
@@ -315,8 +336,7 @@ fn ends_in_dotted_quad(text: &[u8]) -> bool {
 /// `b***@`)? In the input the address ran into a word ("2001:db8::1bob@…", "10.0.0.1::1") and was
 /// not one; once its neighbour is masked it must stay not one, or masking twice changes the text.
 ///
-/// "Touches" means: the candidate is glued to a token (`<ipv4>`, `<ipv6:…>` past masks nested in
-/// it, within [`TOKEN_SCAN`] bytes back and never across a line break), or a run of address text
+/// "Touches" means: the candidate is glued to a whole token (`<ipv4>`, `<ipv6:k1:…>`), or a run of address text
 /// joins it to an operator mask — `***` and an at sign ahead ("bob@example.com.日本1***@…"), an
 /// IP mask ahead that holds no `::` and does not end in a dotted quad of its own
 /// ("bob@example.com.com-0:0:0:*"), `.*`, `:*` or `***` right before it, or the domain an
@@ -391,31 +411,39 @@ pub(crate) fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     if before.last() != Some(&b'>') {
         return false;
     }
-    // The '<' that opens the token this '>' closes, past any masks nested in it: the readonly
-    // view of "<ipv6:0::2>" is "<ipv6:<ipv6>>".
-    // A token never holds a line break: the window ends at one, so every verdict stays within
-    // its line and a buffer may be cut after any newline (`Masker::cut_point`).
-    let mut window_start = before.len().saturating_sub(TOKEN_SCAN);
-    if let Some(nl) = memchr::memrchr(b'\n', &before[window_start..]) {
-        window_start += nl + 1;
+    ends_with_token(before)
+}
+
+/// Does `before` end with a whole token as the views write one: `<ipv4>`, or a pseudonym
+/// `<ipv4:key_id:digest>`? Only those: a '<' further back whose text ends in this '>' could be
+/// any text, and its distance changes once addresses inside it are masked (fuzz find: an
+/// address after `<ipv6:…>` with addresses inside was text in the input and found in the view,
+/// whose tokens had pushed the '<' out of reach).
+fn ends_with_token(before: &[u8]) -> bool {
+    // The longest token: the longest key id a token key may have, and the digest.
+    const LONGEST: usize = 1 + 5 + 1 + 64 + 1 + 12 + 1;
+    let window = &before[before.len().saturating_sub(LONGEST)..before.len() - 1];
+    let Some(open) = window.iter().rposition(|&b| b == b'<' || b == b'>' || b == b'\n') else {
+        return false;
+    };
+    if window[open] != b'<' {
+        return false;
     }
-    let window = &before[window_start..before.len() - 1];
-    let mut depth = 0usize;
-    let open = window.iter().rposition(|&b| match b {
-        b'>' => {
-            depth += 1;
-            false
-        }
-        b'<' if depth == 0 => true,
-        b'<' => {
-            depth -= 1;
-            false
-        }
+    let inner = &window[open + 1..];
+    let Some(name) = MASK_TOKENS.iter().map(|t| &t[1..]).find(|t| inner.starts_with(t)) else {
+        return false;
+    };
+    match &inner[name.len()..] {
+        [] => true,
+        [b':', keyed @ ..] => keyed.iter().rposition(|&b| b == b':').is_some_and(|colon| {
+            let (id, digest) = (&keyed[..colon], &keyed[colon + 1..]);
+            !id.is_empty()
+                && id.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                && digest.len() == 12
+                && digest.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        }),
         _ => false,
-    });
-    // Whatever is inside the token: it may be masked ("<ipv6:0::2>" reads "<ipv6:0:0:0:*>" in
-    // the operator view) and must still count.
-    open.is_some_and(|i| opens_token(&before[window_start + i..]))
+    }
 }
 
 /// Does `text` start with a whole mask token, `<ipv6>` or `<ipv6:` (keyed, or with something
