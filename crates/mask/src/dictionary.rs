@@ -318,13 +318,8 @@ impl Automaton {
 /// are looked up in a hashed bit set of the terms' first four; only a hit walks the automaton.
 #[derive(Debug)]
 struct Starts {
-    /// The ASCII bytes some term starts with (both cases of a letter in a case-insensitive
-    /// dictionary): bit `hi` of entry `lo` for byte `hi << 4 | lo`, the layout the SSSE3
-    /// classifier looks up.
-    first: [u8; 16],
-    /// The UTF-8 lead bytes some term starts with: bit `hi - 12` of entry `lo` for byte
-    /// `hi << 4 | lo` (Japanese text is mostly kana, and the terms mostly start with kanji).
-    lead: [u8; 16],
+    /// What the block classifier looks up.
+    tables: Tables,
     /// Bit `n` set when some term is `n` < [`KEY`] bytes long (its key is shorter).
     short: u8,
     /// Hashed bit set of every term's key: its first `min(len, 4)` bytes, lowercased, and
@@ -342,11 +337,65 @@ struct Starts {
 /// A block and the bytes after it that the keys of its last positions read.
 type Window = [u8; 64 + KEY];
 
+/// The classifier's lookup tables, each indexed by a nibble (the layout `pshufb` looks up).
+#[derive(Debug, Default)]
+struct Tables {
+    /// The ASCII bytes some term starts with (both cases of a letter in a case-insensitive
+    /// dictionary): bit `hi` of entry `lo` for byte `hi << 4 | lo`.
+    first: [u8; 16],
+    /// The UTF-8 lead bytes some term starts with: bit `hi - 12` of entry `lo` for byte
+    /// `hi << 4 | lo` (Japanese text is mostly kana, and the terms mostly start with kanji).
+    lead: [u8; 16],
+    /// The terms' first two bytes in eight buckets, Teddy-style: bit `k` of
+    /// `pairs[0][lo]`, `pairs[1][hi]`, `pairs[2][lo']` and `pairs[3][hi']` all set when bucket
+    /// `k` holds a pair whose first byte has the nibbles `hi`, `lo` and whose second byte has
+    /// `hi'`, `lo'` (a one-byte term's pair takes any second byte). Every term's pair passes;
+    /// other pairs pass only when one bucket holds all four of their nibbles, so the buckets
+    /// are filled to cover as few byte pairs as they can. On the benchmark's terms and app
+    /// logs this leaves a third of the positions the first-byte sets let through.
+    pairs: [[u8; 16]; 4],
+}
+
+/// Fills the eight buckets of [`Tables::pairs`] with `pairs` (`None`: any second byte):
+/// each pair goes to the bucket whose nibble sets grow the least, measured as the number of
+/// byte pairs the bucket then covers (the product of its four set sizes).
+fn pair_buckets(pairs: &std::collections::BTreeSet<(u8, Option<u8>)>) -> [[u8; 16]; 4] {
+    const ALL: u16 = u16::MAX;
+    let nibbles = |&(a, b): &(u8, Option<u8>)| -> [u16; 4] {
+        let (lo1, hi1) = b.map_or((ALL, ALL), |b| (1 << (b & 15), 1 << (b >> 4)));
+        [1 << (a & 15), 1 << (a >> 4), lo1, hi1]
+    };
+    let covered = |sets: &[u16; 4]| sets.iter().map(|s| u64::from(s.count_ones())).product::<u64>();
+    let mut buckets = [[0u16; 4]; 8];
+    for pair in pairs {
+        let add = nibbles(pair);
+        let grown = |b: &[u16; 4]| -> [u16; 4] { std::array::from_fn(|i| b[i] | add[i]) };
+        let best = (0..8)
+            .min_by_key(|&k| {
+                let b = &buckets[k];
+                let before = if b[0] == 0 { 0 } else { covered(b) };
+                (covered(&grown(b)) - before, covered(b))
+            })
+            .expect("eight buckets");
+        buckets[best] = grown(&buckets[best]);
+    }
+    let mut tables = [[0u8; 16]; 4];
+    for (k, bucket) in buckets.iter().enumerate() {
+        for (table, set) in tables.iter_mut().zip(bucket) {
+            for (nibble, entry) in table.iter_mut().enumerate() {
+                if set >> nibble & 1 == 1 {
+                    *entry |= 1 << k;
+                }
+            }
+        }
+    }
+    tables
+}
+
 impl Starts {
     fn new<'t>(terms: impl Iterator<Item = (&'t str, bool)>) -> Starts {
         let mut starts = Starts {
-            first: [0; 16],
-            lead: [0; 16],
+            tables: Tables::default(),
             short: 0,
             keys: Vec::new(),
             shift: 0,
@@ -356,11 +405,23 @@ impl Starts {
             avx2: std::is_x86_feature_detected!("avx2"),
         };
         let mut keys = std::collections::HashSet::new();
+        let mut pairs = std::collections::BTreeSet::new();
         for (term, case_insensitive) in terms {
             let bytes = term.as_bytes();
             let first = bytes[0];
+            let cases = |b: u8| {
+                if case_insensitive { [b.to_ascii_lowercase(), b.to_ascii_uppercase()] } else { [b, b] }
+            };
+            for a in cases(first) {
+                match bytes.get(1) {
+                    None => {
+                        pairs.insert((a, None));
+                    }
+                    Some(&b) => pairs.extend(cases(b).map(|b| (a, Some(b)))),
+                }
+            }
             if first.is_ascii() {
-                let mut set = |b: u8| starts.first[usize::from(b & 15)] |= 1 << (b >> 4);
+                let mut set = |b: u8| starts.tables.first[usize::from(b & 15)] |= 1 << (b >> 4);
                 set(first);
                 if case_insensitive {
                     set(first.to_ascii_lowercase());
@@ -368,7 +429,7 @@ impl Starts {
                 }
             } else {
                 // A term is UTF-8: its first byte is a lead byte, 0xC2 and up.
-                starts.lead[usize::from(first & 15)] |= 1 << ((first >> 4) - 12);
+                starts.tables.lead[usize::from(first & 15)] |= 1 << ((first >> 4) - 12);
             }
             let n = bytes.len().min(KEY);
             if n < KEY {
@@ -380,6 +441,7 @@ impl Starts {
         // terms share prefixes, and a set that stays in the L1 cache is what keeps the
         // per-position test cheap (10 000 terms of the benchmark have ~330 keys).
         let log2 = (keys.len() * 16).next_power_of_two().trailing_zeros().clamp(9, 24);
+        starts.tables.pairs = pair_buckets(&pairs);
         starts.keys = vec![0; 1 << (log2 - 6)];
         starts.shift = 64 - log2;
         for (key, n) in keys {
@@ -408,7 +470,7 @@ impl Starts {
     fn positions(&self, classes: Classes, before_word: bool) -> (u64, bool) {
         let word = classes.word;
         let word_start = !(word << 1 | u64::from(before_word));
-        let at = classes.first & (word_start | !word) | classes.lead;
+        let at = (classes.first & (word_start | !word) | classes.lead) & classes.pair;
         (at, word >> 63 == 1)
     }
 
@@ -464,19 +526,28 @@ fn is_ascii_word_byte(b: u8) -> bool {
 struct Classes {
     /// ASCII letters, digits and `_`.
     word: u64,
-    /// ASCII bytes some term starts with ([`Starts::first`]).
+    /// ASCII bytes some term starts with ([`Tables::first`]).
     first: u64,
-    /// UTF-8 lead bytes some term starts with ([`Starts::lead`]).
+    /// UTF-8 lead bytes some term starts with ([`Tables::lead`]).
     lead: u64,
+    /// Bytes that, with the byte after them, may be a term's first two ([`Tables::pairs`]).
+    pair: u64,
 }
 
 /// The portable definition of the classifier; the SIMD version must agree with it.
-fn classify_scalar(block: &[u8; 64], first: &[u8; 16], lead: &[u8; 16]) -> Classes {
+fn classify_scalar(window: &Window, t: &Tables) -> Classes {
     let mut c = Classes::default();
-    for (i, &b) in block.iter().enumerate() {
+    for (i, pair) in window[..65].windows(2).enumerate() {
+        let (b, next) = (pair[0], pair[1]);
         c.word |= u64::from(is_ascii_word_byte(b)) << i;
-        c.first |= u64::from(b.is_ascii() && first[usize::from(b & 15)] >> (b >> 4) & 1 == 1) << i;
-        c.lead |= u64::from(b >= 0xC0 && lead[usize::from(b & 15)] >> ((b >> 4) - 12) & 1 == 1) << i;
+        c.first |= u64::from(b.is_ascii() && t.first[usize::from(b & 15)] >> (b >> 4) & 1 == 1) << i;
+        c.lead |= u64::from(b >= 0xC0 && t.lead[usize::from(b & 15)] >> ((b >> 4) - 12) & 1 == 1) << i;
+        let [lo, hi, next_lo, next_hi] = &t.pairs;
+        let buckets = lo[usize::from(b & 15)]
+            & hi[usize::from(b >> 4)]
+            & next_lo[usize::from(next & 15)]
+            & next_hi[usize::from(next >> 4)];
+        c.pair |= u64::from(buckets != 0) << i;
     }
     c
 }
@@ -488,7 +559,7 @@ mod ssse3 {
         _mm_or_si128, _mm_set1_epi8, _mm_setr_epi8, _mm_setzero_si128, _mm_shuffle_epi8, _mm_srli_epi16,
     };
 
-    use super::Classes;
+    use super::{Classes, Tables, Window};
 
     #[target_feature(enable = "ssse3")]
     #[inline]
@@ -500,12 +571,11 @@ mod ssse3 {
     /// (`pshufb`): the set's row for the low nibble, and the bit of the high nibble.
     #[target_feature(enable = "ssse3")]
     #[inline]
-    pub(super) fn classify(block: &[u8; 64], first: &[u8; 16], lead: &[u8; 16]) -> Classes {
-        // SAFETY: `first` and `lead` are 16 bytes, and `_mm_loadu_si128` has no alignment
-        // requirement.
-        let (rows, lead_rows) = unsafe {
-            (_mm_loadu_si128(first.as_ptr().cast::<__m128i>()), _mm_loadu_si128(lead.as_ptr().cast::<__m128i>()))
-        };
+    pub(super) fn classify(window: &Window, t: &Tables) -> Classes {
+        // SAFETY: every table is 16 bytes, and `_mm_loadu_si128` has no alignment requirement.
+        let table = |bytes: &[u8; 16]| unsafe { _mm_loadu_si128(bytes.as_ptr().cast::<__m128i>()) };
+        let (rows, lead_rows) = (table(&t.first), table(&t.lead));
+        let pairs = t.pairs.each_ref().map(table);
         // Bit `hi` for the high nibbles of ASCII, nothing for 8..=15 (no ASCII byte has them);
         // bit `hi - 12` for those of lead bytes.
         let hi_bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -514,9 +584,14 @@ mod ssse3 {
         let mut c = Classes::default();
         for k in 0..4 {
             let at = 16 * k;
-            // SAFETY: `at + 16 <= 64`: the load reads 16 bytes inside `block`, and
-            // `_mm_loadu_si128` has no alignment requirement.
-            let v = unsafe { _mm_loadu_si128(block.as_ptr().add(at).cast::<__m128i>()) };
+            // SAFETY: `at + 1 + 16 <= 65 <= window.len()`: both loads read 16 bytes inside
+            // `window`, and `_mm_loadu_si128` has no alignment requirement.
+            let (v, next) = unsafe {
+                (
+                    _mm_loadu_si128(window.as_ptr().add(at).cast::<__m128i>()),
+                    _mm_loadu_si128(window.as_ptr().add(at + 1).cast::<__m128i>()),
+                )
+            };
             // Adding 80 maps `0`–`9`, and only them, to the ten smallest signed bytes; with bit
             // 5 set (capitals folded), adding 31 maps `a`–`z` to the 26 smallest.
             let digit = _mm_cmpgt_epi8(_mm_set1_epi8(-118), _mm_add_epi8(v, _mm_set1_epi8(80)));
@@ -531,9 +606,17 @@ mod ssse3 {
             let lead_row = _mm_shuffle_epi8(lead_rows, lo);
             let lead_hi = _mm_shuffle_epi8(lead_bit, hi);
             let not_lead = _mm_cmpeq_epi8(_mm_and_si128(lead_row, lead_hi), _mm_setzero_si128());
+            let next_lo = _mm_and_si128(next, nibble);
+            let next_hi = _mm_and_si128(_mm_srli_epi16(next, 4), nibble);
+            let buckets = _mm_and_si128(
+                _mm_and_si128(_mm_shuffle_epi8(pairs[0], lo), _mm_shuffle_epi8(pairs[1], hi)),
+                _mm_and_si128(_mm_shuffle_epi8(pairs[2], next_lo), _mm_shuffle_epi8(pairs[3], next_hi)),
+            );
+            let no_pair = _mm_cmpeq_epi8(buckets, _mm_setzero_si128());
             c.word |= bits(_mm_or_si128(_mm_or_si128(digit, letter), underscore)) << at;
             c.first |= (!bits(outside) & 0xFFFF) << at;
             c.lead |= (!bits(not_lead) & 0xFFFF) << at;
+            c.pair |= (!bits(no_pair) & 0xFFFF) << at;
         }
         c
     }
@@ -549,7 +632,7 @@ mod avx2 {
         _mm256_set1_epi8, _mm256_setr_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
     };
 
-    use super::Classes;
+    use super::{Classes, Tables, Window};
 
     #[target_feature(enable = "avx2")]
     #[inline]
@@ -559,15 +642,13 @@ mod avx2 {
 
     #[target_feature(enable = "avx2")]
     #[inline]
-    pub(super) fn classify(block: &[u8; 64], first: &[u8; 16], lead: &[u8; 16]) -> Classes {
-        // SAFETY: `first` and `lead` are 16 bytes, and `_mm_loadu_si128` has no alignment
-        // requirement.
-        let (rows, lead_rows) = unsafe {
-            (
-                _mm256_broadcastsi128_si256(_mm_loadu_si128(first.as_ptr().cast::<__m128i>())),
-                _mm256_broadcastsi128_si256(_mm_loadu_si128(lead.as_ptr().cast::<__m128i>())),
-            )
+    pub(super) fn classify(window: &Window, t: &Tables) -> Classes {
+        // SAFETY: every table is 16 bytes, and `_mm_loadu_si128` has no alignment requirement.
+        let table = |bytes: &[u8; 16]| {
+            _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(bytes.as_ptr().cast::<__m128i>()) })
         };
+        let (rows, lead_rows) = (table(&t.first), table(&t.lead));
+        let pairs = t.pairs.each_ref().map(table);
         #[rustfmt::skip]
         let hi_bit = _mm256_setr_epi8(
             1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -582,9 +663,14 @@ mod avx2 {
         let mut c = Classes::default();
         for k in 0..2 {
             let at = 32 * k;
-            // SAFETY: `at + 32 <= 64`: the load reads 32 bytes inside `block`, and
-            // `_mm256_loadu_si256` has no alignment requirement.
-            let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(at).cast::<__m256i>()) };
+            // SAFETY: `at + 1 + 32 <= 65 <= window.len()`: both loads read 32 bytes inside
+            // `window`, and `_mm256_loadu_si256` has no alignment requirement.
+            let (v, next) = unsafe {
+                (
+                    _mm256_loadu_si256(window.as_ptr().add(at).cast::<__m256i>()),
+                    _mm256_loadu_si256(window.as_ptr().add(at + 1).cast::<__m256i>()),
+                )
+            };
             // As in the SSSE3 version: `0`–`9` plus 80, and `a`–`z` (capitals folded) plus 31,
             // are the smallest signed bytes.
             let digit = _mm256_cmpgt_epi8(_mm256_set1_epi8(-118), _mm256_add_epi8(v, _mm256_set1_epi8(80)));
@@ -599,9 +685,17 @@ mod avx2 {
             let lead_row = _mm256_shuffle_epi8(lead_rows, lo);
             let lead_hi = _mm256_shuffle_epi8(lead_bit, hi);
             let not_lead = _mm256_cmpeq_epi8(_mm256_and_si256(lead_row, lead_hi), _mm256_setzero_si256());
+            let next_lo = _mm256_and_si256(next, nibble);
+            let next_hi = _mm256_and_si256(_mm256_srli_epi16(next, 4), nibble);
+            let buckets = _mm256_and_si256(
+                _mm256_and_si256(_mm256_shuffle_epi8(pairs[0], lo), _mm256_shuffle_epi8(pairs[1], hi)),
+                _mm256_and_si256(_mm256_shuffle_epi8(pairs[2], next_lo), _mm256_shuffle_epi8(pairs[3], next_hi)),
+            );
+            let no_pair = _mm256_cmpeq_epi8(buckets, _mm256_setzero_si256());
             c.word |= bits(_mm256_or_si256(_mm256_or_si256(digit, letter), underscore)) << at;
             c.first |= (!bits(outside) & 0xFFFF_FFFF) << at;
             c.lead |= (!bits(not_lead) & 0xFFFF_FFFF) << at;
+            c.pair |= (!bits(no_pair) & 0xFFFF_FFFF) << at;
         }
         c
     }
@@ -780,7 +874,7 @@ impl Dictionary {
         if starts.avx2 {
             #[target_feature(enable = "avx2")]
             fn blocks(d: &Dictionary, starts: &Starts, text: &[u8], emit: &mut dyn FnMut(usize, usize, u16)) {
-                d.find_blocks(starts, text, emit, |block| avx2::classify(block, &starts.first, &starts.lead));
+                d.find_blocks(starts, text, emit, |window| avx2::classify(window, &starts.tables));
             }
             // SAFETY: `starts.avx2` is true only when `is_x86_feature_detected!` said the
             // running CPU has AVX2, so it executes every instruction `blocks` may contain.
@@ -790,13 +884,13 @@ impl Dictionary {
         if starts.ssse3 {
             #[target_feature(enable = "ssse3")]
             fn blocks(d: &Dictionary, starts: &Starts, text: &[u8], emit: &mut dyn FnMut(usize, usize, u16)) {
-                d.find_blocks(starts, text, emit, |block| ssse3::classify(block, &starts.first, &starts.lead));
+                d.find_blocks(starts, text, emit, |window| ssse3::classify(window, &starts.tables));
             }
             // SAFETY: `starts.ssse3` is true only when `is_x86_feature_detected!` said the
             // running CPU has SSSE3, so it executes every instruction `blocks` may contain.
             return unsafe { blocks(self, starts, text, emit) };
         }
-        self.find_blocks(starts, text, emit, |block| classify_scalar(block, &starts.first, &starts.lead));
+        self.find_blocks(starts, text, emit, |window| classify_scalar(window, &starts.tables));
     }
 
     #[inline(always)] // the classifier must be inlined into each copy of the loop
@@ -805,10 +899,10 @@ impl Dictionary {
         starts: &Starts,
         text: &[u8],
         emit: &mut dyn FnMut(usize, usize, u16),
-        classify: impl Fn(&[u8; 64]) -> Classes,
+        classify: impl Fn(&Window) -> Classes,
     ) {
         let mut block = |window: &Window, base: usize, before_word: bool| -> bool {
-            let classes = classify(window.first_chunk().expect("a window starts with its block"));
+            let classes = classify(window);
             let (at, last_word) = starts.positions(classes, before_word);
             let mut hit = starts.keyed(window, at);
             if starts.short != 0 {
@@ -1187,29 +1281,35 @@ mod tests {
 
     #[test]
     fn byte_classes_agree_with_the_scalar_definitions() {
-        let (mut first, mut lead) = ([0; 16], [0; 16]);
+        let mut t = Tables::default();
         for b in [b'-', b'.', b'A', b'z', b'_', b'7', 0x7F] {
-            first[usize::from(b & 15)] |= 1 << (b >> 4);
+            t.first[usize::from(b & 15)] |= 1 << (b >> 4);
         }
         for b in [0xC3_u8, 0xE5, 0xE9, 0xF0] {
-            lead[usize::from(b & 15)] |= 1 << ((b >> 4) - 12);
+            t.lead[usize::from(b & 15)] |= 1 << ((b >> 4) - 12);
         }
+        let pairs: std::collections::BTreeSet<(u8, Option<u8>)> =
+            [(b'A', Some(b'c')), (b'z', Some(b'z')), (0xE5, Some(0xB1)), (b'-', None), (b'7', Some(0xFF))].into();
+        t.pairs = pair_buckets(&pairs);
         for b in 0..=255u8 {
             for lane in [0, 5, 15, 16, 31, 32, 63] {
-                for fill in [0x00, 0x7F, 0x80, 0xFF, b'z', b'0', b'-'] {
-                    let mut block = [fill; 64];
-                    block[lane] = b;
-                    let want = classify_scalar(&block, &first, &lead);
+                for fill in [0x00, 0x7F, 0x80, 0xFF, b'z', b'0', b'-', b'c', 0xB1] {
+                    let mut window = [fill; 64 + KEY];
+                    window[lane] = b;
+                    let want = classify_scalar(&window, &t);
                     assert_eq!(want.word >> lane & 1 == 1, is_ascii_word_byte(b));
+                    // Every listed pair passes, at any lane.
+                    let listed = pairs.iter().any(|&(a, c)| a == b && c.is_none_or(|c| c == fill));
+                    assert!(!listed || want.pair >> lane & 1 == 1, "{b:#x} then {fill:#x}");
                     #[cfg(target_arch = "x86_64")]
                     if std::is_x86_feature_detected!("ssse3") {
                         // SAFETY: the CPU has SSSE3 (checked on the line above).
-                        assert_eq!(unsafe { ssse3::classify(&block, &first, &lead) }, want, "{b:#x} in lane {lane}");
+                        assert_eq!(unsafe { ssse3::classify(&window, &t) }, want, "{b:#x} in lane {lane}");
                     }
                     #[cfg(target_arch = "x86_64")]
                     if std::is_x86_feature_detected!("avx2") {
                         // SAFETY: the CPU has AVX2 (checked on the line above).
-                        assert_eq!(unsafe { avx2::classify(&block, &first, &lead) }, want, "{b:#x} in lane {lane}");
+                        assert_eq!(unsafe { avx2::classify(&window, &t) }, want, "{b:#x} in lane {lane}");
                     }
                     let four = u32::from_le_bytes([b, fill, b, fill]);
                     let want = u32::from_le_bytes([b, fill, b, fill].map(|c| c.to_ascii_lowercase()));
@@ -1217,6 +1317,28 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn pair_buckets_pass_every_pair_and_few_others() {
+        // The benchmark's shape of terms: capitalised names over a few syllables, Japanese names.
+        let mut pairs = std::collections::BTreeSet::new();
+        for a in b"KNRTMSBLXVDQkntrmsblxvdq" {
+            for b in b"aoihue" {
+                pairs.insert((*a, Some(*b)));
+            }
+        }
+        let t = pair_buckets(&pairs);
+        let passes = |a: u8, b: u8| {
+            t[0][usize::from(a & 15)]
+                & t[1][usize::from(a >> 4)]
+                & t[2][usize::from(b & 15)]
+                & t[3][usize::from(b >> 4)]
+                != 0
+        };
+        assert!(pairs.iter().all(|&(a, b)| passes(a, b.unwrap())));
+        let others = (0..=255u8).flat_map(|a| (0..=255u8).map(move |b| (a, b))).filter(|&(a, b)| passes(a, b)).count();
+        assert!(others < 4 * pairs.len(), "{others} byte pairs pass for {} listed", pairs.len());
     }
 
     #[test]
