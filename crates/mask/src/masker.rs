@@ -204,7 +204,7 @@ impl Masker {
         let mut found = Vec::new();
         crate::decode::scan(hay, |f| found.push(f));
         if !self.identifiers.is_empty() {
-            found = self.merge_identifiers(hay, std::slice::from_ref(&(0..hay.len())), found);
+            found = self.merge_identifiers(hay, std::slice::from_ref(&(0..hay.len())), found, None);
         }
         found
     }
@@ -220,7 +220,7 @@ impl Masker {
             }
         }
         let ranges: Vec<Range<usize>> = lines.iter().map(|(r, _)| r.clone()).collect();
-        self.merge_identifiers(hay, &ranges, found)
+        self.merge_identifiers(hay, &ranges, found, None)
     }
 
     /// The name of user-defined identifier `index` (from [`Kind::Custom`]).
@@ -234,12 +234,7 @@ impl Masker {
     pub fn mask_into(&self, role: Role, hay: &[u8], out: &mut Vec<u8>) -> Counts {
         out.reserve(hay.len());
         if !self.identifiers.is_empty() {
-            let found = self.find(hay);
-            let start = out.len();
-            let mut rendered = Vec::new();
-            let counts = self.render_findings(role, hay, &found, out, &mut rendered);
-            self.mask_uncovered_identifiers(role, start, out, rendered);
-            return counts;
+            return self.mask_identifiers_into(role, hay, out, true);
         }
         // One branch on the role, outside the loop; each arm is its own monomorphised scan.
         match role {
@@ -252,6 +247,37 @@ impl Masker {
             Role::Operator => self.render_streaming(hay, out, |m, hay, f, out| m.render_operator(hay, f, out)),
             Role::Readonly => self.render_streaming(hay, out, |m, hay, f, out| m.render_readonly(hay, f, out)),
         }
+    }
+
+    /// [`Masker::mask_into`] with user-defined identifiers. With `narrow`, the readonly view's
+    /// second round searches only the lines [`second_round_lines`] names; without, every line
+    /// a replacement changed (the reference the tests compare the narrow round with).
+    fn mask_identifiers_into(&self, role: Role, hay: &[u8], out: &mut Vec<u8>, narrow: bool) -> Counts {
+        let mut found = Vec::new();
+        crate::decode::scan(hay, |f| found.push(f));
+        let mut declined = Vec::new();
+        let found = self.merge_identifiers(hay, std::slice::from_ref(&(0..hay.len())), found, Some(&mut declined));
+        let start = out.len();
+        let mut rendered = Vec::new();
+        let counts = self.render_findings(role, hay, &found, out, &mut rendered);
+        if narrow && role == Role::Readonly && self.identifiers.iter().all(|i| i.regex.is_none()) {
+            rendered = second_round_lines(hay, rendered, &found, &declined, out.len() - start);
+        }
+        self.mask_uncovered_identifiers(role, start, out, rendered);
+        counts
+    }
+
+    /// The `role` view with every changed line searched again for user-defined identifiers:
+    /// the reference for the narrower second round of [`Masker::mask_into`].
+    #[doc(hidden)]
+    pub fn mask_searching_every_changed_line(&self, role: Role, hay: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(hay.len());
+        if self.identifiers.is_empty() {
+            self.mask_into(role, hay, &mut out);
+        } else {
+            self.mask_identifiers_into(role, hay, &mut out, false);
+        }
+        out
     }
 
     /// Where `hay` may be cut without changing any verdict: the largest `c` such that masking
@@ -397,10 +423,21 @@ impl Masker {
     /// Adds the user-defined identifiers' matches in `lines` (whole lines of `hay`, in order)
     /// that do not overlap a built-in finding and do not change what is found around them
     /// once masked.
-    fn merge_identifiers(&self, hay: &[u8], lines: &[Range<usize>], builtin: Vec<Finding>) -> Vec<Finding> {
+    ///
+    /// `declined`, when given, receives the start of every match left out.
+    fn merge_identifiers(
+        &self,
+        hay: &[u8],
+        lines: &[Range<usize>],
+        builtin: Vec<Finding>,
+        mut declined: Option<&mut Vec<usize>>,
+    ) -> Vec<Finding> {
         let mut extra: Vec<Finding> = Vec::new();
+        let mut inside_tokens = Vec::new();
         let mut candidate = |start: usize, end: usize, kind: Kind| {
-            if !view::inside_token(hay, start, end) {
+            if view::inside_token(hay, start, end) {
+                inside_tokens.push(start);
+            } else {
                 let (start, end) = json_number_span(hay, start, end).unwrap_or((start, end));
                 extra.push(Finding { start, end, kind });
             }
@@ -426,6 +463,9 @@ impl Masker {
                 candidate(r.start + start, r.start + end, Kind::Custom(index));
             });
         }
+        if let Some(declined) = declined.as_deref_mut() {
+            declined.append(&mut inside_tokens);
+        }
         if extra.is_empty() {
             return builtin;
         }
@@ -443,6 +483,8 @@ impl Masker {
             if x.start >= last_end && !overlaps_next && token_keeps_neighbours(hay, x.start, x.end, quoted) {
                 last_end = x.end;
                 merged.push(x);
+            } else if let Some(declined) = declined.as_deref_mut() {
+                declined.push(x.start);
             }
         }
         merged.extend(b);
@@ -571,6 +613,58 @@ fn shifted(f: Finding, by: usize) -> Finding {
         kind => kind,
     };
     Finding { start: f.start + by, end: f.end + by, kind }
+}
+
+/// The readonly view's second round, with dictionary terms only (no patterns): of the
+/// replacements `rendered` (view offset, user identifier's) for `found` (in order), those whose
+/// lines the round must search, plus the view offsets of the `declined` matches (input offsets).
+///
+/// A term's match in the view that the input did not have lies in text the view copied (a
+/// term holds no `<` or `>`, and one inside a token is declined), so it differs from the input
+/// only in what stands around it. Next to a built-in token with an ASCII byte that is no word
+/// character on each side nothing a term reads changes: its whole-word test reads that byte in
+/// both; a token holds no JSON-number byte, quote or space; a match inside a token is declined
+/// in both. What does change: the verdict of a match declined because masking it would have
+/// changed an address nearby (that address is a token now), or because it overlapped another
+/// match; and a whole-word test next to an address glued to a word character (after an
+/// escape's last digit, "caf\u00e91.2.3.4", or a letter). Those lines are searched again, as
+/// are lines with a term's token; the other lines are not (a fifth of app logs hold an
+/// address: they were searched twice). Patterns may match anything, tokens included: with any,
+/// every changed line is.
+fn second_round_lines(
+    hay: &[u8],
+    rendered: Vec<(usize, bool)>,
+    found: &[Finding],
+    declined: &[usize],
+    view_len: usize,
+) -> Vec<(usize, bool)> {
+    let mut declined = declined.to_vec();
+    declined.sort_unstable();
+    let mut lines = Vec::with_capacity(declined.len());
+    let mut next = declined.iter().copied().peekable();
+    // The view offset of input offset `d` between two findings: `d + shift`, with `shift` what
+    // the replacements before it added (a token is longer or shorter than its address).
+    let mut shift = 0isize;
+    for (i, (f, &(from, custom))) in found.iter().zip(&rendered).enumerate() {
+        while let Some(d) = next.next_if(|&d| d < f.end) {
+            // Inside a finding: where its replacement starts.
+            let at = if d >= f.start { from } else { d.saturating_add_signed(shift) };
+            lines.push((at, true));
+        }
+        let glued = |b: Option<&u8>| b.is_some_and(|&b| b >= 0x80 || b.is_ascii_alphanumeric() || b == b'_');
+        if custom || glued(f.start.checked_sub(1).map(|i| &hay[i])) || glued(hay.get(f.end)) {
+            lines.push((from, true));
+        }
+        // Where the replacement ends: the copied text after it is as long as in the input.
+        let end = match (found.get(i + 1), rendered.get(i + 1)) {
+            (Some(g), Some(&(g_from, _))) => g_from - (g.start - f.end),
+            _ => view_len - (hay.len() - f.end),
+        };
+        shift = end as isize - f.end as isize;
+    }
+    lines.extend(next.map(|d| (d.saturating_add_signed(shift), true)));
+    lines.sort_unstable();
+    lines
 }
 
 /// The lines of `view` whose findings may differ from those of the text that `rendered`
@@ -755,8 +849,12 @@ fn token_keeps_neighbours(hay: &[u8], start: usize, end: usize, quoted: bool) ->
         return true;
     }
     let token: &[u8] = if quoted { b"\"<x>\"" } else { b"<x>" };
-    let from = start.saturating_sub(NEIGHBOURHOOD);
-    let to = hay.len().min(end + NEIGHBOURHOOD);
+    // Within the line: no verdict reads past a line break (`Masker::cut_point` relies on it),
+    // and log lines are far shorter than the neighbourhood, which was scanned twice per match.
+    let mut from = start.saturating_sub(NEIGHBOURHOOD);
+    from += memchr::memrchr(b'\n', &hay[from..start]).map_or(0, |nl| nl + 1);
+    let mut to = hay.len().min(end + NEIGHBOURHOOD);
+    to = memchr::memchr(b'\n', &hay[end..to]).map_or(to, |nl| end + nl);
     let mut masked = Vec::with_capacity(to - from - (end - start) + token.len());
     masked.extend_from_slice(&hay[from..start]);
     masked.extend_from_slice(token);
