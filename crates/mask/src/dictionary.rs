@@ -924,17 +924,20 @@ impl Dictionary {
         };
         let mut before_word = false;
         let mut base = 0;
-        while let Some(window) = text.get(base..).and_then(|t| t.first_chunk::<{ 64 + KEY }>()) {
-            before_word = block(window, base, before_word);
-            base += 64;
-        }
+        // Zero padding for the last blocks: a zero byte starts no term and is in no key (terms
+        // hold no control characters). One call of `block`, so that it and the classifier are
+        // inlined into the loop (two call sites kept both out of line: a call per block).
+        let mut padded: Window;
         while base < text.len() {
-            // Zero padding: a zero byte starts no term and is in no key (terms hold no control
-            // characters).
-            let mut window = [0; 64 + KEY];
-            let n = (text.len() - base).min(window.len());
-            window[..n].copy_from_slice(&text[base..base + n]);
-            before_word = block(&window, base, before_word);
+            let window = match text[base..].first_chunk::<{ 64 + KEY }>() {
+                Some(window) => window,
+                None => {
+                    padded = [0; 64 + KEY];
+                    padded[..text.len() - base].copy_from_slice(&text[base..]);
+                    &padded
+                }
+            };
+            before_word = block(window, base, before_word);
             base += 64;
         }
     }
