@@ -201,10 +201,16 @@ impl Masker {
 
     /// Every finding in `hay`, in order, non-overlapping.
     pub fn find(&self, hay: &[u8]) -> Vec<Finding> {
+        self.find_declining(hay, None)
+    }
+
+    /// [`Masker::find`]; `declined` receives where each user-defined identifier's match that
+    /// was left out starts.
+    fn find_declining(&self, hay: &[u8], declined: Option<&mut Vec<usize>>) -> Vec<Finding> {
         let mut found = Vec::new();
         crate::decode::scan(hay, |f| found.push(f));
         if !self.identifiers.is_empty() {
-            found = self.merge_identifiers(hay, std::slice::from_ref(&(0..hay.len())), found, None);
+            found = self.merge_identifiers(hay, std::slice::from_ref(&(0..hay.len())), found, declined);
         }
         found
     }
@@ -253,15 +259,13 @@ impl Masker {
     /// second round searches only the lines [`second_round_lines`] names; without, every line
     /// a replacement changed (the reference the tests compare the narrow round with).
     fn mask_identifiers_into(&self, role: Role, hay: &[u8], out: &mut Vec<u8>, narrow: bool) -> Counts {
-        let mut found = Vec::new();
-        crate::decode::scan(hay, |f| found.push(f));
         let mut declined = Vec::new();
-        let found = self.merge_identifiers(hay, std::slice::from_ref(&(0..hay.len())), found, Some(&mut declined));
+        let found = self.find_declining(hay, Some(&mut declined));
         let start = out.len();
         let mut rendered = Vec::new();
         let counts = self.render_findings(role, hay, &found, out, &mut rendered);
         if narrow && role == Role::Readonly && self.identifiers.iter().all(|i| i.regex.is_none()) {
-            rendered = second_round_lines(hay, rendered, &found, &declined, out.len() - start);
+            rendered = second_round_lines(hay, rendered, &found, declined, out.len() - start);
         }
         self.mask_uncovered_identifiers(role, start, out, rendered);
         counts
@@ -635,10 +639,9 @@ fn second_round_lines(
     hay: &[u8],
     rendered: Vec<(usize, bool)>,
     found: &[Finding],
-    declined: &[usize],
+    mut declined: Vec<usize>,
     view_len: usize,
 ) -> Vec<(usize, bool)> {
-    let mut declined = declined.to_vec();
     declined.sort_unstable();
     let mut lines = Vec::with_capacity(declined.len());
     let mut next = declined.iter().copied().peekable();
@@ -651,7 +654,7 @@ fn second_round_lines(
             let at = if d >= f.start { from } else { d.saturating_add_signed(shift) };
             lines.push((at, true));
         }
-        let glued = |b: Option<&u8>| b.is_some_and(|&b| b >= 0x80 || b.is_ascii_alphanumeric() || b == b'_');
+        let glued = |b: Option<&u8>| b.is_some_and(|&b| b >= 0x80 || crate::scan::is_word(b));
         if custom || glued(f.start.checked_sub(1).map(|i| &hay[i])) || glued(hay.get(f.end)) {
             lines.push((from, true));
         }

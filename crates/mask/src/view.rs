@@ -316,11 +316,14 @@ pub(crate) fn touches_star(hay: &[u8], start: usize, end: usize) -> bool {
 /// (`***` and an at sign), or one after a kept IPv6 group or dot the candidate ends with.
 fn star_opens_a_mask(hay: &[u8], start: usize, end: usize) -> bool {
     let after = &hay[end + 1..];
-    let dot_after = after.first() == Some(&b'.')
-        || [&b"\\u002e"[..], b"\\u002E", b"%2e", b"%2E", "\u{ff0e}".as_bytes()].iter().any(|d| after.starts_with(d));
-    let email_mask =
-        hay[end..].strip_prefix(MASK_STARS).is_some_and(|at| AtForm::ALL.iter().any(|a| at.starts_with(a.spelling())));
-    dot_after || email_mask || (end > start && matches!(hay[end - 1], b'.' | b':' | b'-'))
+    // A dot in any spelling; not an EC2 name's dash, which `dot_unit` also reads as one.
+    let dot_after = after.first() != Some(&b'-') && crate::decode::dot_unit(after).is_some();
+    dot_after || opens_email_mask(&hay[end..]) || (end > start && matches!(hay[end - 1], b'.' | b':' | b'-'))
+}
+
+/// Does `text` start with an operator e-mail mask's `***` and an at sign in any spelling?
+fn opens_email_mask(text: &[u8]) -> bool {
+    text.strip_prefix(MASK_STARS).is_some_and(|at| AtForm::ALL.iter().any(|a| at.starts_with(a.spelling())))
 }
 
 /// Runs of address text next to a candidate shorter than this are walked byte by byte in
@@ -373,8 +376,7 @@ pub(crate) fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
         0
     };
     let rest = &hay[end + run..];
-    let email_mask =
-        rest.strip_prefix(MASK_STARS).is_some_and(|at| AtForm::ALL.iter().any(|a| at.starts_with(a.spelling())));
+    let email_mask = opens_email_mask(rest);
     // Domain text only ("10.0.0.1%4010.0.0.*" is not a domain running into a mask).
     let label_run =
         hay[end..end + run].iter().take_while(|&&b| LABEL[b as usize] || b == b'.' || b == b':' || b >= 0x80).count();
