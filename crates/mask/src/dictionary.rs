@@ -555,17 +555,12 @@ fn classify_scalar(window: &Window, t: &Tables) -> Classes {
 #[cfg(target_arch = "x86_64")]
 mod ssse3 {
     use core::arch::x86_64::{
-        __m128i, _mm_add_epi8, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8, _mm_setr_epi8, _mm_setzero_si128, _mm_shuffle_epi8, _mm_srli_epi16,
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_or_si128, _mm_set1_epi8, _mm_setr_epi8,
+        _mm_setzero_si128, _mm_shuffle_epi8, _mm_srli_epi16,
     };
 
     use super::{Classes, Tables, Window};
-
-    #[target_feature(enable = "ssse3")]
-    #[inline]
-    fn bits(m: __m128i) -> u64 {
-        u64::from(_mm_movemask_epi8(m) as u16)
-    }
+    use crate::simd::x128::{bits, digit, eq, letter};
 
     /// [`super::classify_scalar`] 16 bytes at a time: the first-byte set is two table lookups
     /// (`pshufb`): the set's row for the low nibble, and the bit of the high nibble.
@@ -592,12 +587,7 @@ mod ssse3 {
                     _mm_loadu_si128(window.as_ptr().add(at + 1).cast::<__m128i>()),
                 )
             };
-            // Adding 80 maps `0`–`9`, and only them, to the ten smallest signed bytes; with bit
-            // 5 set (capitals folded), adding 31 maps `a`–`z` to the 26 smallest.
-            let digit = _mm_cmpgt_epi8(_mm_set1_epi8(-118), _mm_add_epi8(v, _mm_set1_epi8(80)));
-            let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-            let letter = _mm_cmpgt_epi8(_mm_set1_epi8(-102), _mm_add_epi8(folded, _mm_set1_epi8(31)));
-            let underscore = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
+            let (digit, letter, underscore) = (digit(v), letter(v), eq(v, b'_'));
             let lo = _mm_and_si128(v, nibble);
             let hi = _mm_and_si128(_mm_srli_epi16(v, 4), nibble);
             let row = _mm_shuffle_epi8(rows, lo);
@@ -627,18 +617,13 @@ mod ssse3 {
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use core::arch::x86_64::{
-        __m128i, __m256i, _mm_loadu_si128, _mm256_add_epi8, _mm256_and_si256, _mm256_broadcastsi128_si256,
-        _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256,
-        _mm256_set1_epi8, _mm256_setr_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
+        __m128i, __m256i, _mm_loadu_si128, _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_cmpeq_epi8,
+        _mm256_loadu_si256, _mm256_or_si256, _mm256_set1_epi8, _mm256_setr_epi8, _mm256_setzero_si256,
+        _mm256_shuffle_epi8, _mm256_srli_epi16,
     };
 
     use super::{Classes, Tables, Window};
-
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    fn bits(m: __m256i) -> u64 {
-        u64::from(_mm256_movemask_epi8(m) as u32)
-    }
+    use crate::simd::x256::{bits, digit, eq, letter};
 
     #[target_feature(enable = "avx2")]
     #[inline]
@@ -671,12 +656,7 @@ mod avx2 {
                     _mm256_loadu_si256(window.as_ptr().add(at + 1).cast::<__m256i>()),
                 )
             };
-            // As in the SSSE3 version: `0`–`9` plus 80, and `a`–`z` (capitals folded) plus 31,
-            // are the smallest signed bytes.
-            let digit = _mm256_cmpgt_epi8(_mm256_set1_epi8(-118), _mm256_add_epi8(v, _mm256_set1_epi8(80)));
-            let folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
-            let letter = _mm256_cmpgt_epi8(_mm256_set1_epi8(-102), _mm256_add_epi8(folded, _mm256_set1_epi8(31)));
-            let underscore = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'_' as i8));
+            let (digit, letter, underscore) = (digit(v), letter(v), eq(v, b'_'));
             let lo = _mm256_and_si256(v, nibble);
             let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
             let row = _mm256_shuffle_epi8(rows, lo);

@@ -65,6 +65,7 @@ mod oracle;
 mod policy;
 mod prefilter;
 mod scan;
+mod simd;
 mod view;
 
 pub use dictionary::{MAX_TERM_BYTES, MAX_TERMS, MAX_TERMS_FILE_BYTES, TermProblem, TermsError};

@@ -126,32 +126,10 @@ fn classify_scalar(window: &Window) -> Masks {
 
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
-    use core::arch::x86_64::{
-        __m128i, _mm_add_epi8, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8,
-    };
+    use core::arch::x86_64::{__m128i, _mm_and_si128, _mm_loadu_si128, _mm_or_si128};
 
     use super::{Masks, Window};
-
-    #[target_feature(enable = "sse2")]
-    #[inline]
-    fn eq(v: __m128i, c: u8) -> __m128i {
-        _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8))
-    }
-
-    /// 0xFF where the byte is an ASCII digit: adding 80 maps `0`–`9`, and only them, to the
-    /// ten smallest signed bytes.
-    #[target_feature(enable = "sse2")]
-    #[inline]
-    fn digit(v: __m128i) -> __m128i {
-        _mm_cmpgt_epi8(_mm_set1_epi8(-118), _mm_add_epi8(v, _mm_set1_epi8(80)))
-    }
-
-    #[target_feature(enable = "sse2")]
-    #[inline]
-    fn bits(m: __m128i) -> u64 {
-        u64::from(_mm_movemask_epi8(m) as u16)
-    }
+    use crate::simd::x128::{bits, digit, eq};
 
     #[target_feature(enable = "sse2")]
     #[inline]
@@ -191,11 +169,12 @@ mod sse2 {
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use core::arch::x86_64::{
-        __m256i, _mm256_add_epi8, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256,
-        _mm256_movemask_epi8, _mm256_set1_epi8, _mm256_setr_epi8, _mm256_shuffle_epi8,
+        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_set1_epi8, _mm256_setr_epi8,
+        _mm256_shuffle_epi8,
     };
 
     use super::{Masks, Window};
+    use crate::simd::x256::{bits, digit, eq};
 
     /// Entry `n` (in both 128-bit lanes) is the special byte whose low nibble is `n` (`@` 0x40,
     /// `%` 0x25, `\\` 0x5C, 0xEF); the others hold 0x40, whose low nibble is not `n`.
@@ -211,25 +190,6 @@ mod avx2 {
             AT, AT, AT, AT, AT, PCT, AT, AT, AT, AT, AT, AT, BSL, AT, AT, EF,
             AT, AT, AT, AT, AT, PCT, AT, AT, AT, AT, AT, AT, BSL, AT, AT, EF,
         )
-    }
-
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    fn eq(v: __m256i, c: u8) -> __m256i {
-        _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c as i8))
-    }
-
-    /// 0xFF where the byte is an ASCII digit (see the SSE2 version).
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    fn digit(v: __m256i) -> __m256i {
-        _mm256_cmpgt_epi8(_mm256_set1_epi8(-118), _mm256_add_epi8(v, _mm256_set1_epi8(80)))
-    }
-
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    fn bits(m: __m256i) -> u64 {
-        u64::from(_mm256_movemask_epi8(m) as u32)
     }
 
     #[target_feature(enable = "avx2")]
