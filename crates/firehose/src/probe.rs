@@ -294,20 +294,13 @@ impl<'a> Scanner<'a> {
         count: &mut usize,
         each: &mut impl FnMut(RawLogEvent<'a>) -> Result<(), E>,
     ) -> Option<()> {
-        self.i += 1;
-        self.ws();
-        if self.peek()? == b']' {
-            self.i += 1;
-            return Some(());
-        }
-        loop {
-            self.ws();
-            if self.peek()? != b'{' {
+        self.array(|scan| {
+            if scan.peek()? != b'{' {
                 return None;
             }
             let mut event = RawLogEvent::default();
             let mut seen = 0u8;
-            self.object(|scan, key| {
+            scan.object(|scan, key| {
                 let bit = match &*key.bytes() {
                     b"id" => 1,
                     b"timestamp" => 2,
@@ -326,17 +319,8 @@ impl<'a> Scanner<'a> {
                 Some(())
             })?;
             *count += 1;
-            each(event).ok()?;
-            self.ws();
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+            each(event).ok()
+        })
     }
 
     #[inline]
@@ -505,20 +489,35 @@ impl<'a> Scanner<'a> {
 
     /// Walks the object whose `{` is at `self.i`; `member` consumes each member's value.
     fn object(&mut self, mut member: impl FnMut(&mut Self, RawStr<'a>) -> Option<()>) -> Option<()> {
+        self.container(b'}', |scan| {
+            let key = scan.key()?;
+            member(scan, key)
+        })
+    }
+
+    /// Walks the list whose `[` is at `self.i`; `element` consumes each element (after white
+    /// space).
+    fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.container(b']', element)
+    }
+
+    /// Walks the container whose opening bracket is at `self.i` up to `close`, handing each
+    /// item to `item` (after white space) and checking the commas between them.
+    #[inline(always)]
+    fn container(&mut self, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         self.i += 1;
         self.ws();
-        if self.peek()? == b'}' {
+        if self.peek()? == close {
             self.i += 1;
             return Some(());
         }
         loop {
             self.ws();
-            let key = self.key()?;
-            member(self, key)?;
+            item(self)?;
             self.ws();
             match self.peek()? {
                 b',' => self.i += 1,
-                b'}' => {
+                b if b == close => {
                     self.i += 1;
                     return Some(());
                 }
@@ -547,30 +546,18 @@ impl<'a> Scanner<'a> {
             self.skip_value()?;
             return Some(Field::Broken);
         }
-        self.i += 1;
-        self.ws();
-        if self.peek()? == b']' {
-            self.i += 1;
-            return Some(Field::Absent);
-        }
-        let first = match self.string_field()? {
-            Field::Absent => Field::Broken, // `[null]`
-            field => field,
-        };
-        loop {
-            self.ws();
-            match self.peek()? {
-                b',' => {
-                    self.i += 1;
-                    self.skip_value()?;
-                }
-                b']' => {
-                    self.i += 1;
-                    return Some(first);
-                }
-                _ => return None,
+        let mut first = None;
+        self.array(|scan| {
+            if first.is_some() {
+                return scan.skip_value();
             }
-        }
+            first = Some(match scan.string_field()? {
+                Field::Absent => Field::Broken, // `[null]`
+                field => field,
+            });
+            Some(())
+        })?;
+        Some(first.unwrap_or(Field::Absent))
     }
 
     /// An object field read with `member` the first time it holds an object; skipped otherwise.
