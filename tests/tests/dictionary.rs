@@ -51,10 +51,12 @@ fn terms_only_masker() -> &'static Masker {
 }
 
 /// Texts where masking an address changes what a term next to it reads as: an address glued
-/// to an escape's last character, a term declined next to an address.
+/// to an escape's last character, a term declined next to an address (the first text: found by
+/// the property test below when the second round was skipped altogether).
 #[test]
 fn the_narrow_second_round_agrees_on_glued_addresses() {
     for text in [
+        r"2001:db8::110.0.0.1.acme\u5c71\u7530",
         r"acm\u006510.0.0.1 x",
         r"acm\u0065::1",
         r"[acm\u0065bob@example.com]",
