@@ -555,6 +555,12 @@ pub const ADVERSARIAL: &[(&str, &str)] = &[
     ("json_escape_then_ipv4", r"\u00401.2.3.4,"),
     ("backslashes", "\\"),
     ("local_part", "a."),
+    // An address in every unit of a long colon run (each finding made the scan walk the run to
+    // its end: quadratic, 0.03 MB/s), and tokens glued to addresses (the views search again).
+    ("ipv4_then_ipv6", "10.0.0.1::1"),
+    ("quad_double_colon", "1.2.3.4::"),
+    ("token_then_ipv4", "<ipv4>10.0.0.1"),
+    ("ipv6_into_email", "2001:db8::1bob@example.com "),
 ];
 
 /// The worst-case throughput the masker is held to on any input, in bytes per second.

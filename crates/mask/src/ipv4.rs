@@ -16,7 +16,7 @@ pub(crate) fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
     }
     let (s, e) = match address_run(hay, p, floor, &V4) {
         Ok(run) => run,
-        Err(end) => return Outcome::SkipSame(end),
+        Err((until, kept)) => return Outcome::LongRun { until, kept },
     };
     let mut end = e;
     while hay[end - 1] == b'.' {

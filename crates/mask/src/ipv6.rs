@@ -25,7 +25,7 @@ pub(crate) fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
     let (s, e) = match address_run(hay, p, floor, &V6) {
         Ok(run) => run,
         // Dots in the run are left to the IPv4 check ("::::…:10.0.0.1" holds an address).
-        Err(end) => return Outcome::SkipSame(end),
+        Err((until, kept)) => return Outcome::LongRun { until, kept },
     };
     // Cheap shape test before any parsing: without "::" an address has exactly 7 colons
     // (6 with an embedded IPv4). Times (12:34:56) and MACs (6 groups) stop here.

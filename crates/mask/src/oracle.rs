@@ -49,7 +49,7 @@ pub(crate) fn scan(hay: &[u8], mut emit: impl FnMut(Finding)) {
                 from = f.end;
             }
             Outcome::Skip(hint) => from = hint.max(p + 1),
-            Outcome::SkipSame(_) => from = p + 1,
+            Outcome::SkipSame(_) | Outcome::LongRun { .. } => from = p + 1,
         }
         if from >= hay.len() {
             return;

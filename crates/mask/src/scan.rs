@@ -94,6 +94,13 @@ pub(crate) enum Outcome {
     /// hold an address), and every such trigger in it would judge the same run again. Other
     /// triggers in it (a dot in a colon run) still need their own visit.
     SkipSame(usize),
+    /// [`Outcome::SkipSame`] for a run too long to hold an address whatever the floor: its
+    /// triggers of the same byte before `kept` see the limit ahead of them, so a finding in
+    /// the run does not end their judgement (a dot's IPv4 address inside a long colon run).
+    LongRun {
+        until: usize,
+        kept: usize,
+    },
 }
 
 // Bytes examined by the run expansions, counted in tests only: the scan must stay linear on
@@ -217,7 +224,19 @@ pub(crate) fn ip_left_ok(hay: &[u8], s: usize) -> bool {
 /// long from all of them, a shorter one never reaches it — so once one trigger has judged a long
 /// run, the scan skips the run's other triggers of the same byte (`Outcome::SkipSame(end)`):
 /// expanding it again from each of them made runs of `:` or `1.` cost 128 steps per byte.
-pub(crate) fn address_run(hay: &[u8], p: usize, floor: usize, class: &[bool; 256]) -> Result<(usize, usize), usize> {
+///
+/// A run the limit cuts ahead is walked on to its end: every trigger of it with the limit still
+/// ahead (before `kept`, the end less the limit) judges it too long whatever the floor, so the
+/// scan keeps that judgement across findings (`Err((end, kept))`) and walks the run once. The
+/// judgement used to end at every finding inside the run (a finding's end is a new floor), and
+/// the run was walked to its end again after each: `10.0.0.1::1` repeated was quadratic (a MiB
+/// took half a minute). A run cut behind only may be shortened by the next floor (`kept` 0).
+pub(crate) fn address_run(
+    hay: &[u8],
+    p: usize,
+    floor: usize,
+    class: &[bool; 256],
+) -> Result<(usize, usize), (usize, usize)> {
     let n = hay.len();
     let extends_back =
         |s: usize| class[hay[s - 1] as usize] && !(hay[s - 1] == b'.' && s >= floor + 2 && hay[s - 2] == b'.');
@@ -237,13 +256,17 @@ pub(crate) fn address_run(hay: &[u8], p: usize, floor: usize, class: &[bool; 256
     if !capped && e - s <= IP_EXPAND {
         return Ok((s, e));
     }
-    // Walked once: the scan then skips every trigger of this byte up to here.
+    if e != hi || e == n || !extends_on(e) {
+        return Err((e, 0)); // cut behind only: the next floor may shorten it
+    }
+    // Every byte in (p, e) extends the run; walk on to its end, then each trigger p' with
+    // p' + IP_EXPAND < e has the limit ahead of it.
     let from = e;
     while e < n && extends_on(e) {
         e += 1;
     }
     count_work(e - from);
-    Err(e)
+    Err((e, e - IP_EXPAND))
 }
 
 // ---------------------------------------------------------------------------------------------
