@@ -250,8 +250,8 @@ impl Masker {
                 crate::decode::scan(hay, |f| counts.add(f.kind));
                 counts
             }
-            Role::Operator => self.render_streaming(hay, out, |m, hay, f, out| m.render_operator(hay, f, out)),
-            Role::Readonly => self.render_streaming(hay, out, |m, hay, f, out| m.render_readonly(hay, f, out)),
+            Role::Operator => self.render_streaming(role, hay, out, |m, hay, f, out| m.render_operator(hay, f, out)),
+            Role::Readonly => self.render_streaming(role, hay, out, |m, hay, f, out| m.render_readonly(hay, f, out)),
         }
     }
 
@@ -267,7 +267,7 @@ impl Masker {
         if narrow && role == Role::Readonly && self.identifiers.iter().all(|i| i.regex.is_none()) {
             rendered = second_round_lines(hay, rendered, &found, declined, out.len() - start);
         }
-        self.mask_uncovered_identifiers(role, start, out, rendered);
+        self.settle_view(role, start, out, rendered);
         counts
     }
 
@@ -341,19 +341,31 @@ impl Masker {
     #[inline(always)] // the closure must be inlined into each role's copy of the scan loop
     fn render_streaming(
         &self,
+        role: Role,
         hay: &[u8],
         out: &mut Vec<u8>,
         render: impl Fn(&Masker, &[u8], &Finding, &mut Vec<u8>),
     ) -> Counts {
         let mut counts = Counts::default();
         let mut copied = 0;
+        let start = out.len();
+        // Tokens glued to the text around them: rare (addresses stand between spaces, quotes
+        // and brackets), so the list is allocated only when one is.
+        let mut glued = Vec::new();
         crate::decode::scan(hay, |f| {
             out.extend_from_slice(&hay[copied..f.start]);
+            let from = out.len();
             render(self, hay, &f, out);
+            if view::token_glued(hay, f.start, f.end, &out[from..]) {
+                glued.push((from - start, true));
+            }
             copied = f.end;
             counts.add(f.kind);
         });
         out.extend_from_slice(&hay[copied..]);
+        if !glued.is_empty() {
+            self.settle_view(role, start, out, glued);
+        }
         counts
     }
 
@@ -380,30 +392,37 @@ impl Masker {
                 Role::Operator => self.render_operator(hay, f, out),
                 Role::Readonly => self.render_readonly(hay, f, out),
             }
-            rendered.push((from, matches!(f.kind, Kind::Custom(_))));
+            let glued = view::token_glued(hay, f.start, f.end, &out[base + from..]);
+            rendered.push((from, glued || matches!(f.kind, Kind::Custom(_))));
             copied = f.end;
         }
         out.extend_from_slice(&hay[copied..]);
         counts
     }
 
-    /// Masks the user-defined identifiers that a view uncovered in `out[start..]`: a match that
-    /// overlapped an address loses to it, but the operator view leaves part of the address
-    /// visible ("ORD-7376::10.0.0.1" becomes "ORD-7376:0:0:*"), and there it is a match again.
-    /// Rounds until nothing is found, so the view is what masking it again gives. Not counted:
-    /// the address it overlapped was.
+    /// Masks what a view uncovered in `out[start..]`, so that the view is what masking it again
+    /// gives (a fixed point):
+    ///
+    /// * a user-defined identifier's match that overlapped an address loses to it, but the
+    ///   operator view leaves part of the address visible ("ORD-7376::10.0.0.1" becomes
+    ///   "ORD-7376:0:0:*"), and there it is a match again;
+    /// * text that ran into an address stands apart once the address is a token
+    ///   ("10.0.0.1::1" reads "<ipv4>::1", "2001:db8::1bob@…" reads "2001:db8::<email>"): the
+    ///   scanner judges text next to a token as it reads, so such text is an address of its
+    ///   own in the view, and is masked here (it stayed readable while a token made the text
+    ///   glued to it no address, and so did an address glued to a token typed into the input).
+    ///
+    /// Not counted: the counts are the input's findings. `rendered` holds, per replacement,
+    /// where it starts in the view and whether the built-in kinds must be searched again on
+    /// its line (an identifier's token, or a token glued to its text: [`view::token_glued`]).
+    /// Up to eight rounds: each masks at least one more match (the fuzz target checks that the
+    /// views hold nothing the scanner finds).
     ///
     /// Each round searches only the lines a replacement of the previous one changed, and the
     /// few lines around them whose JSON-number rule reads into a changed line
     /// ([`lines_to_search_again`]): every other line, and everything its verdicts read, is as
     /// the previous round saw it, and that round found nothing there.
-    fn mask_uncovered_identifiers(
-        &self,
-        role: Role,
-        start: usize,
-        out: &mut Vec<u8>,
-        mut rendered: Vec<(usize, bool)>,
-    ) {
+    fn settle_view(&self, role: Role, start: usize, out: &mut Vec<u8>, mut rendered: Vec<(usize, bool)>) {
         if role == Role::Admin {
             return; // the input byte for byte: it would find the same matches every round
         }
@@ -684,9 +703,9 @@ fn second_round_lines(
 /// cannot.)
 ///
 /// Each line comes with whether its built-in findings must be searched again: only on a line
-/// with an identifier's token. Built-in tokens alone leave no built-in finding in a view (the
-/// engine's idempotence, held by the property tests; the rounds relied on it from the start),
-/// and the lines around them are unchanged.
+/// with an identifier's token or a token glued to its text ([`view::token_glued`]). Other
+/// built-in replacements leave no built-in finding in a view (the engine's idempotence, held by
+/// the property tests), and the lines around them are unchanged.
 fn lines_to_search_again(view: &[u8], rendered: &[(usize, bool)]) -> Vec<(Range<usize>, bool)> {
     let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
     let line_at = |i: usize| -> Range<usize> {

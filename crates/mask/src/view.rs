@@ -339,23 +339,18 @@ fn ends_in_dotted_quad(text: &[u8]) -> bool {
     (0..4).all(|_| parts.next().is_some_and(|p| !p.is_empty()))
 }
 
-/// Does `hay[start..end]` touch a mask of a masked view (`<ipv4>`, `<email:k1:…>`, `10.0.0.*`,
-/// `b***@`)? In the input the address ran into a word ("2001:db8::1bob@…", "10.0.0.1::1") and was
-/// not one; once its neighbour is masked it must stay not one, or masking twice changes the text.
+/// Does `hay[start..end]` touch an operator mask (`10.0.0.*`, `b***@`)? In the input the address
+/// ran into a word ("2001:db8::1bob@…", "10.0.0.1::1") and was not one; the operator view keeps
+/// the text around its masks, and there it must stay not one, or masking twice changes the
+/// text. (Tokens are not masks here: the text next to a token is judged as it reads, and the
+/// masker masks it in the same call, [`token_glued`].)
 ///
-/// "Touches" means: the candidate is glued to a whole token (`<ipv4>`, `<ipv6:k1:…>`), or a run of address text
-/// joins it to an operator mask — `***` and an at sign ahead ("bob@example.com.日本1***@…"), an
+/// "Touches" means: a run of address text joins it to an operator mask — `***` and an at sign ahead ("bob@example.com.日本1***@…"), an
 /// IP mask ahead that holds no `::` and does not end in a dotted quad of its own
 /// ("bob@example.com.com-0:0:0:*"), `.*`, `:*` or `***` right before it, or the domain an
 /// operator e-mail mask kept before it ("b***@example.comÀa::1"). Each clause was a fuzz or
 /// proptest find where masking a view a second time changed it.
 pub(crate) fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
-    let punctuation = hay[end..].iter().take_while(|&&b| b == b':' || b == b'.').count();
-    let after = &hay[end + punctuation..]; // "::ffff:<ipv4>", "0::...<email>"
-    // A whole token only: "<ipv63a＠92.com" is an address, and once masked no longer reads "<ipv6".
-    if opens_token(after) {
-        return true;
-    }
     // Text that reads on into a masked address, up to its "***@" ("bob@example.com.日本1***@…"
     // is the view of a longer address) or into an operator IP mask ("%40@a.xn--0:0:0:*" and
     // "bob@example.com.com-0:0:0:*" are views of "…::ffff:1.2.3.4"): not an address of its own.
@@ -418,50 +413,35 @@ pub(crate) fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     let (owner, domain) = before.split_at(before.len() - domain_len);
     // The scan back also ate the letters and digits of "%40", "\u0040" and the bytes of "＠":
     // each at sign is split where the domain class begins in it.
-    let masked_at = AtForm::ALL.iter().any(|form| {
+    AtForm::ALL.iter().any(|form| {
         let spelling = form.spelling();
         let (lead, tail) = spelling.split_at(spelling.iter().position(|&b| in_domain(b)).unwrap_or(spelling.len()));
         owner.strip_suffix(lead).is_some_and(|o| o.ends_with(MASK_STARS)) && domain.starts_with(tail)
-    });
-    if masked_at {
-        return true;
-    }
-    if before.last() != Some(&b'>') {
-        return false;
-    }
-    ends_with_token(before)
+    })
 }
 
-/// Does `before` end with a whole token as the views write one: `<ipv4>`, or a pseudonym
-/// `<ipv4:key_id:digest>`? Only those: a '<' further back whose text ends in this '>' could be
-/// any text, and its distance changes once addresses inside it are masked (fuzz find: an
-/// address after `<ipv6:…>` with addresses inside was text in the input and found in the view,
-/// whose tokens had pushed the '<' out of reach).
-fn ends_with_token(before: &[u8]) -> bool {
-    // The longest token: the longest key id a token key may have, and the digest.
-    const LONGEST: usize = 1 + 5 + 1 + 64 + 1 + 12 + 1;
-    let window = &before[before.len().saturating_sub(LONGEST)..before.len() - 1];
-    let Some(open) = window.iter().rposition(|&b| b == b'<' || b == b'>' || b == b'\n') else {
-        return false;
-    };
-    if window[open] != b'<' {
-        return false;
+/// Bytes next to which a token changes no verdict: no address candidate ends right before
+/// them or starts right after them, and the scanner's rules read nothing through them.
+static APART: [bool; 256] = {
+    let mut t = [false; 256];
+    let bytes = b" \t\r\n\"',;()[]{}<>|=&/";
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
     }
-    let inner = &window[open + 1..];
-    let Some(name) = MASK_TOKENS.iter().map(|t| &t[1..]).find(|t| inner.starts_with(t)) else {
-        return false;
-    };
-    match &inner[name.len()..] {
-        [] => true,
-        [b':', keyed @ ..] => keyed.iter().rposition(|&b| b == b':').is_some_and(|colon| {
-            let (id, digest) = (&keyed[..colon], &keyed[colon + 1..]);
-            !id.is_empty()
-                && id.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-                && digest.len() == 12
-                && digest.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        }),
-        _ => false,
-    }
+    t
+};
+
+/// Whether `replacement`, the view of the finding `hay[start..end]`, is a token glued to the
+/// text around it: it opens with `<` after a byte that may end an address ("10.0.0.1::1"
+/// reads "<ipv4>::1"), or closes with `>` before one that may start an address
+/// ("<ipv4>10.0.0.1" in the input). There the view must be searched again: what the input's
+/// finding hid from the scanner ("::1" ran into "10.0.0.1") stands apart once masked, and
+/// the view is what masking it again gives only once that is masked too.
+pub(crate) fn token_glued(hay: &[u8], start: usize, end: usize, replacement: &[u8]) -> bool {
+    (replacement.first() == Some(&b'<') && start > 0 && !APART[hay[start - 1] as usize])
+        || (replacement.last() == Some(&b'>') && hay.get(end).is_some_and(|&b| !APART[b as usize]))
 }
 
 /// Does `text` start with a whole mask token, `<ipv6>` or `<ipv6:` (keyed, or with something
