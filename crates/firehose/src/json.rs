@@ -54,6 +54,11 @@ pub(crate) fn decode_string(token: &[u8], out: &mut Vec<u8>) -> bool {
     }
 }
 
+/// Whether decoded JSON text holds a lone surrogate (its WTF-8 form: 0xED then 0xA0..=0xBF).
+fn has_lone_surrogate(decoded: &[u8]) -> bool {
+    memchr::memchr_iter(0xED, decoded).any(|i| decoded.get(i + 1).is_some_and(|b| (0xA0..=0xBF).contains(b)))
+}
+
 /// Whether `text` is one complete JSON value (of any type).
 pub(crate) fn is_json(text: &[u8]) -> bool {
     crate::probe::probe(text).is_some()
@@ -92,11 +97,21 @@ pub(crate) fn mask_json_text(masker: &Masker, role: Role, text: &[u8], out: &mut
         }
         masked.clear();
         counts += masker.mask_into(role, &decoded, &mut masked);
+        let written = out.len();
         if masked == decoded {
             // Nothing changed (the admin view, or no finding): the token keeps its escapes.
             out.extend_from_slice(token);
         } else {
             write_json_string(out, &masked);
+        }
+        if has_lone_surrogate(&decoded) {
+            // No strict parser reads a string with a lone surrogate (serde_json refuses it), so
+            // a reader may read it as it stands, where the surrogate's escape is a word edge and
+            // its WTF-8 bytes in the decoded text were not ("\udddddddd2:A:e02::2\u02a2" holds
+            // an address only there: Firehose fuzz find). Mask that reading too; not counted,
+            // the decoded text's findings were.
+            let token_out = out.split_off(written);
+            masker.mask_into(role, &token_out, out);
         }
     }
     counts += masker.mask_into(role, &text[unmasked_from..], out);
@@ -269,6 +284,19 @@ mod tests {
             assert!(!value.to_string().contains(leak));
             // The lone surrogate itself survives as the same escape.
             assert!(out.contains("\\ud800") || out.contains("\\udfff"), "{out}");
+        }
+    }
+
+    #[test]
+    fn a_string_with_a_lone_surrogate_holds_nothing_read_as_it_stands() {
+        // Firehose fuzz find: decoded, the surrogate's WTF-8 bytes glued the label to the text
+        // before it and "A:e02::2" was no address; read as it stands (no strict parser reads
+        // the string), the escape is a word edge and the address is there.
+        let masker = Masker::new();
+        for input in [r#""e5::2\u02a22\udddddddddddddd2:A:e02::2\u02a2:e""#, r#""\udddddddddddddd2:A:e02::2\u02a2""#] {
+            let out = readonly(input);
+            assert!(masker.find(out.as_bytes()).is_empty(), "{input} -> {out}");
+            assert!(out.contains("\\udddd"), "the surrogate survives: {out}");
         }
     }
 
