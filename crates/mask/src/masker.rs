@@ -353,7 +353,7 @@ impl Masker {
         // and brackets), so the list is allocated only when one is.
         let mut glued = Vec::new();
         crate::decode::scan(hay, |f| {
-            out.extend_from_slice(&hay[copied..f.start]);
+            append(out, &hay[copied..f.start]);
             let from = out.len();
             render(self, hay, &f, out);
             if view::token_glued(hay, f.start, f.end, &out[from..]) {
@@ -562,13 +562,16 @@ impl Masker {
     fn render_readonly_token(&self, hay: &[u8], f: &Finding, out: &mut Vec<u8>) {
         let text = &hay[f.start..f.end];
         let Some(key) = &self.token else {
-            let type_name: &[u8] = match f.kind {
-                Kind::Email { .. } => view::EMAIL,
-                Kind::Ipv4 => view::IPV4,
-                Kind::Ipv6(_) => view::IPV6,
-                Kind::Custom(index) => self.identifiers[usize::from(index)].name.as_bytes(),
-            };
-            return self.write_token(type_name, None, out);
+            // Each arm copies a token of constant length: no call per finding.
+            match f.kind {
+                Kind::Email { .. } => out.extend_from_slice(view::EMAIL_TOKEN),
+                Kind::Ipv4 => out.extend_from_slice(view::IPV4_TOKEN),
+                Kind::Ipv6(_) => out.extend_from_slice(view::IPV6_TOKEN),
+                Kind::Custom(index) => {
+                    self.write_token(self.identifiers[usize::from(index)].name.as_bytes(), None, out)
+                }
+            }
+            return;
         };
         let mut normal = Vec::with_capacity(text.len());
         let type_name: &[u8] = match f.kind {
@@ -602,6 +605,19 @@ impl Masker {
     /// A token in the readonly format ([`view::token`]).
     fn write_token(&self, type_name: &[u8], pseudonym: Option<(&str, &[u8])>, out: &mut Vec<u8>) {
         view::token(type_name, pseudonym, out);
+    }
+}
+
+/// Appends `bytes` to `out`. Between dense findings the text copied is a byte or two, and a call
+/// to memcpy per finding was a tenth of the readonly view's instructions on `::1 ` repeated.
+#[inline(always)]
+fn append(out: &mut Vec<u8>, bytes: &[u8]) {
+    if bytes.len() <= 8 {
+        for &b in bytes {
+            out.push(b);
+        }
+    } else {
+        out.extend_from_slice(bytes);
     }
 }
 

@@ -29,6 +29,12 @@ pub(crate) const EMAIL: &[u8] = b"email";
 pub(crate) const IPV4: &[u8] = b"ipv4";
 pub(crate) const IPV6: &[u8] = b"ipv6";
 
+/// The unkeyed readonly tokens of the built-in kinds, as [`token`] writes them: copied whole,
+/// a constant length each, on dense findings.
+pub(crate) const EMAIL_TOKEN: &[u8; 7] = b"<email>";
+pub(crate) const IPV4_TOKEN: &[u8; 6] = b"<ipv4>";
+pub(crate) const IPV6_TOKEN: &[u8; 6] = b"<ipv6>";
+
 /// What the operator view writes in place of the hidden part of an e-mail local part.
 const MASK_STARS: &[u8] = b"***";
 
@@ -155,7 +161,7 @@ fn operator_ipv4_disguised(text: &[u8], keep: usize, out: &mut Vec<u8>) {
 /// groups, then `*`; text that is no address becomes the readonly token.
 fn operator_ipv6_text(text: &[u8], keep: usize, out: &mut Vec<u8>) {
     match crate::ipv6::parse_ipv6(&crate::decode::decode_text(text)) {
-        Some(groups) => operator_ipv6(groups.into(), keep, out),
+        Some(addr) => operator_ipv6(addr, keep, out),
         None => token(IPV6, None, out),
     }
 }
@@ -481,6 +487,15 @@ mod tests {
             operator_ipv6(addr, keep, &mut out);
             let expected: String = groups[..keep].iter().map(|g| format!("{g:x}:")).collect::<String>() + "*";
             proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), format!("x{expected}"));
+        }
+    }
+
+    #[test]
+    fn the_whole_tokens_are_what_token_writes() {
+        for (name, whole) in [(EMAIL, &EMAIL_TOKEN[..]), (IPV4, &IPV4_TOKEN[..]), (IPV6, &IPV6_TOKEN[..])] {
+            let mut out = Vec::new();
+            token(name, None, &mut out);
+            assert_eq!(out, whole);
         }
     }
 
