@@ -368,22 +368,39 @@ impl Masker {
         // Tokens glued to the text around them: rare (addresses stand between spaces, quotes
         // and brackets), so the list is allocated only when one is.
         let mut glued = Vec::new();
+        // A token whose text after it is checked once the view holds that text: where it
+        // starts in the view, and where it ends in `out`.
+        let mut pending: Option<(usize, usize)> = None;
         crate::decode::scan(hay, |f| {
             append(out, &hay[copied..f.start]);
             let from = out.len();
             render(self, hay, &f, out);
-            let is_glued = if WIDE {
-                view::token_glued(hay, f.start, f.end, &out[from..])
+            if WIDE {
+                if view::token_glued(hay, f.start, f.end, &out[from..]) {
+                    glued.push((from - start, true));
+                }
             } else {
-                view::token_glued_to_address_text(&out[start..], &out[from..], &hay[f.end..])
-            };
-            if is_glued {
-                glued.push((from - start, true));
+                if let Some((at, end)) = pending.take()
+                    && view::glued_after(&out[end..from], out.get(from).is_some_and(|&b| view::is_apart(b)))
+                {
+                    glued.push((at, true));
+                }
+                if view::glued_before(&out[start..from], &out[from..]) {
+                    glued.push((from - start, true));
+                }
+                if view::may_glue_after(&out[from..], hay.get(f.end)) {
+                    pending = Some((from - start, out.len()));
+                }
             }
             copied = f.end;
             counts.add(f.kind);
         });
         out.extend_from_slice(&hay[copied..]);
+        if let Some((at, end)) = pending
+            && view::glued_after(&out[end..], true)
+        {
+            glued.push((at, true));
+        }
         if !glued.is_empty() {
             self.settle_view(role, start, out, glued);
         }

@@ -452,55 +452,70 @@ pub(crate) fn token_glued(hay: &[u8], start: usize, end: usize, replacement: &[u
 /// [`token_glued`], where the glued text could hold an address: what stands between the token
 /// and the nearest [`APART`] byte on that side holds a piece no address goes without (an at
 /// sign in any spelling, a dot in any spelling, a second colon, a backslash, a `%`, an EC2
-/// name's `ip-`). Every address, and every rule the scanner judges one by, lies within such a
-/// stretch of text, so without one of these pieces the token's neighbours judge as they did.
-/// `view` is the view written so far (the replacement is the last thing in it), `after` the
-/// input after the finding: the view's text after the token starts with it. Glued text longer
-/// than [`GLUED_REACH`] counts as holding an address.
+/// name's `ip-`) and a letter or digit (every address has one; "::" alone is none). Every
+/// address, and every rule the scanner judges one by, lies within such a stretch of text, so
+/// without these the token's neighbours judge as they did. Glued text is read in the view
+/// (tokens' `<` and `>` end it), up to [`GLUED_REACH`] bytes: longer glued text counts as
+/// holding an address.
 ///
 /// Real text glues tokens to words and single colons ("mailto:<email>?subject=",
 /// "連絡先：<email>", "<ipv4>:443"): searching those lines again cost the readonly view 15–22 %
 /// on SES events and application logs.
-pub(crate) fn token_glued_to_address_text(view: &[u8], replacement: &[u8], after: &[u8]) -> bool {
-    let before = &view[..view.len() - replacement.len()];
-    let glued_before = || {
-        let reach = &before[before.len().saturating_sub(GLUED_REACH)..];
-        match reach.iter().rposition(|&b| APART[b as usize]) {
-            Some(i) => may_hold_address(&reach[i + 1..]),
-            None => reach.len() == GLUED_REACH || may_hold_address(reach),
-        }
-    };
-    let glued_after = || {
-        let reach = &after[..after.len().min(GLUED_REACH)];
-        match reach.iter().position(|&b| APART[b as usize]) {
-            Some(i) => may_hold_address(&reach[..i]),
-            None => reach.len() == GLUED_REACH || may_hold_address(reach),
-        }
-    };
-    (replacement.first() == Some(&b'<') && before.last().is_some_and(|&b| !APART[b as usize]) && glued_before())
-        || (replacement.last() == Some(&b'>') && after.first().is_some_and(|&b| !APART[b as usize]) && glued_after())
+///
+/// This side: `before` is the view up to the replacement.
+pub(crate) fn glued_before(before: &[u8], replacement: &[u8]) -> bool {
+    if replacement.first() != Some(&b'<') || before.last().is_none_or(|&b| APART[b as usize]) {
+        return false;
+    }
+    let reach = &before[before.len().saturating_sub(GLUED_REACH)..];
+    match reach.iter().rposition(|&b| APART[b as usize]) {
+        Some(i) => may_hold_address(&reach[i + 1..]),
+        None => reach.len() == GLUED_REACH || may_hold_address(reach),
+    }
 }
 
-/// How far [`token_glued_to_address_text`] looks for the end of the text glued to a token.
+/// Does the replacement close with a token glued to the input's next byte `next`? Then the
+/// text after it is checked with [`glued_after`] once the view holds it.
+pub(crate) fn may_glue_after(replacement: &[u8], next: Option<&u8>) -> bool {
+    replacement.last() == Some(&b'>') && next.is_some_and(|&b| !APART[b as usize])
+}
+
+/// The other side: `after` is the view's text after the token up to the next replacement (or
+/// the view's end), and `then_apart` whether what follows it ends glued text (a token's `<`,
+/// the end of the view).
+pub(crate) fn glued_after(after: &[u8], then_apart: bool) -> bool {
+    let reach = &after[..after.len().min(GLUED_REACH)];
+    match reach.iter().position(|&b| APART[b as usize]) {
+        Some(i) => may_hold_address(&reach[..i]),
+        None => reach.len() == GLUED_REACH || !then_apart || may_hold_address(reach),
+    }
+}
+
+/// How far [`glued_before`] and [`glued_after`] look for the end of the text glued to a token.
 const GLUED_REACH: usize = 64;
 
-/// Does `text` hold a piece without which no address is found (see
-/// [`token_glued_to_address_text`])? Full-width text is looked at form by form: a full-width
-/// colon or letter is no piece of an address, its digits, dot and at sign are.
+/// Does `text` hold a piece without which no address is found, and a letter or digit (see
+/// [`glued_before`])? Full-width text is looked at form by form: a full-width colon or letter
+/// is no piece of an address, its digits, dot and at sign are.
 fn may_hold_address(text: &[u8]) -> bool {
-    let mut colons = 0;
+    let (mut piece, mut alnum, mut colons) = (false, false, 0);
     for (i, &b) in text.iter().enumerate() {
         match b {
-            b'@' | b'.' | b'%' | b'\\' => return true,
+            b'@' | b'.' | b'%' | b'\\' => piece = true,
             b':' => {
                 colons += 1;
-                if colons == 2 {
-                    return true;
-                }
+                piece |= colons == 2;
             }
-            0xEF if matches!(text.get(i + 1..i + 3), Some([0xBC, 0x8E | 0x90..=0x99 | 0xA0])) => return true,
-            b'-' if text[..i].ends_with(b"ip") => return true,
-            _ => {}
+            b'-' if text[..i].ends_with(b"ip") => piece = true,
+            0xEF => match text.get(i + 1..i + 3) {
+                Some([0xBC, 0x90..=0x99]) => (piece, alnum) = (true, true),
+                Some([0xBC, 0x8E | 0xA0]) => piece = true,
+                _ => {}
+            },
+            _ => alnum |= b.is_ascii_alphanumeric(),
+        }
+        if piece && alnum {
+            return true;
         }
     }
     false
