@@ -267,11 +267,11 @@ impl Masker {
         let found = self.find_declining(hay, Some(&mut declined));
         let start = out.len();
         let mut rendered = Vec::new();
-        let counts = self.render_findings(role, hay, &found, out, &mut rendered);
+        let counts = self.render_findings(role, hay, &found, out, &mut rendered, true);
         if narrow && role == Role::Readonly && self.identifiers.iter().all(|i| i.regex.is_none()) {
             rendered = second_round_lines(hay, rendered, &found, declined, out.len() - start);
         }
-        self.settle_view(role, start, out, rendered);
+        self.settle_view(role, start, out, rendered, true);
         counts
     }
 
@@ -402,7 +402,7 @@ impl Masker {
             glued.push((at, true));
         }
         if !glued.is_empty() {
-            self.settle_view(role, start, out, glued);
+            self.settle_view(role, start, out, glued, WIDE);
         }
         counts
     }
@@ -417,10 +417,18 @@ impl Masker {
         found: &[Finding],
         out: &mut Vec<u8>,
         rendered: &mut Vec<(usize, bool)>,
+        wide: bool,
     ) -> Counts {
         let mut counts = Counts::default();
         let mut copied = 0;
         let base = out.len();
+        // Without identifiers the narrow rule of `render_streaming`, glued text read in the
+        // view; an identifier's pattern may match any text glued to a token, and the wide rule
+        // is also the reference the narrow one is tested against.
+        let narrow = !wide && self.identifiers.is_empty();
+        // The entry of a token whose text after it is checked once the view holds it, and
+        // where that token ends in `out`.
+        let mut pending: Option<(usize, usize)> = None;
         for f in found {
             counts.add(f.kind);
             out.extend_from_slice(&hay[copied..f.start]);
@@ -430,11 +438,29 @@ impl Masker {
                 Role::Operator => self.render_operator(hay, f, out),
                 Role::Readonly => self.render_readonly(hay, f, out),
             }
-            let glued = view::token_glued(hay, f.start, f.end, &out[base + from..]);
+            let replacement = &out[base + from..];
+            let glued = if narrow {
+                if let Some((entry, end)) = pending.take()
+                    && view::glued_after(&out[end..base + from], view::is_apart(replacement[0]))
+                {
+                    rendered[entry].1 = true;
+                }
+                if view::may_glue_after(replacement, hay.get(f.end)) {
+                    pending = Some((rendered.len(), out.len()));
+                }
+                view::glued_before(&out[base..base + from], &out[base + from..])
+            } else {
+                view::token_glued(hay, f.start, f.end, replacement)
+            };
             rendered.push((from, glued || matches!(f.kind, Kind::Custom(_))));
             copied = f.end;
         }
         out.extend_from_slice(&hay[copied..]);
+        if let Some((entry, end)) = pending
+            && view::glued_after(&out[end..], true)
+        {
+            rendered[entry].1 = true;
+        }
         counts
     }
 
@@ -460,7 +486,7 @@ impl Masker {
     /// few lines around them whose JSON-number rule reads into a changed line
     /// ([`lines_to_search_again`]): every other line, and everything its verdicts read, is as
     /// the previous round saw it, and that round found nothing there.
-    fn settle_view(&self, role: Role, start: usize, out: &mut Vec<u8>, mut rendered: Vec<(usize, bool)>) {
+    fn settle_view(&self, role: Role, start: usize, out: &mut Vec<u8>, mut rendered: Vec<(usize, bool)>, wide: bool) {
         if role == Role::Admin {
             return; // the input byte for byte: it would find the same matches every round
         }
@@ -477,7 +503,7 @@ impl Masker {
             }
             let view = out.split_off(start);
             rendered.clear();
-            self.render_findings(role, &view, &found, out, &mut rendered);
+            self.render_findings(role, &view, &found, out, &mut rendered, wide);
         }
         self.redact_unsettled(start, out, rendered);
     }
@@ -1165,14 +1191,14 @@ mod tests {
     fn mask_searching_whole_views(masker: &Masker, role: Role, hay: &[u8]) -> Vec<u8> {
         let found = masker.find(hay);
         let mut out = Vec::new();
-        masker.render_findings(role, hay, &found, &mut out, &mut Vec::new());
+        masker.render_findings(role, hay, &found, &mut out, &mut Vec::new(), true);
         for _ in 0..8 {
             let found = masker.find(&out);
             if found.is_empty() {
                 break;
             }
             let view = std::mem::take(&mut out);
-            masker.render_findings(role, &view, &found, &mut out, &mut Vec::new());
+            masker.render_findings(role, &view, &found, &mut out, &mut Vec::new(), true);
         }
         out
     }
