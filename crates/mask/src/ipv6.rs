@@ -28,10 +28,10 @@ pub(crate) fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
         // Dots in the run are left to the IPv4 check ("::::…:10.0.0.1" holds an address).
         Err((until, kept)) => return Outcome::LongRun { until, kept },
     };
-    if let Some(f) = common_shape(hay, s, e) {
-        return Outcome::Found(f);
+    match common_shape(hay, s, e) {
+        Ok(f) => Outcome::Found(f),
+        Err(whole_tried) => long_way(hay, p, floor, s, e, whole_tried),
     }
-    long_way(hay, p, floor, s, e)
 }
 
 /// The common shapes of an address run `hay[s..e]`, decided without [`long_way`], which reaches
@@ -43,18 +43,26 @@ pub(crate) fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
 ///   long way would first try the whole span with the checks of [`ipv6_exact`].
 ///
 /// Dense findings made the long way most of the time per finding ("::1 " ran at 45 MB/s).
+///
+/// `Err(true)` when the whole span was tried and is no address (as `ipv6_exact` judges it), so
+/// the long way need not try it again.
 #[inline(always)]
-fn common_shape(hay: &[u8], s: usize, e: usize) -> Option<Finding> {
+fn common_shape(hay: &[u8], s: usize, e: usize) -> Result<Finding, bool> {
     let plain_before = s == 0 || SEPARATOR[hay[s - 1] as usize];
     if plain_before && (e == hay.len() || SEPARATOR[hay[e] as usize]) && e - s > 2 {
-        let addr = parse_ipv6(&hay[s..e])?;
-        return Some(Finding { start: s, end: e, kind: Kind::Ipv6(addr) });
+        let addr = parse_ipv6(&hay[s..e]).ok_or(true)?;
+        return Ok(Finding { start: s, end: e, kind: Kind::Ipv6(addr) });
     }
-    if plain_before || !is_word(hay[s - 1]) && hay[s - 1] != b'%' { ipv6_exact(hay, s, e) } else { None }
+    if plain_before || !is_word(hay[s - 1]) && hay[s - 1] != b'%' {
+        ipv6_exact(hay, s, e).ok_or(true)
+    } else {
+        Err(false)
+    }
 }
 
-/// Judges the run `hay[s..e]` around the colon at `p`, every rule in turn.
-fn long_way(hay: &[u8], p: usize, floor: usize, s: usize, e: usize) -> Outcome {
+/// Judges the run `hay[s..e]` around the colon at `p`, every rule in turn; `whole_tried` when
+/// `hay[s..e]` is known to be no address.
+fn long_way(hay: &[u8], p: usize, floor: usize, s: usize, e: usize, whole_tried: bool) -> Outcome {
     // Cheap shape test before any parsing: without "::" an address has exactly 7 colons
     // (6 with an embedded IPv4). Times (12:34:56) and MACs (6 groups) stop here.
     // Spans are at most IP_EXPAND bytes, mostly a few: plain loops beat memchr's set-up here.
@@ -102,7 +110,7 @@ fn long_way(hay: &[u8], p: usize, floor: usize, s: usize, e: usize) -> Outcome {
     // "10\u0040::1": the same for the four hex digits of a JSON escape.
     let first =
         if escape_digits { s + 2 } else { json_escape_digits_end(hay, s).filter(|&a| a < e && a > floor).unwrap_or(s) };
-    if let Some(f) = address_from(hay, first, &ends) {
+    if let Some(f) = address_from(hay, first, &ends, whole_tried && first == s) {
         return Outcome::Found(f);
     }
     // "ip:fe80::1", "[IPv6:2001:db8::1]": a label ending in a hex digit (or in nothing) runs into
@@ -115,7 +123,7 @@ fn long_way(hay: &[u8], p: usize, floor: usize, s: usize, e: usize) -> Outcome {
             return Outcome::Skip(p + 1); // the next colon of this span tries it
         }
         // From here on nothing depends on which colon (after the label's) asked.
-        if let Some(f) = address_from(hay, after, &ends) {
+        if let Some(f) = address_from(hay, after, &ends, false) {
             return Outcome::Found(f);
         }
     }
@@ -123,11 +131,11 @@ fn long_way(hay: &[u8], p: usize, floor: usize, s: usize, e: usize) -> Outcome {
 }
 
 /// The first of the candidate `ends` (longest first; a repeated end is tried once) that makes
-/// `hay[start..end]` an address.
-fn address_from(hay: &[u8], start: usize, ends: &[usize; 4]) -> Option<Finding> {
+/// `hay[start..end]` an address; without the first (the whole run's end) when `skip_whole`.
+fn address_from(hay: &[u8], start: usize, ends: &[usize; 4], skip_whole: bool) -> Option<Finding> {
     ends.iter()
         .enumerate()
-        .filter(|&(k, &end)| (k == 0 || end != ends[k - 1]) && end > start)
+        .filter(|&(k, &end)| (k == 0 && !skip_whole || k > 0 && end != ends[k - 1]) && end > start)
         .find_map(|(_, &end)| ipv6_exact(hay, start, end))
 }
 
@@ -305,11 +313,19 @@ mod tests {
             for p in (0..hay.len()).filter(|&p| hay[p] == b':') {
                 for floor in [0, p / 2, p] {
                     let Ok((s, e)) = address_run(hay, p, floor, &V6) else { continue };
-                    if let Some(f) = common_shape(hay, s, e) {
-                        proptest::prop_assert_eq!(
-                            long_way(hay, p, floor, s, e), Outcome::Found(f),
+                    let whole = ipv6_exact(hay, s, e);
+                    match common_shape(hay, s, e) {
+                        Ok(f) => proptest::prop_assert_eq!(
+                            long_way(hay, p, floor, s, e, false), Outcome::Found(f),
                             "{:?} at {} floor {}", String::from_utf8_lossy(hay), p, floor
-                        );
+                        ),
+                        Err(tried) => {
+                            proptest::prop_assert!(!tried || whole.is_none(), "{:?}", String::from_utf8_lossy(hay));
+                            proptest::prop_assert_eq!(
+                                long_way(hay, p, floor, s, e, tried), long_way(hay, p, floor, s, e, false),
+                                "{:?} at {} floor {}", String::from_utf8_lossy(hay), p, floor
+                            );
+                        }
                     }
                 }
             }

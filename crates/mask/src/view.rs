@@ -450,11 +450,9 @@ pub(crate) fn token_glued(hay: &[u8], start: usize, end: usize, replacement: &[u
 }
 
 /// [`token_glued`], where the glued text could hold an address: what stands between the token
-/// and the nearest [`APART`] byte on that side holds a piece no address goes without (an at
-/// sign in any spelling, a dot in any spelling, a second colon, a backslash, a `%`, an EC2
-/// name's `ip-`) and a letter or digit (every address has one; "::" alone is none). Every
-/// address, and every rule the scanner judges one by, lies within such a stretch of text, so
-/// without these the token's neighbours judge as they did. Glued text is read in the view
+/// and the nearest [`APART`] byte on that side holds what some kind of address needs
+/// ([`may_hold_address`]). Every address, and every rule the scanner judges one by, lies
+/// within such a stretch of text, so without it the token's neighbours judge as they did. Glued text is read in the view
 /// (tokens' `<` and `>` end it), up to [`GLUED_REACH`] bytes: longer glued text counts as
 /// holding an address.
 ///
@@ -494,27 +492,31 @@ pub(crate) fn glued_after(after: &[u8], then_apart: bool) -> bool {
 /// How far [`glued_before`] and [`glued_after`] look for the end of the text glued to a token.
 const GLUED_REACH: usize = 64;
 
-/// Does `text` hold a piece without which no address is found, and a letter or digit (see
-/// [`glued_before`])? Full-width text is looked at form by form: a full-width colon or letter
-/// is no piece of an address, its digits, dot and at sign are.
+/// Could `text` hold an address (see [`glued_before`])? Only with what each kind needs: an at
+/// sign (e-mail), a dot and a digit (IPv4), two colons and a hex digit (IPv6), `ip-` and a
+/// digit (an EC2 name), each in any spelling the scanner reads: a `%` or a backslash may
+/// spell any of them, so either counts as all. Full-width text is looked at form by form: a
+/// full-width colon or letter is no part of an address, its digits, dot and at sign are.
 fn may_hold_address(text: &[u8]) -> bool {
-    let (mut piece, mut alnum, mut colons) = (false, false, 0);
+    let (mut dot, mut digit, mut hex, mut colons, mut ec2) = (false, false, false, 0, false);
     for (i, &b) in text.iter().enumerate() {
         match b {
-            b'@' | b'.' | b'%' | b'\\' => piece = true,
-            b':' => {
-                colons += 1;
-                piece |= colons == 2;
-            }
-            b'-' if text[..i].ends_with(b"ip") => piece = true,
+            b'@' | b'%' | b'\\' => return true,
+            b'.' => dot = true,
+            b':' => colons += 1,
+            b'-' => ec2 |= text[..i].ends_with(b"ip"),
             0xEF => match text.get(i + 1..i + 3) {
-                Some([0xBC, 0x90..=0x99]) => (piece, alnum) = (true, true),
-                Some([0xBC, 0x8E | 0xA0]) => piece = true,
+                Some([0xBC, 0xA0]) => return true,
+                Some([0xBC, 0x8E]) => dot = true,
+                Some([0xBC, 0x90..=0x99]) => (digit, hex) = (true, true),
                 _ => {}
             },
-            _ => alnum |= b.is_ascii_alphanumeric(),
+            _ => {
+                digit |= b.is_ascii_digit();
+                hex |= b.is_ascii_hexdigit();
+            }
         }
-        if piece && alnum {
+        if digit && (dot || ec2) || hex && colons >= 2 {
             return true;
         }
     }
