@@ -417,6 +417,12 @@ pub(crate) fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
         0
     };
     let (owner, domain) = before.split_at(before.len() - domain_len);
+    // Every masked at sign is "***" and the at sign's lead (what of it the domain class did not
+    // eat: one byte, or none of "＠"): without a '*' right there, none is.
+    let star_at = |back: usize| owner.len() > back && owner[owner.len() - 1 - back] == HIDDEN;
+    if !(star_at(0) || star_at(1)) {
+        return false;
+    }
     // The scan back also ate the letters and digits of "%40", "\u0040" and the bytes of "＠":
     // each at sign is split where the domain class begins in it.
     AtForm::ALL.iter().any(|form| {
@@ -493,30 +499,34 @@ pub(crate) fn glued_after(after: &[u8], then_apart: bool) -> bool {
 const GLUED_REACH: usize = 64;
 
 /// Could `text` hold an address (see [`glued_before`])? Only with what each kind needs: an at
-/// sign (e-mail), a dot and a digit (IPv4), two colons and a hex digit (IPv6), `ip-` and a
-/// digit (an EC2 name), each in any spelling the scanner reads: a `%` or a backslash may
-/// spell any of them, so either counts as all. Full-width text is looked at form by form: a
-/// full-width colon or letter is no part of an address, its digits, dot and at sign are.
+/// sign and a letter, digit or non-ASCII byte (e-mail), a dot and a digit (IPv4), two colons
+/// and a hex digit (IPv6), `ip-` and a digit (an EC2 name), each in any spelling the scanner
+/// reads: a `%` or a backslash with a letter or digit may spell any of them, so either counts
+/// as all. Full-width text is looked at form by form: a full-width colon or letter is no part
+/// of an address, its digits, dot and at sign are.
 fn may_hold_address(text: &[u8]) -> bool {
+    let (mut at, mut escape, mut word) = (false, false, false);
     let (mut dot, mut digit, mut hex, mut colons, mut ec2) = (false, false, false, 0, false);
     for (i, &b) in text.iter().enumerate() {
         match b {
-            b'@' | b'%' | b'\\' => return true,
+            b'@' => at = true,
+            b'%' | b'\\' => escape = true,
             b'.' => dot = true,
             b':' => colons += 1,
             b'-' => ec2 |= text[..i].ends_with(b"ip"),
             0xEF => match text.get(i + 1..i + 3) {
-                Some([0xBC, 0xA0]) => return true,
+                Some([0xBC, 0xA0]) => at = true,
                 Some([0xBC, 0x8E]) => dot = true,
-                Some([0xBC, 0x90..=0x99]) => (digit, hex) = (true, true),
-                _ => {}
+                Some([0xBC, 0x90..=0x99]) => (digit, hex, word) = (true, true, true),
+                _ => word = true,
             },
             _ => {
+                word |= b.is_ascii_alphanumeric() || b >= 0x80;
                 digit |= b.is_ascii_digit();
                 hex |= b.is_ascii_hexdigit();
             }
         }
-        if digit && (dot || ec2) || hex && colons >= 2 {
+        if (at || escape) && word || digit && (dot || ec2) || hex && colons >= 2 {
             return true;
         }
     }
