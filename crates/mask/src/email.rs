@@ -155,7 +155,7 @@ fn local_part(hay: &[u8], at: usize, form: AtForm, floor: usize) -> Result<usize
 
 /// Is `hay[..start]` the at sign of an address ("bob@example.com@example.org")? Then the text at
 /// `start` is that address's domain, not a local part, also once the address is masked
-/// ("b***@example.com@…", "<email>@example.com@…"). A handle's at sign ("@bob@mastodon.social") follows a space.
+/// (`b***@example.com@…`, `<email>@example.com@…`). A handle's at sign ("@bob@mastodon.social") follows a space.
 fn follows_address_at(hay: &[u8], start: usize) -> bool {
     let before = &hay[..start];
     let Some(at_len) = AtForm::ALL.iter().map(|a| a.spelling()).find(|a| before.ends_with(a)).map(<[u8]>::len) else {

@@ -36,7 +36,7 @@ pub(crate) fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
 
 /// The common shapes of an address run `hay[s..e]`, decided without [`long_way`], which reaches
 /// the same verdict (property-tested):
-/// * between plain separators ("::1 ", "[fe80::1]", "\"::1\""), no rule reads through the bytes
+/// * between plain separators (`::1 `, `[fe80::1]`, `"::1"`), no rule reads through the bytes
 ///   around the span (escapes, labels, ports and masks all need a word byte, a '%', a '*' or a
 ///   token next to it), so the span is the address when it parses;
 /// * after any other byte that is no word and no '%', no escape's digits lead the span, so the

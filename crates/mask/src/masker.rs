@@ -281,7 +281,7 @@ impl Masker {
     ///
     /// Without identifiers: the view with every line that has a token glued to its text
     /// ([`view::token_glued`]) searched again, the reference for the narrower rule the masker
-    /// uses ([`view::token_glued_to_address_text`]).
+    /// uses ([`view::glued_before`], [`view::glued_after`]).
     pub fn mask_searching_every_changed_line(&self, role: Role, hay: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(hay.len());
         if self.identifiers.is_empty() {
@@ -471,14 +471,15 @@ impl Masker {
     ///   operator view leaves part of the address visible ("ORD-7376::10.0.0.1" becomes
     ///   "ORD-7376:0:0:*"), and there it is a match again;
     /// * text that ran into an address stands apart once the address is a token
-    ///   ("10.0.0.1::1" reads "<ipv4>::1", "2001:db8::1bob@…" reads "2001:db8::<email>"): the
+    ///   (`10.0.0.1::1` reads `<ipv4>::1`, `2001:db8::1bob@…` reads `2001:db8::<email>`): the
     ///   scanner judges text next to a token as it reads, so such text is an address of its
     ///   own in the view, and is masked here (it stayed readable while a token made the text
     ///   glued to it no address, and so did an address glued to a token typed into the input).
     ///
     /// Not counted: the counts are the input's findings. `rendered` holds, per replacement,
     /// where it starts in the view and whether the built-in kinds must be searched again on
-    /// its line (an identifier's token, or a token glued to its text: [`view::token_glued`]).
+    /// its line (an identifier's token, or a token glued to text that could hold an address:
+    /// [`view::glued_before`], [`view::glued_after`]; with identifiers [`view::token_glued`]).
     /// Up to eight rounds: each masks at least one more match (the fuzz target checks that the
     /// views hold nothing the scanner finds).
     ///
@@ -514,7 +515,7 @@ impl Masker {
     /// takes the text glued to it (up to the nearest [`view::is_apart`] byte on each side, or
     /// the line's end) down with it: the whole stretch becomes the address's readonly token, in
     /// every view. Text apart from a token judges as it did (the rule
-    /// [`view::token_glued_to_address_text`] rests on), so a pass leaves nothing to find; the
+    /// [`view::glued_before`] rests on), so a pass leaves nothing to find; the
     /// loop is a bound, not a hope.
     fn redact_unsettled(&self, start: usize, out: &mut Vec<u8>, mut rendered: Vec<(usize, bool)>) {
         for _ in 0..4 {

@@ -442,14 +442,14 @@ pub(crate) fn is_apart(b: u8) -> bool {
 }
 
 /// Whether `replacement`, the view of the finding `hay[start..end]`, is a token glued to the
-/// text around it: it opens with `<` after a byte that may end an address ("10.0.0.1::1"
-/// reads "<ipv4>::1"), or closes with `>` before one that may start an address
-/// ("<ipv4>10.0.0.1" in the input). There the view must be searched again: what the input's
+/// text around it: it opens with `<` after a byte that may end an address (`10.0.0.1::1`
+/// reads `<ipv4>::1`), or closes with `>` before one that may start an address
+/// (`<ipv4>10.0.0.1` in the input). There the view must be searched again: what the input's
 /// finding hid from the scanner ("::1" ran into "10.0.0.1") stands apart once masked, and
 /// the view is what masking it again gives only once that is masked too.
 ///
 /// The wide rule, for views with user-defined identifiers (a pattern may match any text) and
-/// the reference [`token_glued_to_address_text`] is tested against.
+/// the reference [`glued_before`] and [`glued_after`] are tested against.
 pub(crate) fn token_glued(hay: &[u8], start: usize, end: usize, replacement: &[u8]) -> bool {
     (replacement.first() == Some(&b'<') && start > 0 && !APART[hay[start - 1] as usize])
         || (replacement.last() == Some(&b'>') && hay.get(end).is_some_and(|&b| !APART[b as usize]))
@@ -462,8 +462,8 @@ pub(crate) fn token_glued(hay: &[u8], start: usize, end: usize, replacement: &[u
 /// (tokens' `<` and `>` end it), up to [`GLUED_REACH`] bytes: longer glued text counts as
 /// holding an address.
 ///
-/// Real text glues tokens to words and single colons ("mailto:<email>?subject=",
-/// "連絡先：<email>", "<ipv4>:443"): searching those lines again cost the readonly view 15–22 %
+/// Real text glues tokens to words and single colons (`mailto:<email>?subject=`,
+/// `連絡先：<email>`, `<ipv4>:443`): searching those lines again cost the readonly view 15–22 %
 /// on SES events and application logs.
 ///
 /// This side: `before` is the view up to the replacement.
