@@ -494,11 +494,7 @@ impl Masker {
         // Each round masks at least one more match and a token is never matched again (the
         // identifiers' patterns are the user's; one that matches its own token would loop).
         for _ in 0..8 {
-            if rendered.is_empty() {
-                return;
-            }
-            let lines = lines_to_search_again(&out[start..], &rendered);
-            let found = self.find_in_lines(&out[start..], &lines);
+            let found = self.found_again(&out[start..], &rendered);
             if found.is_empty() {
                 return;
             }
@@ -507,6 +503,14 @@ impl Masker {
             self.render_findings(role, &view, &found, out, &mut rendered, wide);
         }
         self.redact_unsettled(start, out, rendered);
+    }
+
+    /// What the lines of `view` that `rendered` names ([`lines_to_search_again`]) still hold.
+    fn found_again(&self, view: &[u8], rendered: &[(usize, bool)]) -> Vec<Finding> {
+        if rendered.is_empty() {
+            return Vec::new();
+        }
+        self.find_in_lines(view, &lines_to_search_again(view, rendered))
     }
 
     /// Fails safe where [`Masker::settle_view`]'s rounds ran out: a chain of addresses, each
@@ -519,11 +523,7 @@ impl Masker {
     /// loop is a bound, not a hope.
     fn redact_unsettled(&self, start: usize, out: &mut Vec<u8>, mut rendered: Vec<(usize, bool)>) {
         for _ in 0..4 {
-            if rendered.is_empty() {
-                return;
-            }
-            let lines = lines_to_search_again(&out[start..], &rendered);
-            let found = self.find_in_lines(&out[start..], &lines);
+            let found = self.found_again(&out[start..], &rendered);
             if found.is_empty() {
                 return;
             }
@@ -546,9 +546,7 @@ impl Masker {
         }
         // Unreachable by the argument above. Should it ever be reached, no text that still
         // holds an address is shown: the whole view becomes one token.
-        let lines = lines_to_search_again(&out[start..], &rendered);
-        let found = self.find_in_lines(&out[start..], &lines);
-        if let Some(f) = found.first() {
+        if let Some(f) = self.found_again(&out[start..], &rendered).first() {
             debug_assert!(false, "a view did not settle");
             let view = out.split_off(start);
             self.render_readonly_token(&view, f, out);
