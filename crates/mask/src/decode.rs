@@ -9,7 +9,7 @@
 //! The at-sign forms (`\u0040`, `%40`) are not decoded: the scanner knows them and renders them
 //! as written.
 
-use crate::scan::Finding;
+use crate::scan::{Finding, hex_value};
 
 /// An offset into a decoded text or its input. The thread's reused scratch holds `u32`s: dense
 /// disguises (an EC2 name is three units in eleven bytes) made 24-byte units outgrow the kept
@@ -65,7 +65,7 @@ fn unit_at(hay: &[u8], p: usize) -> Option<(u8, usize)> {
             if !(esc[1] == b'u' && esc[2] == b'0' && esc[3] == b'0') {
                 return None;
             }
-            let c = (hex(esc[4])? << 4) | hex(esc[5])?;
+            let c = (hex_value(esc[4])? << 4) | hex_value(esc[5])?;
             // Only an escape: the backslash must not itself be escaped ("\\u002e" is text).
             let escaped = hay[..p].iter().rev().take(64).take_while(|&&b| b == b'\\').count() % 2 == 1;
             (is_address_char(c) && !escaped).then_some((c, 6))
@@ -78,10 +78,6 @@ fn unit_at(hay: &[u8], p: usize) -> Option<(u8, usize)> {
 /// scanner knows), not `%` (decoding it would invent URL escapes).
 fn is_address_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'+' | b':')
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 /// A full-width digit (U+FF10–FF19) or full stop (U+FF0E) at `p`, as its ASCII character.

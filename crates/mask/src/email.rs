@@ -5,8 +5,8 @@
 use crate::ipv4::parse_ipv4;
 use crate::ipv6::parse_ipv6;
 use crate::scan::{
-    ALNUM, AtForm, Finding, Kind, Outcome, backslashes_before, class_table, count_work, is_cjk, is_hex, is_letter,
-    next_char, prev_char,
+    ALNUM, AtForm, Finding, Kind, Outcome, backslashes_before, class_table, count_work, hex_value, is_cjk, is_hex,
+    is_letter, next_char, prev_char,
 };
 use crate::view::touches_mask;
 
@@ -130,8 +130,10 @@ fn local_part(hay: &[u8], at: usize, form: AtForm, floor: usize) -> Result<usize
     // local part contains. An encoded @ stays inside a plain-@ address (source routing).
     let mut j = start;
     while j + 2 < at {
-        if hay[j] == b'%' && is_hex(hay[j + 1]) && is_hex(hay[j + 2]) {
-            let decoded = hex_value(hay[j + 1]) << 4 | hex_value(hay[j + 2]);
+        if hay[j] == b'%'
+            && let (Some(high), Some(low)) = (hex_value(hay[j + 1]), hex_value(hay[j + 2]))
+        {
+            let decoded = high << 4 | low;
             let keeps = LOCAL[decoded as usize] || (decoded == b'@' && form == AtForm::Plain);
             if !keeps {
                 start = j + 3;
@@ -168,14 +170,6 @@ fn follows_address_at(hay: &[u8], start: usize) -> bool {
     owner > 0
         && (LOCAL[before[owner - 1] as usize] || crate::view::ends_a_mask(before[owner - 1]))
         && domain(hay, start).is_some()
-}
-
-fn hex_value(b: u8) -> u8 {
-    match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        _ => b - b'A' + 10,
-    }
 }
 
 /// Finds where the domain starting at `s` ends, or `None` if there is no valid domain.

@@ -3,7 +3,7 @@
 //! and the look-alikes that are not addresses (`std::io`, times, MAC addresses, ARNs).
 
 use crate::scan::{
-    Finding, Kind, Outcome, address_run, class_table, ip_left_ok, is_hex, is_word, json_escape_digits_end,
+    Finding, Kind, Outcome, address_run, class_table, hex_value, ip_left_ok, is_hex, is_word, json_escape_digits_end,
 };
 use crate::view::{touches_mask, touches_star};
 use std::net::Ipv6Addr;
@@ -194,7 +194,7 @@ pub(crate) fn parse_ipv6(text: &[u8]) -> Option<Ipv6Addr> {
         let limit = if gap.is_some() { 7 } else { 8 };
         let mut value = 0u32;
         let mut digits = 0;
-        while let Some(d) = text.get(i + digits).and_then(|&b| hex_digit(b)) {
+        while let Some(d) = text.get(i + digits).and_then(|&b| hex_value(b)) {
             if digits == 4 {
                 return None;
             }
@@ -246,28 +246,6 @@ pub(crate) fn parse_ipv6(text: &[u8]) -> Option<Ipv6Addr> {
         Some(g) => head.checked_shl(16 * (8 - g) as u32).unwrap_or(0) | bits,
     };
     Some(Ipv6Addr::from(address))
-}
-
-/// The value of a hex digit, or `NOT_HEX`: one load per byte of a group.
-static HEX_VALUE: [u8; 256] = {
-    let mut t = [NOT_HEX; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = match b as u8 {
-            d @ b'0'..=b'9' => d - b'0',
-            d @ b'a'..=b'f' => d - b'a' + 10,
-            d @ b'A'..=b'F' => d - b'A' + 10,
-            _ => NOT_HEX,
-        };
-        b += 1;
-    }
-    t
-};
-const NOT_HEX: u8 = 0xFF;
-
-fn hex_digit(b: u8) -> Option<u8> {
-    let v = HEX_VALUE[b as usize];
-    (v != NOT_HEX).then_some(v)
 }
 
 /// A dotted quad as std reads one inside an IPv6 address: no leading zeros, the whole text.

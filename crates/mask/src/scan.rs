@@ -154,6 +154,28 @@ pub(crate) fn is_hex(b: u8) -> bool {
     HEX[b as usize]
 }
 
+/// The value of a hex digit: one load per byte (IPv6 groups, `%XX` and `\uXXXX` escapes).
+#[inline]
+pub(crate) fn hex_value(b: u8) -> Option<u8> {
+    const NOT_HEX: u8 = 0xFF;
+    static VALUE: [u8; 256] = {
+        let mut t = [NOT_HEX; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = match b as u8 {
+                d @ b'0'..=b'9' => d - b'0',
+                d @ b'a'..=b'f' => d - b'a' + 10,
+                d @ b'A'..=b'F' => d - b'A' + 10,
+                _ => NOT_HEX,
+            };
+            b += 1;
+        }
+        t
+    };
+    let v = VALUE[b as usize];
+    (v != NOT_HEX).then_some(v)
+}
+
 /// Decides whether an address contains the trigger byte at `p`. No address may start before
 /// `floor` (the end of the previous finding).
 pub(crate) fn candidate_at(hay: &[u8], p: usize, floor: usize) -> Outcome {
