@@ -281,7 +281,7 @@ impl Masker {
     ///
     /// Without identifiers: the view with every line that has a token glued to its text
     /// ([`view::token_glued`]) searched again, the reference for the narrower rule the masker
-    /// uses ([`view::glued_before`], [`view::glued_after`]).
+    /// uses ([`view::GlueCheck`]).
     pub fn mask_searching_every_changed_line(&self, role: Role, hay: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(hay.len());
         if self.identifiers.is_empty() {
@@ -368,9 +368,7 @@ impl Masker {
         // Tokens glued to the text around them: rare (addresses stand between spaces, quotes
         // and brackets), so the list is allocated only when one is.
         let mut glued = Vec::new();
-        // A token whose text after it is checked once the view holds that text: where it
-        // starts in the view, and where it ends in `out`.
-        let mut pending: Option<(usize, usize)> = None;
+        let mut check = view::GlueCheck::default();
         crate::decode::scan(hay, |f| {
             append(out, &hay[copied..f.start]);
             let from = out.len();
@@ -379,28 +377,14 @@ impl Masker {
                 if view::token_glued(hay, f.start, f.end, &out[from..]) {
                     glued.push((from - start, true));
                 }
-            } else {
-                if let Some((at, end)) = pending.take()
-                    && view::glued_after(&out[end..from], out.get(from).is_some_and(|&b| view::is_apart(b)))
-                {
-                    glued.push((at, true));
-                }
-                if view::glued_before(&out[start..from], &out[from..]) {
-                    glued.push((from - start, true));
-                }
-                if view::may_glue_after(&out[from..], hay.get(f.end)) {
-                    pending = Some((from - start, out.len()));
-                }
+            } else if check.replaced(out, start, from, hay.get(f.end), from - start, |at| glued.push((at, true))) {
+                glued.push((from - start, true));
             }
             copied = f.end;
             counts.add(f.kind);
         });
         out.extend_from_slice(&hay[copied..]);
-        if let Some((at, end)) = pending
-            && view::glued_after(&out[end..], true)
-        {
-            glued.push((at, true));
-        }
+        check.ended(out, |at| glued.push((at, true)));
         if !glued.is_empty() {
             self.settle_view(role, start, out, glued, WIDE);
         }
@@ -426,9 +410,7 @@ impl Masker {
         // view; an identifier's pattern may match any text glued to a token, and the wide rule
         // is also the reference the narrow one is tested against.
         let narrow = !wide && self.identifiers.is_empty();
-        // The entry of a token whose text after it is checked once the view holds it, and
-        // where that token ends in `out`.
-        let mut pending: Option<(usize, usize)> = None;
+        let mut check = view::GlueCheck::default();
         for f in found {
             counts.add(f.kind);
             out.extend_from_slice(&hay[copied..f.start]);
@@ -438,29 +420,16 @@ impl Masker {
                 Role::Operator => self.render_operator(hay, f, out),
                 Role::Readonly => self.render_readonly(hay, f, out),
             }
-            let replacement = &out[base + from..];
             let glued = if narrow {
-                if let Some((entry, end)) = pending.take()
-                    && view::glued_after(&out[end..base + from], view::is_apart(replacement[0]))
-                {
-                    rendered[entry].1 = true;
-                }
-                if view::may_glue_after(replacement, hay.get(f.end)) {
-                    pending = Some((rendered.len(), out.len()));
-                }
-                view::glued_before(&out[base..base + from], &out[base + from..])
+                check.replaced(out, base, base + from, hay.get(f.end), rendered.len(), |entry| rendered[entry].1 = true)
             } else {
-                view::token_glued(hay, f.start, f.end, replacement)
+                view::token_glued(hay, f.start, f.end, &out[base + from..])
             };
             rendered.push((from, glued || matches!(f.kind, Kind::Custom(_))));
             copied = f.end;
         }
         out.extend_from_slice(&hay[copied..]);
-        if let Some((entry, end)) = pending
-            && view::glued_after(&out[end..], true)
-        {
-            rendered[entry].1 = true;
-        }
+        check.ended(out, |entry| rendered[entry].1 = true);
         counts
     }
 
@@ -479,7 +448,7 @@ impl Masker {
     /// Not counted: the counts are the input's findings. `rendered` holds, per replacement,
     /// where it starts in the view and whether the built-in kinds must be searched again on
     /// its line (an identifier's token, or a token glued to text that could hold an address:
-    /// [`view::glued_before`], [`view::glued_after`]; with identifiers [`view::token_glued`]).
+    /// [`view::GlueCheck`]; with identifiers [`view::token_glued`]).
     /// Up to eight rounds: each masks at least one more match (the fuzz target checks that the
     /// views hold nothing the scanner finds).
     ///
@@ -519,7 +488,7 @@ impl Masker {
     /// takes the text glued to it (up to the nearest [`view::is_apart`] byte on each side, or
     /// the line's end) down with it: the whole stretch becomes the address's readonly token, in
     /// every view. Text apart from a token judges as it did (the rule
-    /// [`view::glued_before`] rests on), so a pass leaves nothing to find; the
+    /// [`view::GlueCheck`] rests on), so a pass leaves nothing to find; the
     /// loop is a bound, not a hope.
     fn redact_unsettled(&self, start: usize, out: &mut Vec<u8>, mut rendered: Vec<(usize, bool)>) {
         for _ in 0..4 {

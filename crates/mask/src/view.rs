@@ -467,7 +467,7 @@ pub(crate) fn token_glued(hay: &[u8], start: usize, end: usize, replacement: &[u
 /// on SES events and application logs.
 ///
 /// This side: `before` is the view up to the replacement.
-pub(crate) fn glued_before(before: &[u8], replacement: &[u8]) -> bool {
+fn glued_before(before: &[u8], replacement: &[u8]) -> bool {
     if replacement.first() != Some(&b'<') || before.last().is_none_or(|&b| APART[b as usize]) {
         return false;
     }
@@ -480,18 +480,64 @@ pub(crate) fn glued_before(before: &[u8], replacement: &[u8]) -> bool {
 
 /// Does the replacement close with a token glued to the input's next byte `next`? Then the
 /// text after it is checked with [`glued_after`] once the view holds it.
-pub(crate) fn may_glue_after(replacement: &[u8], next: Option<&u8>) -> bool {
+fn may_glue_after(replacement: &[u8], next: Option<&u8>) -> bool {
     replacement.last() == Some(&b'>') && next.is_some_and(|&b| !APART[b as usize])
 }
 
 /// The other side: `after` is the view's text after the token up to the next replacement (or
 /// the view's end), and `then_apart` whether what follows it ends glued text (a token's `<`,
 /// the end of the view).
-pub(crate) fn glued_after(after: &[u8], then_apart: bool) -> bool {
+fn glued_after(after: &[u8], then_apart: bool) -> bool {
     let reach = &after[..after.len().min(GLUED_REACH)];
     match reach.iter().position(|&b| APART[b as usize]) {
         Some(i) => may_hold_address(&reach[..i]),
         None => reach.len() == GLUED_REACH || !then_apart || may_hold_address(reach),
+    }
+}
+
+/// The narrow rule applied as a view is written, replacement by replacement: whether the
+/// replacement just written is glued before, and, once the next one is written (or the view
+/// ends), whether the token before it was glued after.
+#[derive(Default)]
+pub(crate) struct GlueCheck {
+    /// A token whose text after it is still to be read: the caller's key for it, and where it
+    /// ends in the output.
+    pending: Option<(usize, usize)>,
+}
+
+impl GlueCheck {
+    /// After `out[from..]`, the replacement of a finding followed in the input by `next`, was
+    /// written into the view that starts at `start`: `glued(key)` for the token before it if
+    /// that one was glued after, and whether this one is glued before. `key` names this one.
+    #[inline]
+    pub(crate) fn replaced(
+        &mut self,
+        out: &[u8],
+        start: usize,
+        from: usize,
+        next: Option<&u8>,
+        key: usize,
+        mut glued: impl FnMut(usize),
+    ) -> bool {
+        let replacement = &out[from..];
+        if let Some((at, end)) = self.pending.take()
+            && glued_after(&out[end..from], replacement.first().is_some_and(|&b| APART[b as usize]))
+        {
+            glued(at);
+        }
+        if may_glue_after(replacement, next) {
+            self.pending = Some((key, out.len()));
+        }
+        glued_before(&out[start..from], replacement)
+    }
+
+    /// The view `out` ends: `glued(key)` for its last token if it was glued after.
+    pub(crate) fn ended(self, out: &[u8], glued: impl FnOnce(usize)) {
+        if let Some((at, end)) = self.pending
+            && glued_after(&out[end..], true)
+        {
+            glued(at);
+        }
     }
 }
 
