@@ -64,11 +64,44 @@ fn the_narrow_second_round_agrees_on_glued_addresses() {
         "ORD-12192.0.2.1 acme",
         r"12345\u00401.2.3.4",
         "tokyo%2010.0.0.1",
+        // A term behind an escape right after an address: the backslash is no word byte, the
+        // letter it decodes to is.
+        r"1.2.3.4\u0061cme 1.2.3.4\u0074okyo",
+        // Next to Japanese or punctuation, a term reads the same whatever the address became.
+        "山田10.0.0.1山田 acme.10.0.0.1.acme",
+        "Müller10.0.0.1 10.0.0.1Müller",
     ] {
         let masker = terms_only_masker();
         let narrow = masker.mask(Role::Readonly, text.as_bytes()).0;
         assert_eq!(narrow, masker.mask_searching_every_changed_line(Role::Readonly, text.as_bytes()), "{text}");
         assert_eq!(masker.mask(Role::Readonly, &narrow).0, narrow, "{text}");
+    }
+}
+
+/// A term that starts or ends with a letter of another script than Latin ASCII, next to an
+/// address glued to it: masking the address makes it a whole word, and the second round must
+/// find it (the table's terms start and end with ASCII or Japanese).
+#[test]
+fn the_narrow_second_round_reads_letters_of_every_script() {
+    let policy = Policy {
+        identifiers: vec![logmask_mask::IdentifierPolicy {
+            name: "customer".into(),
+            terms: ["éclair", "Ωmega", "café", "山田"].map(String::from).to_vec(),
+            ..Default::default()
+        }],
+        ..Policy::default()
+    };
+    let masker = Masker::builder(policy).build().unwrap();
+    for (text, view) in [
+        ("1.2.3.4éclair", "<ipv4><customer>"),
+        ("::1Ωmega x", "<ipv6><customer> x"),
+        (r"1.2.3.4\u00e9clair", "<ipv4><customer>"),
+        ("café1.2.3.4", "<customer><ipv4>"),
+        ("山田10.0.0.1山田", "<customer><ipv4><customer>"),
+    ] {
+        let narrow = masker.mask(Role::Readonly, text.as_bytes()).0;
+        assert_eq!(String::from_utf8_lossy(&narrow), view, "{text}");
+        assert_eq!(narrow, masker.mask_searching_every_changed_line(Role::Readonly, text.as_bytes()), "{text}");
     }
 }
 

@@ -968,6 +968,22 @@ fn whole_word(text: &[u8], start: usize, end: usize) -> bool {
     !joins_before && !joins_after
 }
 
+/// Whether masking `text[start..end]` may change the whole-word verdict of a term's match
+/// next to it (see the module docs): the character on either side is a word character, may be
+/// one once decoded (a backslash: `\u0061` is `a`; an escape's last byte is a letter or a digit,
+/// so it counts already), or is no valid UTF-8. A match next to a character of a script written
+/// without spaces, or next to ASCII punctuation, stands as a whole word or not whatever the
+/// masked text reads.
+pub(crate) fn word_next_to(text: &[u8], start: usize, end: usize) -> bool {
+    let joins = |b: u8, c: Option<char>| match b {
+        b'\\' => true,
+        0..=0x7F => is_ascii_word_byte(b),
+        _ => c.is_none_or(is_word_char),
+    };
+    let before = start.checked_sub(1).is_some_and(|i| joins(text[i], char_before(text, start)));
+    before || text.get(end).is_some_and(|&b| joins(b, char_at(text, end)))
+}
+
 /// Letters and digits of scripts that put spaces between words, and `_`.
 fn is_word_char(c: char) -> bool {
     if c.is_ascii() {

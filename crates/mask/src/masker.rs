@@ -267,11 +267,14 @@ impl Masker {
         let found = self.find_declining(hay, Some(&mut declined));
         let start = out.len();
         let mut rendered = Vec::new();
-        let counts = self.render_findings(role, hay, &found, out, &mut rendered, true);
-        if narrow && role == Role::Readonly && self.identifiers.iter().all(|i| i.regex.is_none()) {
+        // Terms only: the built-in kinds are searched again where the narrow rule says
+        // ([`view::GlueCheck`]); a pattern may match any text glued to a token.
+        let terms_only = narrow && role == Role::Readonly && self.identifiers.iter().all(|i| i.regex.is_none());
+        let counts = self.render_findings(role, hay, &found, out, &mut rendered, !terms_only);
+        if terms_only {
             rendered = second_round_lines(hay, rendered, &found, declined, out.len() - start);
         }
-        self.settle_view(role, start, out, rendered, true);
+        self.settle_view(role, start, out, rendered, !terms_only);
         counts
     }
 
@@ -406,10 +409,10 @@ impl Masker {
         let mut counts = Counts::default();
         let mut copied = 0;
         let base = out.len();
-        // Without identifiers the narrow rule of `render_streaming`, glued text read in the
-        // view; an identifier's pattern may match any text glued to a token, and the wide rule
-        // is also the reference the narrow one is tested against.
-        let narrow = !wide && self.identifiers.is_empty();
+        // The narrow rule of `render_streaming`, glued text read in the view, unless a pattern
+        // may match any text glued to a token; the wide rule is also the reference the narrow
+        // one is tested against.
+        let narrow = !wide && self.identifiers.iter().all(|i| i.regex.is_none());
         let mut check = view::GlueCheck::default();
         for f in found {
             counts.add(f.kind);
@@ -734,21 +737,24 @@ fn shifted(f: Finding, by: usize) -> Finding {
 }
 
 /// The readonly view's second round, with dictionary terms only (no patterns): of the
-/// replacements `rendered` (view offset, user identifier's) for `found` (in order), those whose
-/// lines the round must search, plus the view offsets of the `declined` matches (input offsets).
+/// replacements `rendered` (view offset, whether the built-in kinds must be searched again on
+/// its line: an identifier's token, or the narrow rule of [`view::GlueCheck`]) for `found` (in
+/// order), those whose lines the round must search, each with that flag, plus the view offsets
+/// of the `declined` matches (input offsets), flagged.
 ///
 /// A term's match in the view that the input did not have lies in text the view copied (a
 /// term holds no `<` or `>`, and one inside a token is declined), so it differs from the input
-/// only in what stands around it. Next to a built-in token with an ASCII byte that is no word
-/// character on each side nothing a term reads changes: its whole-word test reads that byte in
-/// both; a token holds no JSON-number byte, quote or space; a match inside a token is declined
-/// in both. What does change: the verdict of a match declined because masking it would have
-/// changed an address nearby (that address is a token now), or because it overlapped another
-/// match; and a whole-word test next to an address glued to a word character (after an
-/// escape's last digit, "caf\u00e91.2.3.4", or a letter). Those lines are searched again, as
-/// are lines with a term's token; the other lines are not (a fifth of app logs hold an
-/// address: they were searched twice). Patterns may match anything, tokens included: with any,
-/// every changed line is.
+/// only in what stands around it. What can change is a whole-word verdict right next to a
+/// token, and only where the character there is a word character or may decode to one
+/// ([`crate::dictionary::word_next_to`]): an address glued to a letter of another script
+/// ("1.2.3.4éclair") or to an escape's last digit ("caf\u00e91.2.3.4"). Next to Japanese text,
+/// punctuation or white space, a term stands as a whole word or not whatever the address
+/// became; a token holds no JSON-number byte, quote or space. What else changes: the verdict
+/// of a match declined because masking it would have changed an address nearby (that address
+/// is a token now), or because it overlapped another match. Those lines are searched again for
+/// terms, and for the built-in kinds where flagged; the other lines are not (a fifth of app
+/// logs hold an address, and Japanese text glues addresses to words: they were searched
+/// twice). Patterns may match anything, tokens included: with any, every changed line is.
 fn second_round_lines(
     hay: &[u8],
     rendered: Vec<(usize, bool)>,
@@ -762,15 +768,16 @@ fn second_round_lines(
     // The view offset of input offset `d` between two findings: `d + shift`, with `shift` what
     // the replacements before it added (a token is longer or shorter than its address).
     let mut shift = 0isize;
-    for (i, (f, &(from, custom))) in found.iter().zip(&rendered).enumerate() {
+    for (i, (f, &(from, builtin_again))) in found.iter().zip(&rendered).enumerate() {
         while let Some(d) = next.next_if(|&d| d < f.end) {
             // Inside a finding: where its replacement starts.
             let at = if d >= f.start { from } else { d.saturating_add_signed(shift) };
             lines.push((at, true));
         }
-        let glued = |b: Option<&u8>| b.is_some_and(|&b| b >= 0x80 || crate::scan::is_word(b));
-        if custom || glued(f.start.checked_sub(1).map(|i| &hay[i])) || glued(hay.get(f.end)) {
+        if builtin_again {
             lines.push((from, true));
+        } else if crate::dictionary::word_next_to(hay, f.start, f.end) {
+            lines.push((from, false));
         }
         // Where the replacement ends: the copied text after it is as long as in the input.
         let end = match (found.get(i + 1), rendered.get(i + 1)) {
