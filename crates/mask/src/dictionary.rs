@@ -313,9 +313,11 @@ impl Automaton {
 /// never starts a match, and log text is mostly such bytes. A term that starts with any other
 /// character — Japanese, accented, punctuation — may start at any occurrence of its first byte
 /// (a UTF-8 lead byte, or that punctuation). Of those positions, only the ones whose byte some
-/// term starts with are kept (an exact set of ASCII bytes; every lead byte when a term starts
-/// with a non-ASCII character). At each position left, the first four bytes (ASCII-lowercased)
-/// are looked up in a hashed bit set of the terms' first four; only a hit walks the automaton.
+/// term starts with are kept (an exact set of ASCII bytes; lead bytes in pairs of high
+/// nibbles), and of those the ones whose two bytes some term starts with (eight Teddy
+/// buckets, false hits allowed). At each position left, the first four bytes
+/// (ASCII-lowercased) are looked up in a hashed bit set of the terms' first four; only a hit
+/// walks the automaton.
 #[derive(Debug)]
 struct Starts {
     /// What the block classifier looks up.
@@ -338,14 +340,18 @@ struct Starts {
 type Window = [u8; 64 + KEY];
 
 /// The classifier's lookup tables, each indexed by a nibble (the layout `pshufb` looks up).
+///
+/// A byte's class is a row picked by its low nibble, tested at the bit [`HI_BIT`] gives its
+/// high nibble: the six of printable ASCII have a bit each, and the four of UTF-8 lead bytes
+/// share two (0xC–0xD, 0xE–0xF); the others (controls, continuation bytes) have none and
+/// are in no class. One bit per high nibble serves both classes below, so the classifier
+/// looks the high nibble up once.
 #[derive(Debug, Default)]
 struct Tables {
-    /// The ASCII bytes some term starts with (both cases of a letter in a case-insensitive
-    /// dictionary): bit `hi` of entry `lo` for byte `hi << 4 | lo`.
+    /// The bytes some term starts with (both cases of an ASCII letter in a case-insensitive
+    /// dictionary), and bytes that share their row and bit: a lead byte passes with the other
+    /// of its pair of high nibbles (0xC3 with 0xD3), which the pairs and keys then weed out.
     first: [u8; 16],
-    /// The UTF-8 lead bytes some term starts with: bit `hi - 12` of entry `lo` for byte
-    /// `hi << 4 | lo` (Japanese text is mostly kana, and the terms mostly start with kanji).
-    lead: [u8; 16],
     /// The terms' first two bytes in eight buckets, Teddy-style: bit `k` of
     /// `pairs[0][lo]`, `pairs[1][hi]`, `pairs[2][lo']` and `pairs[3][hi']` all set when bucket
     /// `k` holds a pair whose first byte has the nibbles `hi`, `lo` and whose second byte has
@@ -355,6 +361,33 @@ struct Tables {
     /// logs this leaves a third of the positions the first-byte sets let through.
     pairs: [[u8; 16]; 4],
 }
+
+/// The bit of a high nibble in a row of [`Tables::first`] or [`WORD_ROWS`].
+const HI_BIT: [u8; 16] = [0, 0, 1, 2, 4, 8, 16, 32, 0, 0, 0, 0, 64, 64, 128, 128];
+
+/// Whether the class `rows` (one row per low nibble, see [`Tables`]) holds byte `b`.
+fn in_rows(rows: &[u8; 16], b: u8) -> bool {
+    rows[usize::from(b & 15)] & HI_BIT[usize::from(b >> 4)] != 0
+}
+
+/// Adds byte `b` to the class `rows` (and the bytes that share its row and bit).
+fn add_to_rows(rows: &mut [u8; 16], b: u8) {
+    rows[usize::from(b & 15)] |= HI_BIT[usize::from(b >> 4)];
+}
+
+/// ASCII letters, digits and `_` as rows of [`Tables`]: exact (no byte shares a bit with them).
+const WORD_ROWS: [u8; 16] = {
+    let mut rows = [0u8; 16];
+    let mut b = 0usize;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'_' {
+            rows[b & 15] |= HI_BIT[b >> 4];
+        }
+        b += 1;
+    }
+    rows
+};
 
 /// Fills the eight buckets of [`Tables::pairs`] with `pairs` (`None`: any second byte):
 /// each pair goes to the bucket whose nibble sets grow the least, measured as the number of
@@ -420,16 +453,10 @@ impl Starts {
                     Some(&b) => pairs.extend(cases(b).map(|b| (a, Some(b)))),
                 }
             }
-            if first.is_ascii() {
-                let mut set = |b: u8| starts.tables.first[usize::from(b & 15)] |= 1 << (b >> 4);
-                set(first);
-                if case_insensitive {
-                    set(first.to_ascii_lowercase());
-                    set(first.to_ascii_uppercase());
-                }
-            } else {
-                // A term is UTF-8: its first byte is a lead byte, 0xC2 and up.
-                starts.tables.lead[usize::from(first & 15)] |= 1 << ((first >> 4) - 12);
+            // A term is UTF-8 without control characters: its first byte is printable ASCII or
+            // a lead byte, 0xC2 and up, and has a bit in the rows.
+            for b in cases(first) {
+                add_to_rows(&mut starts.tables.first, b);
             }
             let n = bytes.len().min(KEY);
             if n < KEY {
@@ -470,7 +497,7 @@ impl Starts {
     fn positions(&self, classes: Classes, before_word: bool) -> (u64, bool) {
         let word = classes.word;
         let word_start = !(word << 1 | u64::from(before_word));
-        let at = (classes.first & (word_start | !word) | classes.lead) & classes.pair;
+        let at = classes.start & (word_start | !word);
         (at, word >> 63 == 1)
     }
 
@@ -526,12 +553,9 @@ fn is_ascii_word_byte(b: u8) -> bool {
 struct Classes {
     /// ASCII letters, digits and `_`.
     word: u64,
-    /// ASCII bytes some term starts with ([`Tables::first`]).
-    first: u64,
-    /// UTF-8 lead bytes some term starts with ([`Tables::lead`]).
-    lead: u64,
-    /// Bytes that, with the byte after them, may be a term's first two ([`Tables::pairs`]).
-    pair: u64,
+    /// Bytes some term may start with ([`Tables::first`]) that, with the byte after them,
+    /// may be a term's first two ([`Tables::pairs`]).
+    start: u64,
 }
 
 /// The portable definition of the classifier; the SIMD version must agree with it.
@@ -539,15 +563,13 @@ fn classify_scalar(window: &Window, t: &Tables) -> Classes {
     let mut c = Classes::default();
     for (i, pair) in window[..65].windows(2).enumerate() {
         let (b, next) = (pair[0], pair[1]);
-        c.word |= u64::from(is_ascii_word_byte(b)) << i;
-        c.first |= u64::from(b.is_ascii() && t.first[usize::from(b & 15)] >> (b >> 4) & 1 == 1) << i;
-        c.lead |= u64::from(b >= 0xC0 && t.lead[usize::from(b & 15)] >> ((b >> 4) - 12) & 1 == 1) << i;
+        c.word |= u64::from(in_rows(&WORD_ROWS, b)) << i;
         let [lo, hi, next_lo, next_hi] = &t.pairs;
         let buckets = lo[usize::from(b & 15)]
             & hi[usize::from(b >> 4)]
             & next_lo[usize::from(next & 15)]
             & next_hi[usize::from(next >> 4)];
-        c.pair |= u64::from(buckets != 0) << i;
+        c.start |= u64::from(in_rows(&t.first, b) && buckets != 0) << i;
     }
     c
 }
@@ -555,27 +577,24 @@ fn classify_scalar(window: &Window, t: &Tables) -> Classes {
 #[cfg(target_arch = "x86_64")]
 mod ssse3 {
     use core::arch::x86_64::{
-        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_or_si128, _mm_set1_epi8, _mm_setr_epi8,
-        _mm_setzero_si128, _mm_shuffle_epi8, _mm_srli_epi16,
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_or_si128, _mm_set1_epi8, _mm_setzero_si128,
+        _mm_shuffle_epi8, _mm_srli_epi16,
     };
 
-    use super::{Classes, Tables, Window};
-    use crate::simd::x128::{bits, digit, eq, letter};
+    use super::{Classes, HI_BIT, Tables, WORD_ROWS, Window};
+    use crate::simd::x128::bits;
 
-    /// [`super::classify_scalar`] 16 bytes at a time: the first-byte set is two table lookups
-    /// (`pshufb`): the set's row for the low nibble, and the bit of the high nibble.
+    /// [`super::classify_scalar`] 16 bytes at a time: a class is two table lookups (`pshufb`),
+    /// the row of the low nibble and the bit of the high one, and a test for a common bit;
+    /// the pairs are four lookups (Teddy).
     #[target_feature(enable = "ssse3")]
     #[inline]
     pub(super) fn classify(window: &Window, t: &Tables) -> Classes {
         // SAFETY: every table is 16 bytes, and `_mm_loadu_si128` has no alignment requirement.
         let table = |bytes: &[u8; 16]| unsafe { _mm_loadu_si128(bytes.as_ptr().cast::<__m128i>()) };
-        let (rows, lead_rows) = (table(&t.first), table(&t.lead));
+        let (first_rows, word_rows, hi_bits) = (table(&t.first), table(&WORD_ROWS), table(&HI_BIT));
         let pairs = t.pairs.each_ref().map(table);
-        // Bit `hi` for the high nibbles of ASCII, nothing for 8..=15 (no ASCII byte has them);
-        // bit `hi - 12` for those of lead bytes.
-        let hi_bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0);
-        let lead_bit = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8);
-        let nibble = _mm_set1_epi8(0x0F);
+        let (nibble, zero) = (_mm_set1_epi8(0x0F), _mm_setzero_si128());
         let mut c = Classes::default();
         for k in 0..4 {
             let at = 16 * k;
@@ -587,26 +606,20 @@ mod ssse3 {
                     _mm_loadu_si128(window.as_ptr().add(at + 1).cast::<__m128i>()),
                 )
             };
-            let (digit, letter, underscore) = (digit(v), letter(v), eq(v, b'_'));
             let lo = _mm_and_si128(v, nibble);
             let hi = _mm_and_si128(_mm_srli_epi16(v, 4), nibble);
-            let row = _mm_shuffle_epi8(rows, lo);
-            let bit = _mm_shuffle_epi8(hi_bit, hi);
-            let outside = _mm_cmpeq_epi8(_mm_and_si128(row, bit), _mm_setzero_si128());
-            let lead_row = _mm_shuffle_epi8(lead_rows, lo);
-            let lead_hi = _mm_shuffle_epi8(lead_bit, hi);
-            let not_lead = _mm_cmpeq_epi8(_mm_and_si128(lead_row, lead_hi), _mm_setzero_si128());
+            let hi_bit = _mm_shuffle_epi8(hi_bits, hi);
+            let not_word = _mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(word_rows, lo), hi_bit), zero);
+            let not_first = _mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(first_rows, lo), hi_bit), zero);
             let next_lo = _mm_and_si128(next, nibble);
             let next_hi = _mm_and_si128(_mm_srli_epi16(next, 4), nibble);
             let buckets = _mm_and_si128(
                 _mm_and_si128(_mm_shuffle_epi8(pairs[0], lo), _mm_shuffle_epi8(pairs[1], hi)),
                 _mm_and_si128(_mm_shuffle_epi8(pairs[2], next_lo), _mm_shuffle_epi8(pairs[3], next_hi)),
             );
-            let no_pair = _mm_cmpeq_epi8(buckets, _mm_setzero_si128());
-            c.word |= bits(_mm_or_si128(_mm_or_si128(digit, letter), underscore)) << at;
-            c.first |= (!bits(outside) & 0xFFFF) << at;
-            c.lead |= (!bits(not_lead) & 0xFFFF) << at;
-            c.pair |= (!bits(no_pair) & 0xFFFF) << at;
+            let no_start = _mm_or_si128(not_first, _mm_cmpeq_epi8(buckets, zero));
+            c.word |= (!bits(not_word) & 0xFFFF) << at;
+            c.start |= (!bits(no_start) & 0xFFFF) << at;
         }
         c
     }
@@ -618,12 +631,12 @@ mod ssse3 {
 mod avx2 {
     use core::arch::x86_64::{
         __m128i, __m256i, _mm_loadu_si128, _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_cmpeq_epi8,
-        _mm256_loadu_si256, _mm256_or_si256, _mm256_set1_epi8, _mm256_setr_epi8, _mm256_setzero_si256,
-        _mm256_shuffle_epi8, _mm256_srli_epi16,
+        _mm256_loadu_si256, _mm256_or_si256, _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8,
+        _mm256_srli_epi16,
     };
 
-    use super::{Classes, Tables, Window};
-    use crate::simd::x256::{bits, digit, eq, letter};
+    use super::{Classes, HI_BIT, Tables, WORD_ROWS, Window};
+    use crate::simd::x256::bits;
 
     #[target_feature(enable = "avx2")]
     #[inline]
@@ -632,19 +645,9 @@ mod avx2 {
         let table = |bytes: &[u8; 16]| {
             _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(bytes.as_ptr().cast::<__m128i>()) })
         };
-        let (rows, lead_rows) = (table(&t.first), table(&t.lead));
+        let (first_rows, word_rows, hi_bits) = (table(&t.first), table(&WORD_ROWS), table(&HI_BIT));
         let pairs = t.pairs.each_ref().map(table);
-        #[rustfmt::skip]
-        let hi_bit = _mm256_setr_epi8(
-            1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0,
-            1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0,
-        );
-        #[rustfmt::skip]
-        let lead_bit = _mm256_setr_epi8(
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8,
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8,
-        );
-        let nibble = _mm256_set1_epi8(0x0F);
+        let (nibble, zero) = (_mm256_set1_epi8(0x0F), _mm256_setzero_si256());
         let mut c = Classes::default();
         for k in 0..2 {
             let at = 32 * k;
@@ -656,26 +659,20 @@ mod avx2 {
                     _mm256_loadu_si256(window.as_ptr().add(at + 1).cast::<__m256i>()),
                 )
             };
-            let (digit, letter, underscore) = (digit(v), letter(v), eq(v, b'_'));
             let lo = _mm256_and_si256(v, nibble);
             let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
-            let row = _mm256_shuffle_epi8(rows, lo);
-            let bit = _mm256_shuffle_epi8(hi_bit, hi);
-            let outside = _mm256_cmpeq_epi8(_mm256_and_si256(row, bit), _mm256_setzero_si256());
-            let lead_row = _mm256_shuffle_epi8(lead_rows, lo);
-            let lead_hi = _mm256_shuffle_epi8(lead_bit, hi);
-            let not_lead = _mm256_cmpeq_epi8(_mm256_and_si256(lead_row, lead_hi), _mm256_setzero_si256());
+            let hi_bit = _mm256_shuffle_epi8(hi_bits, hi);
+            let not_word = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(word_rows, lo), hi_bit), zero);
+            let not_first = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(first_rows, lo), hi_bit), zero);
             let next_lo = _mm256_and_si256(next, nibble);
             let next_hi = _mm256_and_si256(_mm256_srli_epi16(next, 4), nibble);
             let buckets = _mm256_and_si256(
                 _mm256_and_si256(_mm256_shuffle_epi8(pairs[0], lo), _mm256_shuffle_epi8(pairs[1], hi)),
                 _mm256_and_si256(_mm256_shuffle_epi8(pairs[2], next_lo), _mm256_shuffle_epi8(pairs[3], next_hi)),
             );
-            let no_pair = _mm256_cmpeq_epi8(buckets, _mm256_setzero_si256());
-            c.word |= bits(_mm256_or_si256(_mm256_or_si256(digit, letter), underscore)) << at;
-            c.first |= (!bits(outside) & 0xFFFF_FFFF) << at;
-            c.lead |= (!bits(not_lead) & 0xFFFF_FFFF) << at;
-            c.pair |= (!bits(no_pair) & 0xFFFF_FFFF) << at;
+            let no_start = _mm256_or_si256(not_first, _mm256_cmpeq_epi8(buckets, zero));
+            c.word |= (!bits(not_word) & 0xFFFF_FFFF) << at;
+            c.start |= (!bits(no_start) & 0xFFFF_FFFF) << at;
         }
         c
     }
@@ -881,9 +878,25 @@ impl Dictionary {
         emit: &mut dyn FnMut(usize, usize, u16),
         classify: impl Fn(&Window) -> Classes,
     ) {
-        let mut block = |window: &Window, base: usize, before_word: bool| -> bool {
+        let mut before_word = false;
+        let mut base = 0;
+        // Zero padding for the last blocks: a zero byte starts no term and is in no key (terms
+        // hold no control characters). The loop body is written once, so that it and the
+        // classifier are inlined into the loop (a closure called from two places was kept out
+        // of line: a call per block).
+        let mut padded: Window;
+        while base < text.len() {
+            let window = match text[base..].first_chunk::<{ 64 + KEY }>() {
+                Some(window) => window,
+                None => {
+                    padded = [0; 64 + KEY];
+                    padded[..text.len() - base].copy_from_slice(&text[base..]);
+                    &padded
+                }
+            };
             let classes = classify(window);
-            let (at, last_word) = starts.positions(classes, before_word);
+            let at;
+            (at, before_word) = starts.positions(classes, before_word);
             let mut hit = starts.keyed(window, at);
             if starts.short != 0 {
                 let mut rest = at & !hit;
@@ -900,24 +913,6 @@ impl Dictionary {
                 hit &= hit - 1;
                 self.walk(text, i, emit);
             }
-            last_word
-        };
-        let mut before_word = false;
-        let mut base = 0;
-        // Zero padding for the last blocks: a zero byte starts no term and is in no key (terms
-        // hold no control characters). One call of `block`, so that it and the classifier are
-        // inlined into the loop (two call sites kept both out of line: a call per block).
-        let mut padded: Window;
-        while base < text.len() {
-            let window = match text[base..].first_chunk::<{ 64 + KEY }>() {
-                Some(window) => window,
-                None => {
-                    padded = [0; 64 + KEY];
-                    padded[..text.len() - base].copy_from_slice(&text[base..]);
-                    &padded
-                }
-            };
-            before_word = block(window, base, before_word);
             base += 64;
         }
     }
@@ -1281,11 +1276,14 @@ mod tests {
     #[test]
     fn byte_classes_agree_with_the_scalar_definitions() {
         let mut t = Tables::default();
-        for b in [b'-', b'.', b'A', b'z', b'_', b'7', 0x7F] {
-            t.first[usize::from(b & 15)] |= 1 << (b >> 4);
+        let firsts = [b'-', b'.', b'A', b'z', b'_', b'7', b'~', 0xC3, 0xE5, 0xE9, 0xF0];
+        for b in firsts {
+            add_to_rows(&mut t.first, b);
         }
-        for b in [0xC3_u8, 0xE5, 0xE9, 0xF0] {
-            t.lead[usize::from(b & 15)] |= 1 << ((b >> 4) - 12);
+        for b in 0..=255u8 {
+            // Every first byte is in the class; controls and continuation bytes never are.
+            assert!(!firsts.contains(&b) || in_rows(&t.first, b), "{b:#x}");
+            assert!(!(b < 0x20 || (0x80..0xC0).contains(&b)) || !in_rows(&t.first, b), "{b:#x}");
         }
         let pairs: std::collections::BTreeSet<(u8, Option<u8>)> =
             [(b'A', Some(b'c')), (b'z', Some(b'z')), (0xE5, Some(0xB1)), (b'-', None), (b'7', Some(0xFF))].into();
@@ -1299,7 +1297,8 @@ mod tests {
                     assert_eq!(want.word >> lane & 1 == 1, is_ascii_word_byte(b));
                     // Every listed pair passes, at any lane.
                     let listed = pairs.iter().any(|&(a, c)| a == b && c.is_none_or(|c| c == fill));
-                    assert!(!listed || want.pair >> lane & 1 == 1, "{b:#x} then {fill:#x}");
+                    assert!(!listed || want.start >> lane & 1 == 1, "{b:#x} then {fill:#x}");
+                    assert!(in_rows(&t.first, b) || want.start >> lane & 1 == 0, "{b:#x}");
                     #[cfg(target_arch = "x86_64")]
                     if std::is_x86_feature_detected!("ssse3") {
                         // SAFETY: the CPU has SSSE3 (checked on the line above).

@@ -6,9 +6,7 @@
 /// SSE2 steps (any x86-64 CPU has SSE2).
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x128 {
-    use core::arch::x86_64::{
-        __m128i, _mm_add_epi8, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
-    };
+    use core::arch::x86_64::{__m128i, _mm_add_epi8, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_movemask_epi8, _mm_set1_epi8};
 
     /// Bytes equal to `c`.
     #[target_feature(enable = "sse2")]
@@ -24,15 +22,6 @@ pub(crate) mod x128 {
         _mm_cmpgt_epi8(_mm_set1_epi8(-118), _mm_add_epi8(v, _mm_set1_epi8(80)))
     }
 
-    /// ASCII letters: with bit 5 set (capitals folded), adding 31 maps `a`–`z`, and only them,
-    /// to the 26 smallest signed bytes.
-    #[target_feature(enable = "sse2")]
-    #[inline]
-    pub(crate) fn letter(v: __m128i) -> __m128i {
-        let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-        _mm_cmpgt_epi8(_mm_set1_epi8(-102), _mm_add_epi8(folded, _mm_set1_epi8(31)))
-    }
-
     /// One bit per byte of a class mask.
     #[target_feature(enable = "sse2")]
     #[inline]
@@ -45,8 +34,7 @@ pub(crate) mod x128 {
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x256 {
     use core::arch::x86_64::{
-        __m256i, _mm256_add_epi8, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_movemask_epi8, _mm256_or_si256,
-        _mm256_set1_epi8,
+        __m256i, _mm256_add_epi8, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_movemask_epi8, _mm256_set1_epi8,
     };
 
     #[target_feature(enable = "avx2")]
@@ -59,13 +47,6 @@ pub(crate) mod x256 {
     #[inline]
     pub(crate) fn digit(v: __m256i) -> __m256i {
         _mm256_cmpgt_epi8(_mm256_set1_epi8(-118), _mm256_add_epi8(v, _mm256_set1_epi8(80)))
-    }
-
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    pub(crate) fn letter(v: __m256i) -> __m256i {
-        let folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
-        _mm256_cmpgt_epi8(_mm256_set1_epi8(-102), _mm256_add_epi8(folded, _mm256_set1_epi8(31)))
     }
 
     #[target_feature(enable = "avx2")]
