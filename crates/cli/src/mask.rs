@@ -265,7 +265,10 @@ fn mask_pieces<'m>(
     }
     let (work_tx, work_rx) = mpsc::sync_channel::<Piece>(in_flight);
     let (done_tx, done_rx) = mpsc::sync_channel::<Masked>(in_flight);
-    let work_rx = Mutex::new(work_rx);
+    // `None` once the writer has stopped: the worker that finds out drops the receiver, so a
+    // first stage blocked on a full queue returns (a mapped file waits for no free buffer, and
+    // `logmask mask FILE | head` hung there).
+    let work_rx = Mutex::new(Some(work_rx));
     let spare_outputs = Mutex::new(Vec::<Vec<u8>>::new());
 
     std::thread::scope(|scope| {
@@ -278,8 +281,8 @@ fn mask_pieces<'m>(
                 let mut scratch = Vec::new();
                 loop {
                     // One worker waits in `recv` holding the lock, the others wait for the lock.
-                    let next = work_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                    let Ok(piece) = next else { break };
+                    let next = work_rx.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(mpsc::Receiver::recv);
+                    let Some(Ok(piece)) = next else { break };
                     let mut masked = spare_outputs.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
                     masked.clear();
                     // A panic must not strand the pipeline: the writer would wait for this chunk
@@ -300,7 +303,9 @@ fn mask_pieces<'m>(
                         panicked,
                     };
                     if done_tx.send(done).is_err() {
-                        break; // the writer stopped (an error); the reader sees it too
+                        // The writer stopped (an error): so does the first stage.
+                        work_rx.lock().unwrap_or_else(|e| e.into_inner()).take();
+                        break;
                     }
                 }
             });
@@ -692,6 +697,30 @@ mod tests {
             )
             .unwrap_err();
             assert!(is_broken_pipe(&err), "{err}");
+        }
+    }
+
+    /// The same for a regular file, which is mapped and waits for no free buffer: its first
+    /// stage was left blocked on a full queue once the workers had stopped, and
+    /// `logmask mask FILE | head` never exited.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_failed_write_stops_a_mapped_file() {
+        let mut file = tempfile::tempfile().unwrap();
+        let line = b"user@example.com 10.0.0.1 and some more text\n";
+        // Many more chunks than go round (2 per worker and 2).
+        file.write_all(&line.repeat(20 * CHUNK / line.len())).unwrap();
+        for workers in [1, 3] {
+            let (tx, rx) = mpsc::channel();
+            let input = file.try_clone().unwrap();
+            std::thread::spawn(move || {
+                let result =
+                    mask_input(&Masker::new(), Role::Readonly, input, true, &mut Closes(3 << 20), None, opts(workers));
+                let _ = tx.send(result.map(|_| ()));
+            });
+            // A hang fails the test instead of stalling the suite.
+            let result = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the command stops");
+            assert!(is_broken_pipe(&result.unwrap_err()));
         }
     }
 
