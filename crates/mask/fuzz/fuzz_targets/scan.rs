@@ -7,7 +7,8 @@
 //! readonly views are idempotent (masking masked text changes nothing), hold nothing the scan
 //! would find again and keep UTF-8 valid; masking in two pieces cut where `Masker::cut_point`
 //! says equals masking the whole; every IPv4 address found is found again with its dots
-//! written as `\u002e` or `%2e`.
+//! written as `\u002e` or `%2e`; with dictionary terms, the readonly view's narrow second
+//! round gives what searching every changed line again gives.
 //!
 //! Run: `cd crates/mask/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run scan -s none -- -dict=scan.dict`
 #![no_main]
@@ -23,6 +24,15 @@ static KEYED: LazyLock<Masker> = LazyLock::new(|| {
 });
 static WITH_IDENTIFIER: LazyLock<Masker> = LazyLock::new(|| {
     let policy = Policy::from_toml("[[identifiers]]\nname = \"order_id\"\npattern = 'ORD-[0-9]{4}'\n").expect("policy");
+    Masker::builder(policy).build().expect("valid policy")
+});
+
+static WITH_TERMS: LazyLock<Masker> = LazyLock::new(|| {
+    let policy = Policy::from_toml(
+        "[[identifiers]]\nname = \"customer\"\nterms = [\"acme\", \"山田\", \"éclair\", \"Ωmega\", \"12345\", \"a.b\"]\n\
+         [[identifiers]]\nname = \"host\"\nterms = [\"tokyo\", \"db-01\"]\ncase_insensitive = true\n",
+    )
+    .expect("policy");
     Masker::builder(policy).build().expect("valid policy")
 });
 
@@ -56,7 +66,16 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    for masker in [&*PLAIN, &*KEYED, &*WITH_IDENTIFIER] {
+    let narrow = WITH_TERMS.mask(Role::Readonly, data).0;
+    let every = WITH_TERMS.mask_searching_every_changed_line(Role::Readonly, data);
+    assert!(
+        narrow == every,
+        "the narrow second round differs:\nnarrow: {:?}\n every: {:?}",
+        String::from_utf8_lossy(&narrow),
+        String::from_utf8_lossy(&every)
+    );
+
+    for masker in [&*PLAIN, &*KEYED, &*WITH_IDENTIFIER, &*WITH_TERMS] {
         let expected = masker.find(data).len() as u64;
         for role in Role::ALL {
             let mut out = Vec::new();
