@@ -60,8 +60,9 @@ use base64::Engine as _;
 use logmask_mask::{Masker, MaskerBuilder, Policy};
 use zeroize::Zeroize as _;
 
-/// Shortest token key accepted: shorter HMAC keys make pseudonyms guessable by brute force.
-pub const MIN_TOKEN_KEY_BYTES: usize = 16;
+/// Shortest token key accepted (the engine's rule): shorter HMAC keys make pseudonyms guessable
+/// by brute force.
+pub use logmask_mask::MIN_TOKEN_KEY_BYTES;
 /// Longest token key accepted. HMAC hashes longer keys first, so more adds nothing but a way to
 /// make the function allocate.
 pub const MAX_TOKEN_KEY_BYTES: usize = 4096;

@@ -70,7 +70,9 @@ mod view;
 
 pub use dictionary::{MAX_TERM_BYTES, MAX_TERMS, MAX_TERMS_FILE_BYTES, TermProblem, TermsError};
 pub use masker::{CUT_CONTEXT, Counts, Masker, MaskerBuilder};
-pub use policy::{BuildError, EmailShape, IdentifierPolicy, OperatorPolicy, Policy, ReadonlyPolicy, Role};
+pub use policy::{
+    BuildError, EmailShape, IdentifierPolicy, MIN_TOKEN_KEY_BYTES, OperatorPolicy, Policy, ReadonlyPolicy, Role,
+};
 pub use scan::{AtForm, Finding, Kind};
 
 /// The slow, obviously-correct twin of the scan (every byte tried, no prefilter, no skips),

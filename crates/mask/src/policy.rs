@@ -153,6 +153,11 @@ impl Policy {
     }
 }
 
+/// Shortest token key accepted, in bytes: shorter HMAC keys make pseudonyms guessable by brute
+/// force. The one home of the rule: the key store (`logmask-keys`) and every entry point that
+/// reads a key check against it.
+pub const MIN_TOKEN_KEY_BYTES: usize = 16;
+
 /// Why a policy or token key was rejected. Raised once, when the masker is built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -172,8 +177,8 @@ pub enum BuildError {
     /// `readonly.token_key_id` is not 1–16 of `[A-Za-z0-9_-]`.
     #[error("readonly.token_key_id must be 1-16 characters of [A-Za-z0-9_-], not {0:?}")]
     TokenKeyId(String),
-    /// The HMAC key is too short to resist guessing.
-    #[error("the token key must be at least 16 bytes, got {0}")]
+    /// The HMAC key is shorter than [`MIN_TOKEN_KEY_BYTES`]: too short to resist guessing.
+    #[error("the token key must be at least {MIN_TOKEN_KEY_BYTES} bytes, got {0}")]
     TokenKeyTooShort(usize),
     /// An identifier name outside `[a-z][a-z0-9_]{0,31}` or one of the built-in names.
     #[error("identifier name {0:?} must match [a-z][a-z0-9_]{{0,31}} and not be email, ipv4 or ipv6")]
