@@ -10,7 +10,7 @@ use serde::Serialize;
 use sha2::Sha256;
 
 use crate::dictionary::Dictionary;
-use crate::policy::{BuildError, EmailShape, Policy, Role};
+use crate::policy::{BuildError, EmailShape, MIN_TOKEN_KEY_BYTES, Policy, Role};
 use crate::scan::{AtForm, Finding, Kind};
 use crate::view;
 
@@ -116,7 +116,9 @@ impl MaskerBuilder {
         let key_id = id.clone();
         let token = match self.token_key {
             None => None,
-            Some(secret) if secret.len() < 16 => return Err(BuildError::TokenKeyTooShort(secret.len())),
+            Some(secret) if secret.len() < MIN_TOKEN_KEY_BYTES => {
+                return Err(BuildError::TokenKeyTooShort(secret.len()));
+            }
             Some(secret) => Some(TokenKey {
                 id,
                 mac: Hmac::<Sha256>::new_from_slice(&secret).expect("HMAC takes keys of any length"),
@@ -618,13 +620,7 @@ impl Masker {
             Kind::Custom(index) => {
                 let quoted = json_number_span(hay, f.start, f.end) == Some((f.start, f.end));
                 let name = self.identifiers[usize::from(index)].name.as_bytes();
-                if quoted {
-                    out.push(b'"');
-                    self.write_token(name, None, out);
-                    out.push(b'"');
-                } else {
-                    self.write_token(name, None, out);
-                }
+                view::write_quoted(quoted, out, |out| self.write_token(name, None, out));
             }
         }
     }
@@ -633,9 +629,7 @@ impl Masker {
         if let Kind::Custom(_) = f.kind
             && json_number_span(hay, f.start, f.end) == Some((f.start, f.end))
         {
-            out.push(b'"');
-            self.render_readonly_token(hay, f, out);
-            out.push(b'"');
+            view::write_quoted(true, out, |out| self.render_readonly_token(hay, f, out));
             return;
         }
         self.render_readonly_token(hay, f, out);
@@ -947,32 +941,13 @@ const NEIGHBOURHOOD: usize = 640;
 /// reads as an address once the token's `>` stands before it, and masking the masked text would
 /// mask again. Such a match is left alone, like a built-in candidate that runs into a word.
 fn token_keeps_neighbours(hay: &[u8], start: usize, end: usize, quoted: bool) -> bool {
-    // Next to a separator the token's own `<`/`>` change nothing: most matches stop here.
-    let separator = |b: Option<&u8>| {
-        b.is_none_or(|b| {
-            matches!(
-                b,
-                b' ' | b'\t'
-                    | b'\n'
-                    | b'\r'
-                    | b'"'
-                    | b'\''
-                    | b','
-                    | b';'
-                    | b'('
-                    | b')'
-                    | b'{'
-                    | b'}'
-                    | b'|'
-                    | b'='
-                    | b'&'
-            )
-        })
-    };
-    if separator(start.checked_sub(1).map(|i| &hay[i])) && separator(hay.get(end)) {
+    // Next to a byte a token changes no verdict by (the narrow glued-text rule's), the token's
+    // own `<`/`>` change nothing: most matches stop here.
+    let apart = |b: Option<&u8>| b.is_none_or(|&b| view::is_apart(b));
+    if apart(start.checked_sub(1).map(|i| &hay[i])) && apart(hay.get(end)) {
         return true;
     }
-    let token: &[u8] = if quoted { b"\"<x>\"" } else { b"<x>" };
+    let token = view::token_stand_in(quoted);
     // Within the line: no verdict reads past a line break (`Masker::cut_point` relies on it),
     // and log lines are far shorter than the neighbourhood, which was scanned twice per match.
     let mut from = start.saturating_sub(NEIGHBOURHOOD);

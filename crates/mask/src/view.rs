@@ -35,6 +35,26 @@ pub(crate) const EMAIL_TOKEN: &[u8; 7] = b"<email>";
 pub(crate) const IPV4_TOKEN: &[u8; 6] = b"<ipv4>";
 pub(crate) const IPV6_TOKEN: &[u8; 6] = b"<ipv6>";
 
+/// What any user-defined identifier's token looks like to the scanner around it, in its place:
+/// `<` and `>` around text (quoted when it replaces a JSON number, see [`write_quoted`]). A
+/// match is masked only when this stand-in leaves the findings around it as they are.
+pub(crate) fn token_stand_in(quoted: bool) -> &'static [u8] {
+    if quoted { b"\"<x>\"" } else { b"<x>" }
+}
+
+/// Writes a user-defined identifier's token with `write`, in quotes when it replaces a whole
+/// JSON number in value position (`{"n":12345}` becomes `{"n":"<customer>"}`: a token is no
+/// JSON number, and the view must stay JSON).
+pub(crate) fn write_quoted(quoted: bool, out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    if quoted {
+        out.push(b'"');
+        write(out);
+        out.push(b'"');
+    } else {
+        write(out);
+    }
+}
+
 /// What the operator view writes in place of the hidden part of an e-mail local part.
 const MASK_STARS: &[u8] = b"***";
 
