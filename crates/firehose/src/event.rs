@@ -90,28 +90,6 @@ impl FirehoseRecord {
     }
 }
 
-impl From<aws_lambda_events::event::firehose::KinesisFirehoseEvent> for FirehoseEvent {
-    fn from(event: aws_lambda_events::event::firehose::KinesisFirehoseEvent) -> FirehoseEvent {
-        FirehoseEvent {
-            invocation_id: event.invocation_id,
-            delivery_stream_arn: event.delivery_stream_arn,
-            source_kinesis_stream_arn: event.source_kinesis_stream_arn,
-            region: event.region,
-            records: event
-                .records
-                .into_iter()
-                .map(|r| FirehoseRecord {
-                    record_id: r.record_id.unwrap_or_default(),
-                    approximate_arrival_timestamp: Some(Millis::Number(
-                        r.approximate_arrival_timestamp.0.timestamp_millis(),
-                    )),
-                    data: BASE64.encode_to_string(&r.data.0),
-                })
-                .collect(),
-        }
-    }
-}
-
 /// The transformation response.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub struct FirehoseResponse {
