@@ -457,7 +457,6 @@ impl From<QueryError> for lambda_runtime::Diagnostic {
 mod tests {
     use super::*;
     use std::collections::HashMap;
-    use std::sync::{Arc, Mutex};
 
     /// IAM users and their groups, in memory.
     struct FakeIam(HashMap<&'static str, Vec<&'static str>>);
@@ -667,25 +666,16 @@ mod tests {
         assert!(err.to_string().contains("(k2, k1)"), "{err}");
     }
 
-    /// A writer the test can read back: what the tracing subscriber printed.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+    /// The value of `name` in an audit line as the test subscriber formats it
+    /// (`name=value`, `&str` fields quoted), unquoted.
+    fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+        let at = line.find(&format!(" {name}="))? + name.len() + 2;
+        let value = line[at..].split(' ').next()?;
+        Some(value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value))
     }
 
     #[test]
     fn one_audit_line_per_call_without_data_or_keys() {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt().json().with_writer(move || writer.clone()).finish();
         let h = handler(&[("DIRECT_INVOKE_MAX_ROLE", "admin")]);
         let secret_data = "carol.secret@example.org from 10.20.30.40";
         let calls = [
@@ -699,26 +689,23 @@ mod tests {
             ),
             json!({"userGroups": ["ses-migration-production-admin"], "s3": {"bucket": "raw-logs", "key": "firehose/a.log"}}),
         ];
-        tracing::subscriber::with_default(subscriber, || {
+        let ((), logs) = logmask_test_support::logs::capture_logs(|| {
             for (i, call) in calls.iter().enumerate() {
                 let event = lambda_runtime::LambdaEvent::new(call.clone(), lambda_runtime::Context::default());
                 let result = run(h.handle(event));
                 assert_eq!(result.is_ok(), i != 2, "call {i}");
             }
         });
-        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         let audits: Vec<&str> = logs.lines().filter(|l| l.contains("logmask_query::audit")).collect();
         assert_eq!(audits.len(), calls.len(), "{logs}");
         for needle in ["carol", "secret@", "10.20.30", "bob@example", KEY, "<email"] {
             assert!(!logs.contains(needle), "{needle:?} in the log:\n{logs}");
         }
-        let fields: Vec<serde_json::Value> =
-            audits.iter().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["fields"].clone()).collect();
-        assert_eq!((fields[0]["role"].as_str(), fields[0]["mode"].as_str()), (Some("admin"), Some("direct")));
-        assert_eq!(fields[0]["emails"], 1);
-        assert_eq!(fields[2]["outcome"], "InvalidPayload");
-        assert_eq!(fields[3]["ignored_claims"], "userGroups");
-        assert_eq!(fields[3]["caller"], "arn:aws:iam::123456789012:user/alice");
+        assert_eq!((field(audits[0], "role"), field(audits[0], "mode")), (Some("admin"), Some("direct")));
+        assert_eq!(field(audits[0], "emails"), Some("1"));
+        assert_eq!(field(audits[2], "outcome"), Some("InvalidPayload"));
+        assert_eq!(field(audits[3], "ignored_claims"), Some("userGroups"));
+        assert_eq!(field(audits[3], "caller"), Some("arn:aws:iam::123456789012:user/alice"));
         assert!(audits[4].contains("s3://raw-logs/firehose/a.log"), "{}", audits[4]);
     }
 

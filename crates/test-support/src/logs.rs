@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Once};
 
 use tracing::{Level, Metadata};
-use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::filter::dynamic_filter_fn;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -89,7 +89,11 @@ impl<'a> MakeWriter<'a> for Router {
 fn install() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
-        let layer = fmt::layer().with_writer(Router).with_ansi(false).with_filter(filter_fn(wanted));
+        // `dynamic_filter_fn`, not `filter_fn`: a `FilterFn` caches its answer per callsite
+        // (`Interest::always`/`never`) from whichever thread reaches the callsite first, so a
+        // callsite first hit by a test without a capture would never be captured again.
+        let filter = dynamic_filter_fn(|meta, _| wanted(meta));
+        let layer = fmt::layer().with_writer(Router).with_ansi(false).with_filter(filter);
         if let Err(err) = tracing_subscriber::registry().with(layer).try_init() {
             panic!("another global tracing subscriber is installed, captures would miss its events: {err}");
         }
