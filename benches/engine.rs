@@ -132,11 +132,9 @@ fn dictionary_terms(n: usize) -> Vec<String> {
         &['山', '川', '田', '中', '高', '橋', '森', '林', '本', '東', '西', '商', '電', '工', '堂', '屋'];
     let mut terms: Vec<String> = ["yamada", "suzuki", "hanako", "山田 太郎", "鈴木 花子"].map(String::from).to_vec();
     let mut seen: std::collections::HashSet<String> = terms.iter().cloned().collect();
-    let mut seed: u64 = 0x0D1C_7105;
-    let mut next = |k: u64| {
-        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        ((seed >> 33) % k) as usize
-    };
+    let mut rng = fastrand::Rng::with_seed(0x0D1C_7105);
+    // Drawn as `u64`: `Rng::usize` draws differently on 32- and 64-bit targets.
+    let mut next = |k: u64| rng.u64(..k) as usize;
     while terms.len() < n {
         let i = terms.len();
         let word: String = (0..2 + next(3)).map(|_| SYLLABLES[next(SYLLABLES.len() as u64)]).collect();

@@ -1,8 +1,9 @@
 //! Deterministic corpora shared by the benchmarks (nothing large is committed).
 //!
-//! Each generator builds whole newline-terminated lines from a fixed-seed PRNG until the buffer
-//! holds at least the requested number of bytes, so every run (and every machine) measures the
-//! same text:
+//! Each generator builds whole newline-terminated lines from a [`fastrand::Rng`] with a fixed
+//! seed (the workspace's one RNG) until the buffer holds at least the requested number of bytes,
+//! so every run (and every machine) measures the same text for the `fastrand` version that
+//! `Cargo.lock` pins:
 //!
 //! * [`ses_json`] — SES event-publishing records (Send, Delivery, Bounce, Complaint, Open, Click):
 //!   PII-dense, with addresses in `source`, `destination`, `headers`, `commonHeaders`,
@@ -24,25 +25,27 @@
 
 use std::io::Write as _;
 
+use fastrand::Rng;
+
 /// The corpus size the benchmarks use: large enough to leave the caches, small enough for a
 /// quick suite.
 pub const CORPUS_BYTES: usize = 2 * 1024 * 1024;
 
 /// SES event-publishing JSON lines, at least `bytes` long.
 pub fn ses_json(bytes: usize) -> Vec<u8> {
-    let mut rng = Rng::new(0x5E5_0001);
+    let mut rng = Rng::with_seed(0x5E5_0001);
     build(bytes, |out| ses_event(&mut rng, out))
 }
 
 /// Application log lines, about 20 % of them with an e-mail, IPv4 or IPv6 address.
 pub fn app_logs(bytes: usize) -> Vec<u8> {
-    let mut rng = Rng::new(0xA99_0002);
+    let mut rng = Rng::with_seed(0xA99_0002);
     build(bytes, |out| app_line(&mut rng, out, 20))
 }
 
 /// Application log lines without any address.
 pub fn clean_logs(bytes: usize) -> Vec<u8> {
-    let mut rng = Rng::new(0xC1E_0003);
+    let mut rng = Rng::with_seed(0xC1E_0003);
     build(bytes, |out| app_line(&mut rng, out, 0))
 }
 
@@ -55,43 +58,29 @@ fn build(bytes: usize, mut line: impl FnMut(&mut Vec<u8>)) -> Vec<u8> {
     out
 }
 
-/// SplitMix64: tiny, fast and good enough to pick words; the seed fixes the corpus.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-
+/// What the generators draw beyond [`Rng`]'s uniform integers. Indices are drawn as `u64`
+/// because `Rng::usize` draws differently on 32- and 64-bit targets.
+trait Draw {
+    /// One of `items`, uniformly.
+    fn pick<'a, T: ?Sized>(&mut self, items: &[&'a T]) -> &'a T;
     /// True with probability `percent` / 100.
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
+    fn chance(&mut self, percent: u64) -> bool;
+    /// `digits` lowercase hex digits appended to `out`.
+    fn hex(&mut self, out: &mut Vec<u8>, digits: usize);
+}
+
+impl Draw for Rng {
+    fn pick<'a, T: ?Sized>(&mut self, items: &[&'a T]) -> &'a T {
+        items[self.u64(..items.len() as u64) as usize]
     }
 
-    fn pick<'a, T: ?Sized>(&mut self, items: &[&'a T]) -> &'a T {
-        items[self.below(items.len() as u64) as usize]
+    fn chance(&mut self, percent: u64) -> bool {
+        self.u64(..100) < percent
     }
 
     fn hex(&mut self, out: &mut Vec<u8>, digits: usize) {
         for _ in 0..digits {
-            out.push(b"0123456789abcdef"[self.below(16) as usize]);
+            out.push(b"0123456789abcdef"[self.u64(..16) as usize]);
         }
     }
 }
@@ -139,11 +128,11 @@ const CONFIG_SETS: &[&str] = &["ses-migration-production", "marketing", "transac
 fn email(rng: &mut Rng, out: &mut Vec<u8>) {
     let given = rng.pick(GIVEN);
     out.extend_from_slice(given.as_bytes());
-    match rng.below(4) {
+    match rng.u64(..4) {
         0 => {}
         1 => write!(out, ".{}", rng.pick(FAMILY)).unwrap(),
-        2 => write!(out, "{}", rng.range(1, 9999)).unwrap(),
-        _ => write!(out, "+tag{}", rng.below(100)).unwrap(),
+        2 => write!(out, "{}", rng.u64(1..=9999)).unwrap(),
+        _ => write!(out, "+tag{}", rng.u64(..100)).unwrap(),
     }
     out.push(b'@');
     out.extend_from_slice(rng.pick(DOMAINS).as_bytes());
@@ -155,33 +144,33 @@ fn sender(rng: &mut Rng, out: &mut Vec<u8>) {
 
 fn ipv4(rng: &mut Rng, out: &mut Vec<u8>) {
     let first = rng.pick(&[&10u8, &54, &172, &192, &198, &203, &52, &13]);
-    write!(out, "{first}.{}.{}.{}", rng.below(256), rng.below(256), rng.range(1, 254)).unwrap();
+    write!(out, "{first}.{}.{}.{}", rng.u64(..256), rng.u64(..256), rng.u64(1..=254)).unwrap();
 }
 
 fn ipv6(rng: &mut Rng, out: &mut Vec<u8>) {
-    match rng.below(4) {
-        0 => write!(out, "2001:db8:{:x}::{:x}", rng.below(0x10000), rng.range(1, 0xffff)).unwrap(),
+    match rng.u64(..4) {
+        0 => write!(out, "2001:db8:{:x}::{:x}", rng.u64(..0x10000), rng.u64(1..=0xffff)).unwrap(),
         1 => write!(
             out,
             "2404:6800:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}",
-            rng.below(0x10000),
-            rng.below(0x10000),
-            rng.below(0x10000),
-            rng.below(0x10000),
-            rng.below(0x10000),
-            rng.below(0x10000)
+            rng.u64(..0x10000),
+            rng.u64(..0x10000),
+            rng.u64(..0x10000),
+            rng.u64(..0x10000),
+            rng.u64(..0x10000),
+            rng.u64(..0x10000)
         )
         .unwrap(),
         2 => write!(
             out,
             "fe80::{:x}:{:x}ff:fe{:x}:{:x}",
-            rng.below(0x10000),
-            rng.below(256),
-            rng.below(256),
-            rng.below(0x10000)
+            rng.u64(..0x10000),
+            rng.u64(..256),
+            rng.u64(..256),
+            rng.u64(..0x10000)
         )
         .unwrap(),
-        _ => write!(out, "::ffff:192.0.2.{}", rng.range(1, 254)).unwrap(),
+        _ => write!(out, "::ffff:192.0.2.{}", rng.u64(1..=254)).unwrap(),
     }
 }
 
@@ -198,12 +187,12 @@ fn iso_time(rng: &mut Rng, out: &mut Vec<u8>) {
     write!(
         out,
         "2024-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rng.range(1, 12),
-        rng.range(1, 28),
-        rng.below(24),
-        rng.below(60),
-        rng.below(60),
-        rng.below(1000)
+        rng.u64(1..=12),
+        rng.u64(1..=28),
+        rng.u64(..24),
+        rng.u64(..60),
+        rng.u64(..60),
+        rng.u64(..1000)
     )
     .unwrap();
 }
@@ -258,7 +247,7 @@ fn ses_event(rng: &mut Rng, out: &mut Vec<u8>) {
     let subject = rng.pick(SUBJECTS);
     out.extend_from_slice(subject.as_bytes());
     out.extend_from_slice(br#""},{"name":"MIME-Version","value":"1.0"},{"name":"Content-Type","value":"multipart/alternative; boundary=\"----=_Part_"#);
-    write!(out, "{}_{}.{}", rng.below(1_000_000), rng.below(1_000_000_000), rng.below(1u64 << 40)).unwrap();
+    write!(out, "{}_{}.{}", rng.u64(..1_000_000), rng.u64(..1_000_000_000), rng.u64(..1 << 40)).unwrap();
     out.extend_from_slice(br#"\""},{"name":"List-Unsubscribe","value":"<mailto:unsubscribe@"#);
     out.extend_from_slice(&from.as_bytes()[from.find('@').unwrap() + 1..]);
     out.extend_from_slice(br#"?subject=unsubscribe>, <https://"#);
@@ -279,23 +268,23 @@ fn ses_event(rng: &mut Rng, out: &mut Vec<u8>) {
     out.extend_from_slice(br#""],"ses:from-domain":[""#);
     out.extend_from_slice(&from.as_bytes()[from.find('@').unwrap() + 1..]);
     out.extend_from_slice(br#""],"ses:caller-identity":["ses-sender"],"ses:outgoing-ip":[""#);
-    write!(out, "54.240.{}.{}", rng.below(64), rng.range(1, 254)).unwrap();
+    write!(out, "54.240.{}.{}", rng.u64(..64), rng.u64(1..=254)).unwrap();
     out.extend_from_slice(br#""]}}"#);
     match kind {
         "Send" => out.extend_from_slice(br#","send":{}"#),
         "Delivery" => {
             out.extend_from_slice(br#","delivery":{"timestamp":""#);
             iso_time(rng, out);
-            write!(out, r#"","processingTimeMillis":{},"recipients":["#, rng.range(200, 4000)).unwrap();
+            write!(out, r#"","processingTimeMillis":{},"recipients":["#, rng.u64(200..=4000)).unwrap();
             to_list(out);
             write!(
                 out,
                 r#"],"smtpResponse":"250 2.0.0 OK  {} {}.{} - gsmtp","reportingMTA":"a{}-{}.smtp-out.ap-northeast-1.amazonses.com","remoteMtaIp":""#,
-                1_714_000_000 + rng.below(1_000_000),
+                1_714_000_000 + rng.u64(..1_000_000),
                 rng.pick(&["d2e1a72fcca58", "98e67ed59e1d1", "a640c23a62f3a"]),
-                rng.below(1000),
-                rng.below(100),
-                rng.below(100)
+                rng.u64(..1000),
+                rng.u64(..100),
+                rng.u64(..100)
             )
             .unwrap();
             if rng.chance(25) {
@@ -321,8 +310,8 @@ fn ses_event(rng: &mut Rng, out: &mut Vec<u8>) {
             write!(
                 out,
                 r#"","reportingMTA":"dsn; e{}-{}.smtp-out.ap-northeast-1.amazonses.com"}}"#,
-                rng.below(300),
-                rng.below(100)
+                rng.u64(..300),
+                rng.u64(..100)
             )
             .unwrap();
         }
@@ -349,7 +338,7 @@ fn ses_event(rng: &mut Rng, out: &mut Vec<u8>) {
             iso_time(rng, out);
             write!(out, r#"","userAgent":"{}""#, rng.pick(USER_AGENTS)).unwrap();
             if kind == "Click" {
-                write!(out, r#","link":"https://www.example.com/campaign/2024.05/landing?utm_source=ses&utm_medium=email&id={}","linkTags":{{"samplekey0":["samplevalue0"]}}"#, rng.below(100_000)).unwrap();
+                write!(out, r#","link":"https://www.example.com/campaign/2024.05/landing?utm_source=ses&utm_medium=email&id={}","linkTags":{{"samplekey0":["samplevalue0"]}}"#, rng.u64(..100_000)).unwrap();
             }
             out.push(b'}');
         }
@@ -374,51 +363,51 @@ const PATHS: &[&str] =
 /// Log text with no personal data: the dotted numbers, colons and at signs that a scanner must
 /// look at and reject.
 fn clean_message(rng: &mut Rng, out: &mut Vec<u8>) {
-    match rng.below(12) {
+    match rng.u64(..12) {
         0 => write!(
             out,
             "{} {} {} {}ms bytes={} ua=\"okhttp/4.12.0\"",
             rng.pick(&["GET", "POST", "PUT"]),
             rng.pick(PATHS),
             rng.pick(&["200", "200", "201", "304", "404", "500"]),
-            rng.range(1, 900),
-            rng.below(100_000)
+            rng.u64(1..=900),
+            rng.u64(..100_000)
         )
         .unwrap(),
         1 => {
             out.extend_from_slice(b"order ");
             uuid(rng, out);
-            write!(out, " processed in {}.{:03}s (v{}.{}.{})", rng.below(10), rng.below(1000), rng.below(4), rng.below(20), rng.below(100)).unwrap();
+            write!(out, " processed in {}.{:03}s (v{}.{}.{})", rng.u64(..10), rng.u64(..1000), rng.u64(..4), rng.u64(..20), rng.u64(..100)).unwrap();
         }
         2 => write!(
             out,
             "java.lang.IllegalStateException: pool exhausted\n\tat com.example.shop.OrderService.place(OrderService.java:{})\n\tat java.base/java.lang.Thread.run(Thread.java:1583)",
-            rng.range(10, 900)
+            rng.u64(10..=900)
         )
         .unwrap(),
-        3 => write!(out, "connection pool stats active={} idle={} waiting=0 elapsed={}.{:03}", rng.below(20), rng.below(20), rng.below(60), rng.below(1000)).unwrap(),
-        4 => write!(out, "cache hit ratio 0.{:03} over {} keys; gc pause {}.{}ms", rng.below(1000), rng.below(1_000_000), rng.below(50), rng.below(10)).unwrap(),
-        5 => write!(out, "scheduled job nightly-report next run at {:02}:{:02}:{:02} (cron 0 3 * * *)", rng.below(24), rng.below(60), rng.below(60)).unwrap(),
+        3 => write!(out, "connection pool stats active={} idle={} waiting=0 elapsed={}.{:03}", rng.u64(..20), rng.u64(..20), rng.u64(..60), rng.u64(..1000)).unwrap(),
+        4 => write!(out, "cache hit ratio 0.{:03} over {} keys; gc pause {}.{}ms", rng.u64(..1000), rng.u64(..1_000_000), rng.u64(..50), rng.u64(..10)).unwrap(),
+        5 => write!(out, "scheduled job nightly-report next run at {:02}:{:02}:{:02} (cron 0 3 * * *)", rng.u64(..24), rng.u64(..60), rng.u64(..60)).unwrap(),
         6 => write!(
             out,
             "assumed role arn:aws:iam::123456789012:role/app-{} session={} expires 2024-05-{:02}T{:02}:00:00Z",
-            rng.below(10),
-            rng.below(1 << 30),
-            rng.range(1, 28),
-            rng.below(24)
+            rng.u64(..10),
+            rng.u64(..1 << 30),
+            rng.u64(1..=28),
+            rng.u64(..24)
         )
         .unwrap(),
-        7 => write!(out, "interface eth0 hwaddr 02:42:ac:{:02x}:{:02x}:{:02x} mtu 9001 link up", rng.below(256), rng.below(256), rng.below(256)).unwrap(),
-        8 => write!(out, "std::io::Error: Connection reset by peer (os error 104) at src/net/client.rs:{}:{}", rng.range(10, 500), rng.range(1, 80)).unwrap(),
-        9 => write!(out, "loaded config version {}.{}.{}-rc.{} from s3://config-bucket/app/prod.toml in 0.{:03}s", rng.below(3), rng.below(20), rng.below(10), rng.below(5), rng.below(1000)).unwrap(),
-        10 => write!(out, "{{\"level\":\"info\",\"msg\":\"batch flushed\",\"count\":{},\"latency_ms\":{}.{},\"shard\":\"shardId-00000000000{}\"}}", rng.below(500), rng.below(100), rng.below(1000), rng.below(10)).unwrap(),
-        _ => write!(out, "メール送信キューを処理しました 件数={} 所要時間={}.{:03}秒 バージョン{}.{}.{}", rng.below(1000), rng.below(10), rng.below(1000), rng.below(3), rng.below(10), rng.below(10)).unwrap(),
+        7 => write!(out, "interface eth0 hwaddr 02:42:ac:{:02x}:{:02x}:{:02x} mtu 9001 link up", rng.u64(..256), rng.u64(..256), rng.u64(..256)).unwrap(),
+        8 => write!(out, "std::io::Error: Connection reset by peer (os error 104) at src/net/client.rs:{}:{}", rng.u64(10..=500), rng.u64(1..=80)).unwrap(),
+        9 => write!(out, "loaded config version {}.{}.{}-rc.{} from s3://config-bucket/app/prod.toml in 0.{:03}s", rng.u64(..3), rng.u64(..20), rng.u64(..10), rng.u64(..5), rng.u64(..1000)).unwrap(),
+        10 => write!(out, "{{\"level\":\"info\",\"msg\":\"batch flushed\",\"count\":{},\"latency_ms\":{}.{},\"shard\":\"shardId-00000000000{}\"}}", rng.u64(..500), rng.u64(..100), rng.u64(..1000), rng.u64(..10)).unwrap(),
+        _ => write!(out, "メール送信キューを処理しました 件数={} 所要時間={}.{:03}秒 バージョン{}.{}.{}", rng.u64(..1000), rng.u64(..10), rng.u64(..1000), rng.u64(..3), rng.u64(..10), rng.u64(..10)).unwrap(),
     }
 }
 
 /// A message that carries an address in one of the forms logs really use.
 fn pii_message(rng: &mut Rng, out: &mut Vec<u8>) {
-    match rng.below(10) {
+    match rng.u64(..10) {
         0 => {
             out.extend_from_slice(b"login ok user=");
             email(rng, out);
@@ -446,7 +435,7 @@ fn pii_message(rng: &mut Rng, out: &mut Vec<u8>) {
                     _ => out.push(b),
                 }
             }
-            write!(out, "&t={} 302 {}ms", rng.below(1 << 32), rng.range(1, 90)).unwrap();
+            write!(out, "&t={} 302 {}ms", rng.u64(..1 << 32), rng.u64(1..=90)).unwrap();
         }
         3 => {
             out.extend_from_slice("会員登録が完了しました: ".as_bytes());
@@ -458,7 +447,7 @@ fn pii_message(rng: &mut Rng, out: &mut Vec<u8>) {
         4 => {
             out.extend_from_slice(b"accepted connection from [");
             ipv6(rng, out);
-            write!(out, "]:{} tls=1.3 cipher=TLS_AES_128_GCM_SHA256", rng.range(1024, 65535)).unwrap();
+            write!(out, "]:{} tls=1.3 cipher=TLS_AES_128_GCM_SHA256", rng.u64(1024..=65535)).unwrap();
         }
         5 => {
             out.extend_from_slice(b"upstream ");
@@ -467,8 +456,8 @@ fn pii_message(rng: &mut Rng, out: &mut Vec<u8>) {
                 out,
                 ":{} responded in {}.{:03}s",
                 rng.pick(&["8080", "443", "6379"]),
-                rng.below(5),
-                rng.below(1000)
+                rng.u64(..5),
+                rng.u64(..1000)
             )
             .unwrap();
         }
@@ -491,7 +480,7 @@ fn pii_message(rng: &mut Rng, out: &mut Vec<u8>) {
         8 => {
             out.extend_from_slice(b"rate limit exceeded client_ip=");
             ipv6(rng, out);
-            write!(out, " limit={}/min", rng.range(10, 600)).unwrap();
+            write!(out, " limit={}/min", rng.u64(10..=600)).unwrap();
         }
         _ => {
             out.extend_from_slice(b"password reset requested for ");
@@ -506,7 +495,7 @@ fn app_line(rng: &mut Rng, out: &mut Vec<u8>, pii_percent: u64) {
     if rng.chance(70) {
         iso_time(rng, out);
     } else {
-        write!(out, "{:02}:{:02}:{:02}.{:03}", rng.below(24), rng.below(60), rng.below(60), rng.below(1000)).unwrap();
+        write!(out, "{:02}:{:02}:{:02}.{:03}", rng.u64(..24), rng.u64(..60), rng.u64(..60), rng.u64(..1000)).unwrap();
     }
     write!(out, " {:5} [{}] {} - ", rng.pick(LEVELS), rng.pick(THREADS), rng.pick(LOGGERS)).unwrap();
     if rng.chance(pii_percent) {
