@@ -79,8 +79,9 @@ pub enum SesCall {
     Get,
     PutExternal {
         selector: String,
-        /// What SES received as `DomainSigningPrivateKey` (kept to assert on it in tests).
-        private_key_b64: String,
+        /// What SES received as `DomainSigningPrivateKey` (kept to assert on it in tests; wiped
+        /// on drop, like every copy of a private key).
+        private_key_b64: zeroize::Zeroizing<String>,
     },
     PutEasyDkim,
     SetSigningEnabled(bool),
@@ -157,7 +158,10 @@ impl SesDkimApi for FakeSes {
         key: &SesSigningKey,
     ) -> Result<(), SesError> {
         self.record(
-            SesCall::PutExternal { selector: selector.into(), private_key_b64: key.expose_secret().into() },
+            SesCall::PutExternal {
+                selector: selector.into(),
+                private_key_b64: zeroize::Zeroizing::new(key.expose_secret().into()),
+            },
             "PutEmailIdentityDkimSigningAttributes",
         )?;
         let status = lock(&self.status_after_put).clone();

@@ -237,7 +237,7 @@ async fn full_lifecycle_apply_activate_rotate_retire() {
         env.ses.calls(),
         vec![
             SesCall::Get,
-            SesCall::PutExternal { selector: "s1".into(), private_key_b64: key_b64.clone() },
+            SesCall::PutExternal { selector: "s1".into(), private_key_b64: key_b64.clone().into() },
             SesCall::SetSigningEnabled(true),
             SesCall::Get,
         ]
@@ -327,7 +327,10 @@ async fn failure_mid_apply_restores_previous_selector_and_key() {
 
     let old_key = stored_key(&env, "s1").to_ses_signing_key().unwrap().expose_secret().to_owned();
     let calls = env.ses.calls();
-    assert_eq!(calls[calls_before + 3], SesCall::PutExternal { selector: "s1".into(), private_key_b64: old_key });
+    assert_eq!(
+        calls[calls_before + 3],
+        SesCall::PutExternal { selector: "s1".into(), private_key_b64: old_key.into() }
+    );
     let state = env.ses.state();
     assert_eq!(state.tokens, vec!["s1".to_owned()]);
     assert!(state.signing_enabled);

@@ -121,7 +121,7 @@ async fn keys_are_stored_with_sse_kms_and_the_dns_team_is_notified_over_sns() {
     assert_eq!(applied.details["outcome"], json!("APPLIED"));
     assert!(ses.calls().contains(&SesCall::PutExternal {
         selector: selector.clone(),
-        private_key_b64: private.to_ses_signing_key().unwrap().expose_secret().to_owned(),
+        private_key_b64: private.to_ses_signing_key().unwrap().expose_secret().to_owned().into(),
     }));
     let status = handle(&json!({"action": "status", "domain": domain}), &deps, now).await.unwrap();
     assert_eq!(status.details["keys"][0]["state"], json!("APPLIED"));
