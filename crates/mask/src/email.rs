@@ -37,6 +37,9 @@ pub(crate) fn json_escape(hay: &[u8], p: usize, floor: usize) -> Outcome {
     Outcome::Skip(p + run)
 }
 
+/// Judges the at sign spelled `form` at `at` (no candidate starts before `floor`): the local
+/// part before it and the domain after it, or why they are no e-mail address (see the module
+/// docs).
 pub(crate) fn email(hay: &[u8], at: usize, form: AtForm, floor: usize) -> Outcome {
     let skip = Outcome::Skip(at + 1);
     // Cheap edges first: a local part needs a character right before the at sign, a domain a

@@ -9,6 +9,8 @@ use crate::scan::{
 };
 use crate::view::{leads_email_domain, product_version, touches_mask, touches_star};
 
+/// Judges the `.` at `p` (no candidate starts before `floor`): the dotted quad around it, in
+/// any spelling of its dots, or why there is none (see the module docs).
 pub(crate) fn ipv4(hay: &[u8], p: usize, floor: usize) -> Outcome {
     let n = hay.len();
     if !(p > floor && hay[p - 1].is_ascii_digit() && p + 1 < n && hay[p + 1].is_ascii_digit()) {

@@ -8,6 +8,8 @@ use crate::scan::{
 use crate::view::{touches_mask, touches_star};
 use std::net::Ipv6Addr;
 
+/// Judges the `:` at `p` (no candidate starts before `floor`): the address run around it, by
+/// [`common_shape`] when it can and [`long_way`] otherwise.
 pub(crate) fn ipv6(hay: &[u8], p: usize, floor: usize) -> Outcome {
     let n = hay.len();
     let prev_hex = p > floor && is_hex(hay[p - 1]);

@@ -51,8 +51,9 @@
 //!
 //! # Crate features
 //!
-//! None. The crate depends on `memchr` (trigger search), `regex` (user-defined identifiers
-//! only), `hmac`/`sha2` (pseudonyms), `serde`/`toml` (policy files) and `thiserror`.
+//! None. The crate depends on `memchr` (trigger search), `regex` (user-defined identifiers'
+//! patterns), `aho-corasick` (dictionary identifiers' terms), `hmac`/`sha2` (pseudonyms),
+//! `serde`/`toml` (policy files) and `thiserror`.
 #![deny(missing_docs)]
 
 mod decode;
