@@ -170,6 +170,9 @@ fn ten_thousand_terms_compile_once_and_all_match() {
 /// Pieces around the dictionary's decision edges: terms, terms cut or extended by a word
 /// character, their escapes, separators, addresses, Japanese, the views' own pieces.
 const FRAGMENTS: &[&str] = &[
+    "zq7",
+    "xzq7y",
+    "Ωmegas",
     "acme",
     "acme",
     "Acme Corp",

@@ -21,7 +21,9 @@
 //! # Whole words
 //!
 //! A term matches only as a whole word: a letter, digit or `_` of the term's first (last)
-//! character must not continue a word before (after) it. Word characters are ASCII letters,
+//! character must not continue a word before (after) it, unless its identifier sets
+//! `inside_words = true` (then it matches wherever it occurs, and the start-position filter
+//! lets every position through). Word characters are ASCII letters,
 //! digits and `_`, and the letters and digits of scripts that separate words with spaces
 //! (accented Latin, Greek, Cyrillic, …): `Ren` does not match in `René`, `acme` does not match in
 //! `acmes`, but `acme` matches in `acme-corp`, `acme.example` and `"acme"`.
@@ -114,6 +116,9 @@ pub enum TermsError {
     /// `case_insensitive` on a pattern identifier.
     #[error("identifier {0:?}: `case_insensitive` applies to terms; write `(?i)` in a pattern")]
     CaseWithoutTerms(String),
+    /// `inside_words` on a pattern identifier.
+    #[error("identifier {0:?}: `inside_words` applies to terms; a pattern matches where it matches")]
+    InsideWordsWithoutTerms(String),
     /// `terms = []` and a terms file with no term (only blank lines and comments).
     #[error("identifier {0:?}: lists no terms")]
     NoTerms(String),
@@ -265,10 +270,12 @@ struct Automaton {
     nfa: contiguous::NFA,
     start: StateID,
     owner: Vec<u16>,
+    /// Per identifier index: whether its terms match only as whole words.
+    whole: Vec<bool>,
 }
 
 impl Automaton {
-    fn new(terms: &[&str], owner: Vec<u16>, case_insensitive: bool) -> Automaton {
+    fn new(terms: &[&str], owner: Vec<u16>, whole: Vec<bool>, case_insensitive: bool) -> Automaton {
         let nfa = contiguous::NFA::builder()
             .match_kind(MatchKind::Standard)
             .ascii_case_insensitive(case_insensitive)
@@ -277,10 +284,11 @@ impl Automaton {
             .build(terms)
             .expect("terms are few and short enough for an automaton (MAX_TERMS, MAX_TERM_BYTES)");
         let start = nfa.start_state(Anchored::Yes).expect("a contiguous NFA supports anchored searches");
-        Automaton { nfa, start, owner }
+        Automaton { nfa, start, owner, whole }
     }
 
-    /// Calls `emit` for every term that `text[at..]` starts with and that stands as a whole word.
+    /// Calls `emit` for every term that `text[at..]` starts with and that stands as a whole word
+    /// (or whose identifier matches inside words).
     #[inline(always)]
     fn walk(&self, text: &[u8], at: usize, emit: &mut dyn FnMut(usize, usize, u16)) {
         let nfa = &self.nfa;
@@ -296,8 +304,11 @@ impl Automaton {
                     let pid = nfa.match_pattern(sid, m);
                     // A state's matches include the terms that end here but start later (its
                     // suffixes): those are found from their own start.
-                    if nfa.pattern_len(pid) == end - at && whole_word(text, at, end) {
-                        emit(at, end, self.owner[pid.as_usize()]);
+                    let owner = self.owner[pid.as_usize()];
+                    if nfa.pattern_len(pid) == end - at
+                        && (!self.whole[usize::from(owner)] || whole_word(text, at, end))
+                    {
+                        emit(at, end, owner);
                     }
                 }
             }
@@ -322,6 +333,8 @@ impl Automaton {
 struct Starts {
     /// What the block classifier looks up.
     tables: Tables,
+    /// Some identifier's terms match inside words: a word byte after another may start one.
+    inside_words: bool,
     /// Bit `n` set when some term is `n` < [`KEY`] bytes long (its key is shorter).
     short: u8,
     /// Hashed bit set of every term's key: its first `min(len, 4)` bytes, lowercased, and
@@ -429,6 +442,7 @@ impl Starts {
     fn new<'t>(terms: impl Iterator<Item = (&'t str, bool)>) -> Starts {
         let mut starts = Starts {
             tables: Tables::default(),
+            inside_words: false,
             short: 0,
             keys: Vec::new(),
             shift: 0,
@@ -496,7 +510,7 @@ impl Starts {
     #[inline(always)]
     fn positions(&self, classes: Classes, before_word: bool) -> (u64, bool) {
         let word = classes.word;
-        let word_start = !(word << 1 | u64::from(before_word));
+        let word_start = !(word << 1 | u64::from(before_word)) | u64::from(self.inside_words).wrapping_neg();
         let at = classes.start & (word_start | !word);
         (at, word >> 63 == 1)
     }
@@ -701,6 +715,9 @@ pub(crate) struct Dictionary {
     /// search the fast one is tested against.
     #[cfg(test)]
     reference: Vec<(aho_corasick::AhoCorasick, Vec<u16>)>,
+    /// Per identifier index: whether its terms match inside words (for the reference search).
+    #[cfg(test)]
+    inside: Vec<bool>,
     /// Per identifier index: `None` for a pattern identifier, else whether the dictionary
     /// ignores ASCII case.
     folded: Vec<Option<bool>>,
@@ -718,6 +735,9 @@ impl Dictionary {
                 (Some(_), true) => return Err(TermsError::PatternAndTerms(ident.name.clone())),
                 (Some(_), false) if ident.case_insensitive => {
                     return Err(TermsError::CaseWithoutTerms(ident.name.clone()));
+                }
+                (Some(_), false) if ident.inside_words => {
+                    return Err(TermsError::InsideWordsWithoutTerms(ident.name.clone()));
                 }
                 _ => {}
             }
@@ -774,7 +794,11 @@ impl Dictionary {
         let mut dictionary = Dictionary {
             automata: Vec::new(),
             starts: terms.iter().any(|t| !t.0.is_empty()).then(|| {
-                Starts::new(terms.iter().enumerate().flat_map(|(folded, t)| t.0.iter().map(move |&w| (w, folded == 1))))
+                let mut starts = Starts::new(
+                    terms.iter().enumerate().flat_map(|(folded, t)| t.0.iter().map(move |&w| (w, folded == 1))),
+                );
+                starts.inside_words = identifiers.iter().any(|i| i.pattern.is_none() && i.inside_words);
+                starts
             }),
             #[cfg(test)]
             reference: terms
@@ -789,11 +813,14 @@ impl Dictionary {
                     (ac, owner.clone())
                 })
                 .collect(),
+            #[cfg(test)]
+            inside: identifiers.iter().map(|i| i.inside_words).collect(),
             folded: identifiers.iter().map(|i| i.pattern.is_none().then_some(i.case_insensitive)).collect(),
         };
         for (case_insensitive, (list, owner)) in terms.into_iter().enumerate() {
             if !list.is_empty() {
-                dictionary.automata.push(Automaton::new(&list, owner, case_insensitive == 1));
+                let whole = identifiers.iter().map(|i| !i.inside_words).collect();
+                dictionary.automata.push(Automaton::new(&list, owner, whole, case_insensitive == 1));
             }
         }
         for sample in samples {
@@ -941,8 +968,9 @@ impl Dictionary {
     fn find_in_reference(&self, text: &[u8], emit: &mut dyn FnMut(usize, usize, u16)) {
         for (ac, owner) in &self.reference {
             for m in ac.find_overlapping_iter(text) {
-                if whole_word(text, m.start(), m.end()) {
-                    emit(m.start(), m.end(), owner[m.pattern().as_usize()]);
+                let index = owner[m.pattern().as_usize()];
+                if self.inside[usize::from(index)] || whole_word(text, m.start(), m.end()) {
+                    emit(m.start(), m.end(), index);
                 }
             }
         }
@@ -1402,14 +1430,16 @@ mod tests {
                 folded in proptest::collection::vec(term(), 0..6),
                 text in proptest::collection::vec(piece(), 0..60),
                 cut in 0usize..8,
+                inside in proptest::array::uniform2(any::<bool>()),
             ) {
-                let ident = |name: &str, terms: &[String], case_insensitive| IdentifierPolicy {
+                let ident = |name: &str, terms: &[String], case_insensitive, inside_words| IdentifierPolicy {
                     name: name.into(),
                     terms: terms.to_vec(),
                     case_insensitive,
+                    inside_words,
                     ..Default::default()
                 };
-                let mut idents = vec![ident("e", &exact, false), ident("f", &folded, true)];
+                let mut idents = vec![ident("e", &exact, false, inside[0]), ident("f", &folded, true, inside[1])];
                 idents.retain(|i| !i.terms.is_empty());
                 let Ok(d) = Dictionary::compile(&idents, &[]) else { return Ok(()) };
                 prop_assert!(exact.iter().chain(&folded).all(|t| check_term(t).is_ok()));
@@ -1424,6 +1454,28 @@ mod tests {
                 prop_assert_eq!(fast, slow);
             }
         }
+    }
+
+    #[test]
+    fn terms_inside_words_when_asked() {
+        let toml = "[[identifiers]]\nname = 'w'\nterms = ['acme']\n\
+                    [[identifiers]]\nname = 'i'\nterms = ['zq7', '山田']\ninside_words = true\n";
+        let d = dict(toml).unwrap();
+        assert_eq!(matches(&d, "acmes xacme acme"), [("acme".to_owned(), 0)]);
+        assert_eq!(
+            matches(&d, "xzq7y zq7s bzq7 山田太郎"),
+            [("zq7", 1), ("zq7", 1), ("zq7", 1), ("山田", 1)].map(|(t, i)| (t.to_owned(), i))
+        );
+        assert_eq!(
+            dict("[[identifiers]]\nname = 'p'\npattern = 'x'\ninside_words = true\n").unwrap_err(),
+            TermsError::InsideWordsWithoutTerms("p".into())
+        );
+        // A term the masker's own output holds inside a word is refused like any other.
+        let policy = Policy::from_toml("[[identifiers]]\nname = 'm'\nterms = ['mail']\ninside_words = true\n").unwrap();
+        assert!(matches!(
+            crate::Masker::builder(policy).build(),
+            Err(BuildError::Terms(TermsError::MatchesView { .. }))
+        ));
     }
 
     #[test]

@@ -102,7 +102,7 @@ pub struct IdentifierPolicy {
     /// A `regex` crate pattern; it must not match the empty string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
-    /// Exact terms, matched as whole words.
+    /// Exact terms, matched as whole words unless `inside_words`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub terms: Vec<String>,
     /// A file of terms, one per line, relative to the policy file; [`Policy::from_file`] reads
@@ -112,6 +112,9 @@ pub struct IdentifierPolicy {
     /// Terms match whatever the case of their ASCII letters.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub case_insensitive: bool,
+    /// Terms match inside words too (`acme` in `acmes`); by default only whole words.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inside_words: bool,
 }
 
 /// The whole policy. Every field has a default, so an empty file is a valid policy.
