@@ -30,7 +30,8 @@ static WITH_IDENTIFIER: LazyLock<Masker> = LazyLock::new(|| {
 static WITH_TERMS: LazyLock<Masker> = LazyLock::new(|| {
     let policy = Policy::from_toml(
         "[[identifiers]]\nname = \"customer\"\nterms = [\"acme\", \"山田\", \"éclair\", \"Ωmega\", \"12345\", \"a.b\"]\n\
-         [[identifiers]]\nname = \"host\"\nterms = [\"tokyo\", \"db-01\"]\ncase_insensitive = true\n",
+         [[identifiers]]\nname = \"host\"\nterms = [\"tokyo\", \"db-01\"]\ncase_insensitive = true\n\
+         [[identifiers]]\nname = \"project\"\nterms = [\"zq7\", \"Ωm\"]\ninside_words = true\n",
     )
     .expect("policy");
     Masker::builder(policy).build().expect("valid policy")
