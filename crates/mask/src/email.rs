@@ -31,7 +31,7 @@ pub(crate) fn json_escape(hay: &[u8], p: usize, floor: usize) -> Outcome {
     }
     let run = hay[p..].iter().take_while(|&&b| b == b'\\').count();
     let last = p + run - 1;
-    if run % 2 == 1 && hay[last..].starts_with(b"\\u0040") {
+    if run % 2 == 1 && hay[last..].starts_with(AtForm::JsonEscape.spelling()) {
         return email(hay, last, AtForm::JsonEscape, floor);
     }
     Outcome::Skip(p + run)

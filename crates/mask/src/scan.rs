@@ -183,9 +183,13 @@ pub(crate) fn candidate_at(hay: &[u8], p: usize, floor: usize) -> Outcome {
         b'@' => crate::email::email(hay, p, AtForm::Plain, floor),
         b'.' => crate::ipv4::ipv4(hay, p, floor),
         b':' => crate::ipv6::ipv6(hay, p, floor),
-        b'%' if hay[p + 1..].starts_with(b"40") => crate::email::email(hay, p, AtForm::UrlEncoded, floor),
+        b'%' if hay[p..].starts_with(AtForm::UrlEncoded.spelling()) => {
+            crate::email::email(hay, p, AtForm::UrlEncoded, floor)
+        }
         b'\\' => crate::email::json_escape(hay, p, floor),
-        0xEF if hay[p + 1..].starts_with(&[0xBC, 0xA0]) => crate::email::email(hay, p, AtForm::FullWidth, floor),
+        0xEF if hay[p..].starts_with(AtForm::FullWidth.spelling()) => {
+            crate::email::email(hay, p, AtForm::FullWidth, floor)
+        }
         _ => Outcome::Skip(p + 1),
     }
 }
