@@ -270,12 +270,10 @@ struct Automaton {
     nfa: contiguous::NFA,
     start: StateID,
     owner: Vec<u16>,
-    /// Per identifier index: whether its terms match only as whole words.
-    whole: Vec<bool>,
 }
 
 impl Automaton {
-    fn new(terms: &[&str], owner: Vec<u16>, whole: Vec<bool>, case_insensitive: bool) -> Automaton {
+    fn new(terms: &[&str], owner: Vec<u16>, case_insensitive: bool) -> Automaton {
         let nfa = contiguous::NFA::builder()
             .match_kind(MatchKind::Standard)
             .ascii_case_insensitive(case_insensitive)
@@ -284,13 +282,13 @@ impl Automaton {
             .build(terms)
             .expect("terms are few and short enough for an automaton (MAX_TERMS, MAX_TERM_BYTES)");
         let start = nfa.start_state(Anchored::Yes).expect("a contiguous NFA supports anchored searches");
-        Automaton { nfa, start, owner, whole }
+        Automaton { nfa, start, owner }
     }
 
     /// Calls `emit` for every term that `text[at..]` starts with and that stands as a whole word
-    /// (or whose identifier matches inside words).
+    /// (or whose identifier matches inside words: `whole`, per identifier index, is false).
     #[inline(always)]
-    fn walk(&self, text: &[u8], at: usize, emit: &mut dyn FnMut(usize, usize, u16)) {
+    fn walk(&self, text: &[u8], at: usize, whole: &[bool], emit: &mut dyn FnMut(usize, usize, u16)) {
         let nfa = &self.nfa;
         let mut sid = self.start;
         for (i, &b) in text[at..].iter().enumerate() {
@@ -305,9 +303,7 @@ impl Automaton {
                     // A state's matches include the terms that end here but start later (its
                     // suffixes): those are found from their own start.
                     let owner = self.owner[pid.as_usize()];
-                    if nfa.pattern_len(pid) == end - at
-                        && (!self.whole[usize::from(owner)] || whole_word(text, at, end))
-                    {
+                    if nfa.pattern_len(pid) == end - at && (!whole[usize::from(owner)] || whole_word(text, at, end)) {
                         emit(at, end, owner);
                     }
                 }
@@ -393,8 +389,7 @@ const WORD_ROWS: [u8; 16] = {
     let mut rows = [0u8; 16];
     let mut b = 0usize;
     while b < 128 {
-        let c = b as u8;
-        if c.is_ascii_alphanumeric() || c == b'_' {
+        if is_ascii_word_byte(b as u8) {
             rows[b & 15] |= HI_BIT[b >> 4];
         }
         b += 1;
@@ -570,7 +565,7 @@ fn key(bytes: &[u8]) -> u32 {
     lower4(u32::from_le_bytes(four))
 }
 
-fn is_ascii_word_byte(b: u8) -> bool {
+const fn is_ascii_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
@@ -715,9 +710,8 @@ pub(crate) struct Dictionary {
     /// search the fast one is tested against.
     #[cfg(test)]
     reference: Vec<(aho_corasick::AhoCorasick, Vec<u16>)>,
-    /// Per identifier index: whether its terms match inside words (for the reference search).
-    #[cfg(test)]
-    inside: Vec<bool>,
+    /// Per identifier index: whether its terms match only as whole words (not `inside_words`).
+    whole: Vec<bool>,
     /// Per identifier index: `None` for a pattern identifier, else whether the dictionary
     /// ignores ASCII case.
     folded: Vec<Option<bool>>,
@@ -813,14 +807,12 @@ impl Dictionary {
                     (ac, owner.clone())
                 })
                 .collect(),
-            #[cfg(test)]
-            inside: identifiers.iter().map(|i| i.inside_words).collect(),
+            whole: identifiers.iter().map(|i| !i.inside_words).collect(),
             folded: identifiers.iter().map(|i| i.pattern.is_none().then_some(i.case_insensitive)).collect(),
         };
         for (case_insensitive, (list, owner)) in terms.into_iter().enumerate() {
             if !list.is_empty() {
-                let whole = identifiers.iter().map(|i| !i.inside_words).collect();
-                dictionary.automata.push(Automaton::new(&list, owner, whole, case_insensitive == 1));
+                dictionary.automata.push(Automaton::new(&list, owner, case_insensitive == 1));
             }
         }
         for sample in samples {
@@ -960,7 +952,7 @@ impl Dictionary {
     #[inline(never)]
     fn walk(&self, text: &[u8], at: usize, emit: &mut dyn FnMut(usize, usize, u16)) {
         for automaton in &self.automata {
-            automaton.walk(text, at, emit);
+            automaton.walk(text, at, &self.whole, emit);
         }
     }
 
@@ -969,7 +961,7 @@ impl Dictionary {
         for (ac, owner) in &self.reference {
             for m in ac.find_overlapping_iter(text) {
                 let index = owner[m.pattern().as_usize()];
-                if self.inside[usize::from(index)] || whole_word(text, m.start(), m.end()) {
+                if !self.whole[usize::from(index)] || whole_word(text, m.start(), m.end()) {
                     emit(m.start(), m.end(), index);
                 }
             }
@@ -1022,7 +1014,7 @@ pub(crate) fn word_next_to(text: &[u8], start: usize, end: usize) -> bool {
 /// Letters and digits of scripts that put spaces between words, and `_`.
 fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
-        return c.is_ascii_alphanumeric() || c == '_';
+        return is_ascii_word_byte(c as u8);
     }
     !written_without_spaces(c) && c.is_alphanumeric()
 }

@@ -411,10 +411,10 @@ impl Masker {
         let mut counts = Counts::default();
         let mut copied = 0;
         let base = out.len();
-        // The narrow rule of `render_streaming`, glued text read in the view, unless a pattern
-        // may match any text glued to a token; the wide rule is also the reference the narrow
-        // one is tested against.
-        let narrow = !wide && self.identifiers.iter().all(|i| i.regex.is_none());
+        // The narrow rule of `render_streaming`, glued text read in the view; callers ask for
+        // the wide one when a pattern may match any text glued to a token, and for the
+        // reference the narrow one is tested against.
+        let narrow = !wide;
         let mut check = view::GlueCheck::default();
         for f in found {
             counts.add(f.kind);
