@@ -77,8 +77,11 @@ fn candidates(cur: &Masks, cur_chain: u64, next: &Masks, next_chain: u64) -> u64
     let q = cur.quad_dot;
     let quad = q & next_quad_dot(q & next_quad_dot(q));
     let c = cur.colon;
-    // Only the first colon of a "::": any colon of an address finds the same span.
-    let mut found = (quad | c & c >> 1 | cur.special) & LIVE;
+    // Only the first colon of a "::": any colon of an address finds the same span. A special
+    // byte right before a colon starts nothing (an at sign needs a domain's first byte after
+    // it, `%40` and `\u0040` spell no colon, and 0xEF then is no full-width form): dense
+    // addresses after at signs (`@::1` repeated) skip the visit.
+    let mut found = (quad | c & c >> 1 | cur.special & !(c >> 1)) & LIVE;
     // Times have one colon with a successor, a MAC address four; six-colon chains need five.
     if (cur_chain & LIVE).count_ones() + (next_chain & CHAIN_REACH).count_ones() >= 5 {
         let colon = u128::from(cur.colon & LIVE) | u128::from(next.colon) << STRIDE;
@@ -238,6 +241,8 @@ mod avx2 {
 /// The scan loop over prefiltered blocks: same findings as the memchr walk, far fewer visits.
 #[inline(always)] // each role's render closure is inlined into its own copy of the loop
 pub(crate) fn scan_blocks(hay: &[u8], emit: impl FnMut(crate::scan::Finding)) {
+    // Held here, outside the loop's own function, which then needs no cleanup of its own.
+    let _stars = crate::view::StarScan::open(hay);
     #[cfg(target_arch = "x86_64")]
     if let Some(token) = avx2::Avx2::detect() {
         return scan_blocks_avx2(token, hay, emit);

@@ -189,7 +189,7 @@ fn operator_ipv6_text(text: &[u8], keep: usize, out: &mut Vec<u8>) {
 /// The operator view of an IPv6 address: `keep` groups as lowercase hex without leading zeros
 /// (`{:x}`), each followed by `:`, then `*`. Written without the formatter, byte by byte into
 /// reserved room (dense IPv6 text renders one every few bytes; a stack buffer copied out at once
-/// stalled on store forwarding).
+/// stalled on store forwarding, and so did a word stored per group).
 pub(crate) fn operator_ipv6(addr: std::net::Ipv6Addr, keep: usize, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(8 * 5 + 1);
@@ -344,12 +344,161 @@ fn star_opens_a_mask(hay: &[u8], start: usize, end: usize) -> bool {
     let after = &hay[end + 1..];
     // A dot in any spelling; not an EC2 name's dash, which `dot_unit` also reads as one.
     let dot_after = after.first() != Some(&b'-') && crate::decode::dot_unit(after).is_some();
-    dot_after || opens_email_mask(&hay[end..]) || (end > start && matches!(hay[end - 1], b'.' | b':' | b'-'))
+    (end > start && matches!(hay[end - 1], b'.' | b':' | b'-')) || dot_after || opens_email_mask(&hay[end..])
 }
 
 /// Does `text` start with an operator e-mail mask's `***` and an at sign in any spelling?
 fn opens_email_mask(text: &[u8]) -> bool {
     text.strip_prefix(MASK_STARS).is_some_and(|at| AtForm::ALL.iter().any(|a| at.starts_with(a.spelling())))
+}
+
+/// Where [`touches_mask`] looks for a mask's star: every mask it recognises has one within
+/// [`DOMAIN_MAX`] + 4 bytes before the candidate (the stars before a kept domain and its at
+/// sign) or [`LOCAL_MAX`] + 2 bytes after it (after a run of address text).
+const STAR_BEFORE: usize = DOMAIN_MAX + 8;
+const STAR_AFTER: usize = LOCAL_MAX + 8;
+
+/// Is `hay[q]` a star of the kind every mask [`touches_mask`] recognises holds: one after a
+/// dot or a colon (an IP mask's, `10.0.0.*`), or after another star (`***`, an e-mail mask's)?
+/// A lone star after other text (`*10.0.0.1`, `a*::1`) is in none of them.
+fn mask_star(hay: &[u8], q: usize) -> bool {
+    q > 0 && matches!(hay[q - 1], b'.' | b':' | HIDDEN)
+}
+
+/// The pairs a [`mask_star`] ends: `.*`, `:*`, `**`.
+const MASK_PAIRS: [&[u8; 2]; 3] = [b".*", b":*", b"**"];
+
+/// The first [`mask_star`] in `hay[lo..hi]`. After eight stars, three searches for a pair, each
+/// a vector loop: a search for the next `*` with a check of the byte before each one cost
+/// dense stars (`*::1` repeated) ten instructions a byte.
+fn first_mask_star(hay: &[u8], lo: usize, hi: usize) -> Option<usize> {
+    static PAIRS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 3]> =
+        std::sync::LazyLock::new(|| MASK_PAIRS.map(|pair| memchr::memmem::Finder::new(pair).into_owned()));
+    // Most text holds no star, or a few ("0 3 * * *"): a search for each.
+    let mut i = lo;
+    for _ in 0..8 {
+        let q = i + memchr::memchr(HIDDEN, &hay[i..hi])?;
+        if mask_star(hay, q) {
+            return Some(q);
+        }
+        i = q + 1;
+    }
+    // The star before `i` may be the first of a pair.
+    let text = &hay[i - 1..hi];
+    PAIRS.iter().filter_map(|pair| pair.find(text)).min().map(|m| i + m)
+}
+
+/// The last [`mask_star`] in `hay[lo..hi]`, searched as [`first_mask_star`] but from the end.
+fn last_mask_star(hay: &[u8], lo: usize, hi: usize) -> Option<usize> {
+    static PAIRS: std::sync::LazyLock<[memchr::memmem::FinderRev<'static>; 3]> =
+        std::sync::LazyLock::new(|| MASK_PAIRS.map(|pair| memchr::memmem::FinderRev::new(pair).into_owned()));
+    let mut i = hi;
+    for _ in 0..8 {
+        let q = lo + memchr::memrchr(HIDDEN, &hay[lo..i])?;
+        if mask_star(hay, q) {
+            return Some(q);
+        }
+        i = q;
+    }
+    // A pair may start right before `lo`.
+    let from = lo.saturating_sub(1);
+    let text = &hay[from..i];
+    PAIRS.iter().filter_map(|pair| pair.rfind(text)).max().map(|m| from + m + 1)
+}
+
+/// What the scan in progress on this thread knows of the [`mask_star`]s of its text: one at
+/// `star` (`usize::MAX`: none known), and none in `clear_from..clear_to`. Dense findings with no
+/// mask near them (`-::1` or `*::1` repeated, one address every four bytes) then skip
+/// [`touches_mask`] for a comparison instead of walking the text around each of them (a fifth
+/// of their time), and a view full of masks (`0:0:0:*` repeated, searched again) finds the
+/// star it asks about already known.
+#[derive(Clone, Copy)]
+struct StarIndex {
+    hay: usize,
+    len: usize,
+    star: usize,
+    clear_from: usize,
+    clear_to: usize,
+}
+
+impl StarIndex {
+    const CLOSED: StarIndex = StarIndex { hay: 0, len: usize::MAX, star: usize::MAX, clear_from: 0, clear_to: 0 };
+}
+
+thread_local! {
+    static STARS: std::cell::Cell<StarIndex> = const { std::cell::Cell::new(StarIndex::CLOSED) };
+}
+
+/// How far past a window [`mask_star_near`] searches when it finds no star in it, so that the
+/// next windows (they move forward with the scan) find their answer in the index.
+const STAR_HORIZON: usize = 512;
+
+/// A scan of `hay` in progress on this thread (the prefilter's loop holds one): while it lives,
+/// [`mask_star_near`] answers from what it has already searched of `hay`. The buffer is
+/// borrowed for the guard's life, so its bytes cannot change under the index; a query about
+/// any other buffer (or with no scan open) searches its window.
+pub(crate) struct StarScan<'a>(std::marker::PhantomData<&'a [u8]>);
+
+impl<'a> StarScan<'a> {
+    pub(crate) fn open(hay: &'a [u8]) -> StarScan<'a> {
+        let index = StarIndex { hay: hay.as_ptr() as usize, len: hay.len(), ..StarIndex::CLOSED };
+        STARS.with(|s| s.set(index));
+        StarScan(std::marker::PhantomData)
+    }
+}
+
+impl Drop for StarScan<'_> {
+    fn drop(&mut self) {
+        STARS.with(|s| s.set(StarIndex::CLOSED));
+    }
+}
+
+/// Is there a [`mask_star`] in `hay[lo..hi]`? Within an open [`StarScan`] of `hay`, mostly one
+/// comparison: the scan asks about windows that move forward, a star found is the last of its
+/// window (it stays in the next ones longest), and bytes found clear are not searched again
+/// while the windows move over them.
+#[inline]
+fn mask_star_near(hay: &[u8], lo: usize, hi: usize) -> bool {
+    let s = STARS.with(std::cell::Cell::get);
+    if s.hay == hay.as_ptr() as usize && s.len == hay.len() {
+        if lo <= s.star && s.star < hi {
+            return true;
+        }
+        if s.clear_from <= lo && hi <= s.clear_to {
+            return false;
+        }
+    }
+    mask_star_searched(hay, lo, hi)
+}
+
+/// [`mask_star_near`] where the index does not answer: it searches the bytes of the window it
+/// does not know to be clear, and a little beyond.
+#[inline(never)]
+fn mask_star_searched(hay: &[u8], lo: usize, hi: usize) -> bool {
+    let hi = hi.min(hay.len());
+    if lo >= hi {
+        return false;
+    }
+    STARS.with(|cell| {
+        let mut s = cell.get();
+        if s.hay != hay.as_ptr() as usize || s.len != hay.len() {
+            return first_mask_star(hay, lo, hi).is_some();
+        }
+        // hay[lo..known] holds none.
+        let known = if s.clear_from <= lo && lo <= s.clear_to { s.clear_to.min(hi) } else { lo };
+        if let Some(q) = last_mask_star(hay, known, hi) {
+            s.star = q;
+            cell.set(s);
+            return true;
+        }
+        let upto = hay.len().min(hi + STAR_HORIZON);
+        match first_mask_star(hay, hi, upto) {
+            Some(q) => (s.star, s.clear_from, s.clear_to) = (q, lo, q),
+            None => (s.clear_from, s.clear_to) = (lo, upto),
+        }
+        cell.set(s);
+        false
+    })
 }
 
 /// Runs of address text next to a candidate shorter than this are walked byte by byte in
@@ -377,6 +526,12 @@ fn ends_in_dotted_quad(text: &[u8]) -> bool {
 /// operator e-mail mask kept before it ("b***@example.comÀa::1"). Each clause was a fuzz or
 /// proptest find where masking a view a second time changed it.
 pub(crate) fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
+    // A star right next to the candidate (`*::1` repeated) sends every clause below to work;
+    // without a mask's star near, none holds.
+    let star_next_to = (start > 0 && hay[start - 1] == HIDDEN) || hay.get(end) == Some(&HIDDEN);
+    if star_next_to && !mask_star_near(hay, start.saturating_sub(STAR_BEFORE), end + STAR_AFTER) {
+        return false;
+    }
     // Text that reads on into a masked address, up to its "***@" ("bob@example.com.日本1***@…"
     // is the view of a longer address) or into an operator IP mask ("%40@a.xn--0:0:0:*" and
     // "bob@example.com.com-0:0:0:*" are views of "…::ffff:1.2.3.4"): not an address of its own.
@@ -391,6 +546,10 @@ pub(crate) fn touches_mask(hay: &[u8], start: usize, end: usize) -> bool {
     let reach = &hay[end..hay.len().min(end + LOCAL_MAX + 1)];
     let run = if short < SHORT_RUN {
         if hay.get(end + short) == Some(&HIDDEN) { short } else { 0 }
+    } else if !mask_star_near(hay, start.saturating_sub(STAR_BEFORE), end + STAR_AFTER) {
+        // Every clause below needs a mask's star near the candidate: none, no mask (dense
+        // findings in long runs, `-::1` repeated, ask here once per finding).
+        return false;
     } else if memchr::memchr(b'*', reach).is_some() {
         hay[end..].iter().take(LOCAL_MAX).take_while(|&&b| in_run(b)).count()
     } else {
@@ -523,6 +682,8 @@ pub(crate) struct GlueCheck {
     /// A token whose text after it is still to be read: the caller's key for it, and where it
     /// ends in the output.
     pending: Option<(usize, usize)>,
+    /// Where the last replacement ended in the output (0 before the first).
+    last_end: usize,
 }
 
 impl GlueCheck {
@@ -540,13 +701,24 @@ impl GlueCheck {
         mut glued: impl FnMut(usize),
     ) -> bool {
         let replacement = &out[from..];
-        if let Some((at, end)) = self.pending.take()
+        let last_end = std::mem::replace(&mut self.last_end, out.len());
+        let pending = self.pending.take();
+        if may_glue_after(replacement, next) {
+            self.pending = Some((key, out.len()));
+        }
+        // Between two tokens, one byte or none ("<ipv6>-<ipv6>", dense findings): both sides
+        // would read that text, and one byte holds no address.
+        if from - last_end <= 1
+            && last_end > start
+            && APART[out[last_end - 1] as usize]
+            && APART[replacement[0] as usize]
+        {
+            return false;
+        }
+        if let Some((at, end)) = pending
             && glued_after(&out[end..from], replacement.first().is_some_and(|&b| APART[b as usize]))
         {
             glued(at);
-        }
-        if may_glue_after(replacement, next) {
-            self.pending = Some((key, out.len()));
         }
         glued_before(&out[start..from], replacement)
     }
@@ -636,6 +808,52 @@ mod tests {
             operator_ipv6(addr, keep, &mut out);
             let expected: String = groups[..keep].iter().map(|g| format!("{g:x}:")).collect::<String>() + "*";
             proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), format!("x{expected}"));
+        }
+    }
+
+    proptest::proptest! {
+        /// Inside a scan, the index answers every window as a search of that window would,
+        /// whatever order the windows come in (they mostly move forward; candidates found
+        /// behind the last one move back). Windows start and end near stars, and near a star's
+        /// distance of [`STAR_HORIZON`], where an index that knows one byte too much or too
+        /// little answers wrong.
+        #[test]
+        fn the_star_index_answers_as_a_search_of_the_window(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![60 => proptest::sample::select(b".:a1 ".to_vec()), 1 => proptest::strategy::Just(HIDDEN)],
+                0..2000,
+            ),
+            windows in proptest::collection::vec(
+                (proptest::sample::select(vec![0usize, 1, 2, 3]), proptest::arbitrary::any::<proptest::sample::Index>(), 0usize..4, 0usize..600),
+                1..80,
+            ),
+        ) {
+            let stars: Vec<usize> = (0..text.len()).filter(|&q| text[q] == HIDDEN && mask_star(&text, q)).collect();
+            let near = |index: &proptest::sample::Index, back: usize| {
+                if stars.is_empty() { index.index(text.len() + 1) } else { stars[index.index(stars.len())].saturating_sub(back) }
+            };
+            let _scan = StarScan::open(&text);
+            let mut last = 0usize;
+            for (shape, index, d, width) in windows {
+                let (lo, hi) = match shape {
+                    // On from the last window, as a scan asks.
+                    0 => (last + width % 48, last + width % 48 + width),
+                    // Starting right before or at a star.
+                    1 => (near(&index, d), near(&index, d) + width),
+                    // Ending right before, at or after a star.
+                    2 => (near(&index, width % 400).max(last), near(&index, 0) + d),
+                    // Ending where the index's search beyond the last window stopped.
+                    _ => (near(&index, STAR_HORIZON + width % 300 + d), near(&index, STAR_HORIZON) + d),
+                };
+                let lo = lo.min(text.len());
+                last = lo;
+                let slow = (lo..hi.min(text.len())).any(|q| text[q] == HIDDEN && mask_star(&text, q));
+                let first = lo < hi.min(text.len()) && first_mask_star(&text, lo, hi.min(text.len())).is_some();
+                let rev = lo < hi.min(text.len()) && last_mask_star(&text, lo, hi.min(text.len())).is_some();
+                proptest::prop_assert_eq!(first, slow, "first_mask_star at {}..{}", lo, hi);
+                proptest::prop_assert_eq!(rev, slow, "last_mask_star at {}..{}", lo, hi);
+                proptest::prop_assert_eq!(mask_star_near(&text, lo, hi), slow, "index at {}..{}", lo, hi);
+            }
         }
     }
 
