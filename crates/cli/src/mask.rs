@@ -776,6 +776,29 @@ mod tests {
         assert!(err.to_string().contains("no place to cut"), "{err}");
     }
 
+    /// Issues 11 and 14: with dictionary terms a line was cut only at its newline, so a long
+    /// line of terms was held whole. Where no term holds a space, it streams through a small
+    /// buffer; with a term holding one it has nowhere to cut.
+    #[test]
+    fn a_long_line_of_terms_streams_in_bounded_memory() {
+        let policy = |terms: &str| {
+            let toml = format!("[[identifiers]]\nname = \"customer\"\nterms = [{terms}]\n");
+            Masker::builder(Policy::from_toml(&toml).unwrap()).build().unwrap()
+        };
+        let mut line = b"bob@example.com ".to_vec();
+        line.extend(b"yamada acme ".repeat(700_000)); // 8 MiB, no newline, no trigger
+        line.extend_from_slice(b"10.0.0.1");
+        let small = StreamOpts { max_pending: 2 << 20, ..opts(2) };
+        let masker = policy("\"yamada\", \"acme\"");
+        let mut out = Vec::new();
+        let counts = mask_stream(&masker, Role::Readonly, &line[..], &mut out, None, small).unwrap();
+        assert_eq!((counts.emails, counts.ipv4, counts.custom), (1, 1, 1_400_000));
+        assert!(out == masker.mask(Role::Readonly, &line).0);
+        let spaced = policy("\"yamada\", \"acme corp\"");
+        let err = mask_stream(&spaced, Role::Readonly, &line[..], &mut Vec::new(), None, small).unwrap_err();
+        assert!(err.to_string().contains("no place to cut"), "{err}");
+    }
+
     fn pieces() -> impl Strategy<Value = Vec<u8>> {
         let piece = prop_oneof![
             4 => proptest::sample::select(vec![
@@ -796,11 +819,16 @@ mod tests {
         /// with tokens, escapes, operator masks and long runs.
         #[test]
         fn streaming_equals_whole_buffer_on_adversarial_text(text in pieces(), step in 1usize..5000, workers in 1usize..4) {
-            let masker = Masker::new();
-            for role in Role::ALL {
+            // With terms too, which a line may be cut between (`ab` in `ab ab ab`).
+            static PLAIN: std::sync::LazyLock<Masker> = std::sync::LazyLock::new(Masker::new);
+            static TERMS: std::sync::LazyLock<Masker> = std::sync::LazyLock::new(|| {
+                let toml = "[[identifiers]]\nname = \"customer\"\nterms = [\"ab\", \"1\", \"日本\"]\n";
+                Masker::builder(Policy::from_toml(toml).unwrap()).build().unwrap()
+            });
+            for (masker, role) in Role::ALL.into_iter().map(|r| (&*PLAIN, r)).chain([(&*TERMS, Role::Operator), (&*TERMS, Role::Readonly)]) {
                 let mut out = Vec::new();
                 let counts =
-                    mask_stream(&masker, role, Trickle { data: &text, step }, &mut out, None, opts(workers)).unwrap();
+                    mask_stream(masker, role, Trickle { data: &text, step }, &mut out, None, opts(workers)).unwrap();
                 let (whole, whole_counts) = masker.mask(role, &text);
                 prop_assert_eq!(&out, &whole, "{} view, read size {}", role, step);
                 prop_assert_eq!(counts, whole_counts);

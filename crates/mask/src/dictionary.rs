@@ -700,7 +700,7 @@ mod avx2 {
 }
 
 /// The compiled dictionary identifiers of a masker: immutable, `Send + Sync`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Dictionary {
     /// Case-sensitive terms, then ASCII case-insensitive ones.
     automata: Vec<Automaton>,
@@ -715,6 +715,10 @@ pub(crate) struct Dictionary {
     /// Per identifier index: `None` for a pattern identifier, else whether the dictionary
     /// ignores ASCII case.
     folded: Vec<Option<bool>>,
+    /// Per byte value: whether some term holds it (a match can then cover such a byte).
+    held: [bool; 256],
+    /// Some term is JSON-number bytes only (`12345`, `e`): its matches may become quoted.
+    numeric: bool,
 }
 
 impl Dictionary {
@@ -759,6 +763,8 @@ impl Dictionary {
         let mut terms: [(Vec<&str>, Vec<u16>); 2] = Default::default();
         // Lowercased term → (identifier, case-insensitive, term) of every listing.
         let mut seen: HashMap<String, Vec<(u16, bool, &str)>> = HashMap::new();
+        let mut held = [false; 256];
+        let mut numeric = false;
         for (index, (ident, from_file)) in identifiers.iter().zip(&file_terms).enumerate() {
             let index = u16::try_from(index).expect("identifier count fits u16");
             for term in ident.terms.iter().chain(from_file) {
@@ -780,6 +786,14 @@ impl Dictionary {
                     continue;
                 }
                 listings.push((index, ident.case_insensitive, term));
+                numeric |= term.bytes().all(crate::masker::is_number_byte);
+                for b in term.bytes() {
+                    held[usize::from(b)] = true;
+                    if ident.case_insensitive {
+                        held[usize::from(b.to_ascii_lowercase())] = true;
+                        held[usize::from(b.to_ascii_uppercase())] = true;
+                    }
+                }
                 let slot = &mut terms[usize::from(ident.case_insensitive)];
                 slot.0.push(term);
                 slot.1.push(index);
@@ -809,6 +823,8 @@ impl Dictionary {
                 .collect(),
             whole: identifiers.iter().map(|i| !i.inside_words).collect(),
             folded: identifiers.iter().map(|i| i.pattern.is_none().then_some(i.case_insensitive)).collect(),
+            held,
+            numeric,
         };
         for (case_insensitive, (list, owner)) in terms.into_iter().enumerate() {
             if !list.is_empty() {
@@ -827,6 +843,17 @@ impl Dictionary {
             }
         }
         Ok(dictionary)
+    }
+
+    /// Whether some term holds byte `b`, so that a match may cover it. A match covers only the
+    /// bytes of its term (or escapes decoding to them, which start with a backslash).
+    pub(crate) fn holds(&self, b: u8) -> bool {
+        self.held[usize::from(b)]
+    }
+
+    /// Whether some term is JSON-number bytes only.
+    pub(crate) fn numeric(&self) -> bool {
+        self.numeric
     }
 
     /// Whether there is no term at all.

@@ -155,6 +155,13 @@ impl MaskerBuilder {
             }
         }
         let dictionary = Dictionary::compile(&identifiers, &samples)?;
+        let mut cut_after = [true; 2];
+        for (slot, b) in cut_after.iter_mut().zip(CUT_AFTER) {
+            *slot =
+                !dictionary.holds(b) && identifiers.iter().all(|i| i.pattern.as_deref().is_none_or(|p| spares(p, b)));
+        }
+        let json_numbers = dictionary.numeric()
+            || identifiers.iter().any(|i| i.pattern.as_deref().is_some_and(may_match_number_bytes_only));
         Ok(Masker {
             email_shape: operator.email,
             ipv4_keep: usize::from(operator.ipv4_prefix / 8),
@@ -162,6 +169,8 @@ impl MaskerBuilder {
             token,
             identifiers: compiled,
             dictionary,
+            cut_after,
+            json_numbers,
         })
     }
 }
@@ -177,6 +186,13 @@ pub struct Masker {
     token: Option<TokenKey>,
     identifiers: Vec<Identifier>,
     dictionary: Dictionary,
+    /// With identifiers: the white space bytes (space, tab) after which a line may be cut
+    /// ([`Masker::cut_point`]), none when some identifier may match one or read past a new
+    /// haystack's start.
+    cut_after: [bool; 2],
+    /// Some identifier may match a string of JSON-number bytes only, so [`json_number_span`]
+    /// can quote a match, reading white space across line breaks: cuts must be [`json_apart`].
+    json_numbers: bool,
 }
 
 impl Default for Masker {
@@ -242,7 +258,17 @@ impl Masker {
     pub fn mask_into(&self, role: Role, hay: &[u8], out: &mut Vec<u8>) -> Counts {
         out.reserve(hay.len());
         if !self.identifiers.is_empty() {
-            return self.mask_identifiers_into(role, hay, out, true);
+            // In segments cut where `cut_point` allows: the findings, the rendered list and the
+            // rounds' lines are kept for one segment at a time, not for the whole buffer
+            // (a 32 MiB line of terms took 13 times its size).
+            let mut counts = Counts::default();
+            let mut from = 0;
+            while let Some(to) = self.segment_end(hay, from) {
+                counts += self.mask_identifiers_into(role, &hay[from..to], out, true);
+                from = to;
+            }
+            counts += self.mask_identifiers_into(role, &hay[from..], out, true);
+            return counts;
         }
         // One branch on the role, outside the loop; each arm is its own monomorphised scan.
         match role {
@@ -259,6 +285,21 @@ impl Masker {
                 self.render_streaming::<false>(role, hay, out, |m, hay, f, out| m.render_readonly(hay, f, out))
             }
         }
+    }
+
+    /// Where the segment of `hay` from `from` ends: the last cut ([`Masker::cut_point`]) within
+    /// [`SEGMENT`] bytes, or within twice, four times… as many when there is none; `None` when
+    /// the rest is one segment.
+    fn segment_end(&self, hay: &[u8], from: usize) -> Option<usize> {
+        let mut len = SEGMENT;
+        // The rest up to twice the size is left whole: no tiny last segment.
+        while hay.len() - from > 2 * len {
+            if let Some(cut) = self.cut_point(&hay[from..from + len]).filter(|&c| c > 0) {
+                return Some(from + cut);
+            }
+            len *= 2;
+        }
+        None
     }
 
     /// [`Masker::mask_into`] with user-defined identifiers. With `narrow`, the readonly view's
@@ -314,7 +355,30 @@ impl Masker {
     /// middle of [`CUT_CONTEXT`] bytes on each side without a single trigger byte (`@ . : % \`
     /// or a byte of a full-width form): every look-around of the scanner ends within that
     /// distance, and a run crossing the cut is too long to hold an address on both sides of it.
-    /// With user-defined identifiers only newlines cut (a pattern may match anything else).
+    ///
+    /// With user-defined identifiers such a cut must also fall where no identifier's match
+    /// crosses it and none of their look-arounds reads a different verdict across it, so it
+    /// goes right after a space or tab in such a stretch, and only when:
+    ///
+    /// * no term holds that byte and no pattern can match it, nor asserts a line or text edge
+    ///   (`^`, `$`, `\A`, `\z`: a piece's edge would satisfy one), nor matches the empty string
+    ///   (decided once, when the masker is built, from each pattern's syntax tree). Every match
+    ///   then lies on one side, and the search of each side finds what the whole finds there.
+    ///   A policy with a term holding a space cuts lines only after tabs;
+    /// * whole-word checks (the terms', a pattern's `\b`, the second round's
+    ///   [`crate::dictionary::word_next_to`]) read one character on each side of a match:
+    ///   white space and a piece's edge are both outside a word. Escapes, which may decode to
+    ///   a word character, start with a backslash, a trigger byte;
+    /// * the byte after the cut is no white space, JSON-number byte, `,` `}` `]` or `:`, and
+    ///   the byte before the white space that ends at the cut (found within [`CUT_CONTEXT`]) is
+    ///   no `:` `[` `,` or `"`: the JSON-number rule ([`json_number_span`]), which skips white
+    ///   space from a number to the bytes around it, then finds no value position after the
+    ///   cut and no closing bracket before it, on each side as across the cut, in the input and
+    ///   in a view (tokens start with `<` or `"` and end with `>` or `"`);
+    /// * a mask token holds no white space ([`view::inside_token`] reads nothing across it),
+    ///   and the scanner, re-run around an identifier's match ([`token_keeps_neighbours`]) and
+    ///   on changed lines in later rounds, reads nothing through white space (the
+    ///   [`view::is_apart`] bytes) and finds no trigger in the input within the quiet stretch.
     ///
     /// The answer depends only on the bytes within [`CUT_CONTEXT`] of the cut, so a window of a
     /// larger buffer (its last bytes plus that much context) finds the same cuts in it.
@@ -331,17 +395,49 @@ impl Masker {
     /// assert_eq!(pieces, masker.mask(Role::Readonly, text).0);
     /// ```
     pub fn cut_point(&self, hay: &[u8]) -> Option<usize> {
-        if let Some(nl) = memchr::memrchr(b'\n', hay) {
-            let after = nl + 1;
-            // A later trigger-free cut within the last line, if any, is larger.
-            if self.identifiers.is_empty()
-                && let Some(c) = quiet_cut(&hay[after..])
-            {
-                return Some(after + c);
-            }
-            return Some(after);
+        let nl = memchr::memrchr(b'\n', hay);
+        let after = nl.map_or(0, |nl| nl + 1);
+        // A later cut within the last line, if any, is larger.
+        let line = &hay[after..];
+        if self.identifiers.is_empty() {
+            return quiet_cut(line).map(|c| after + c).or(nl.map(|nl| nl + 1));
         }
-        if self.identifiers.is_empty() { quiet_cut(hay) } else { None }
+        if let Some(c) = self.white_space_cut(line) {
+            return Some(after + c);
+        }
+        if !self.json_numbers {
+            return nl.map(|nl| nl + 1);
+        }
+        memchr::memrchr_iter(b'\n', hay).map(|nl| nl + 1).find(|&c| json_apart(hay, c))
+    }
+
+    /// The last cut in `line` (no newline) that [`Masker::cut_point`] allows with identifiers:
+    /// after a space or tab they spare, [`CUT_CONTEXT`] trigger-free bytes on each side, and
+    /// apart from JSON numbers ([`json_apart`]).
+    fn white_space_cut(&self, line: &[u8]) -> Option<usize> {
+        let [space, tab] = self.cut_after;
+        if !space && !tab {
+            return None;
+        }
+        let mut bound = line.len();
+        loop {
+            let trigger = line[..bound].iter().rposition(|&b| is_trigger(b));
+            let quiet_from = trigger.map_or(0, |t| t + 1);
+            if bound - quiet_from >= 2 * CUT_CONTEXT {
+                // Cuts in lo..=hi have the quiet context on each side.
+                let (lo, hi) = (quiet_from + CUT_CONTEXT, bound - CUT_CONTEXT);
+                let mut end = hi;
+                while let Some(i) = memchr::memrchr2(b' ', b'\t', &line[lo - 1..end]) {
+                    let cut = lo + i;
+                    let spared = if line[cut - 1] == b' ' { space } else { tab };
+                    if spared && (!self.json_numbers || json_apart(line, cut)) {
+                        return Some(cut);
+                    }
+                    end = cut - 1;
+                }
+            }
+            bound = trigger?;
+        }
     }
 
     /// The `role` view of `hay` as a new buffer, with the counts.
@@ -708,6 +804,107 @@ fn is_trigger(b: u8) -> bool {
     matches!(b, b'@' | b'.' | b':' | b'%' | b'\\' | 0xEF)
 }
 
+/// The size [`Masker::mask_into`] cuts a buffer into, with identifiers, where it can: the
+/// findings and rounds of one segment are held at a time (about 13 times its size at worst).
+const SEGMENT: usize = 1 << 20;
+
+/// The white space after which a line may be cut with identifiers, in the order of
+/// `Masker::cut_after`.
+const CUT_AFTER: [u8; 2] = [b' ', b'\t'];
+
+/// Whether no match of `pattern` can cover byte `b` (ASCII), and its matches in a piece that
+/// starts or ends next to `b` are its matches in the whole there ([`Masker::cut_point`]): no
+/// line or text anchor (a piece's edge satisfies one where the whole has `b`), no empty match
+/// (one could stand at a piece's edge). Word boundaries read `b` and a piece's edge alike when
+/// `b` is white space. A pattern that does not parse spares nothing.
+fn spares(pattern: &str, b: u8) -> bool {
+    use regex_syntax::hir::{Class, Hir, HirKind, Look};
+    fn covers(hir: &Hir, b: u8) -> bool {
+        match hir.kind() {
+            HirKind::Empty | HirKind::Look(_) => false,
+            HirKind::Literal(lit) => lit.0.contains(&b),
+            HirKind::Class(Class::Unicode(class)) => {
+                class.ranges().iter().any(|r| r.start() <= char::from(b) && char::from(b) <= r.end())
+            }
+            HirKind::Class(Class::Bytes(class)) => class.ranges().iter().any(|r| r.start() <= b && b <= r.end()),
+            HirKind::Repetition(rep) => covers(&rep.sub, b),
+            HirKind::Capture(cap) => covers(&cap.sub, b),
+            HirKind::Concat(subs) | HirKind::Alternation(subs) => subs.iter().any(|h| covers(h, b)),
+        }
+    }
+    // As `regex::bytes::Regex::new` parses it: Unicode on, matches need not be UTF-8.
+    let Ok(hir) = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern) else {
+        return false;
+    };
+    let props = hir.properties();
+    let word_looks_only = props.look_set().iter().all(|look| {
+        matches!(
+            look,
+            Look::WordAscii
+                | Look::WordAsciiNegate
+                | Look::WordUnicode
+                | Look::WordUnicodeNegate
+                | Look::WordStartAscii
+                | Look::WordEndAscii
+                | Look::WordStartUnicode
+                | Look::WordEndUnicode
+                | Look::WordStartHalfAscii
+                | Look::WordEndHalfAscii
+                | Look::WordStartHalfUnicode
+                | Look::WordEndHalfUnicode
+        )
+    });
+    b.is_ascii() && word_looks_only && props.minimum_len() != Some(0) && !covers(&hir, b)
+}
+
+/// Whether `pattern` may match a string of JSON-number bytes only (then [`json_number_span`]
+/// may quote its match): its syntax tree with every class cut down to those bytes still
+/// matches something. Look-arounds count as passing. A pattern that does not parse may.
+fn may_match_number_bytes_only(pattern: &str) -> bool {
+    use regex_syntax::hir::{Class, Hir, HirKind};
+    fn within(hir: &Hir) -> bool {
+        match hir.kind() {
+            HirKind::Empty | HirKind::Look(_) => true,
+            HirKind::Literal(lit) => lit.0.iter().all(|&b| is_number_byte(b)),
+            HirKind::Class(Class::Unicode(class)) => class.ranges().iter().any(|r| {
+                (0..=0x7f).any(|b| is_number_byte(b) && r.start() <= char::from(b) && char::from(b) <= r.end())
+            }),
+            HirKind::Class(Class::Bytes(class)) => {
+                class.ranges().iter().any(|r| (r.start()..=r.end()).any(is_number_byte))
+            }
+            HirKind::Repetition(rep) => rep.min == 0 || within(&rep.sub),
+            HirKind::Capture(cap) => within(&cap.sub),
+            HirKind::Concat(subs) => subs.iter().all(within),
+            HirKind::Alternation(subs) => subs.iter().any(within),
+        }
+    }
+    regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern).ok().is_none_or(|hir| within(&hir))
+}
+
+/// Whether the JSON-number rule ([`json_number_span`]) reads the same verdicts in the pieces
+/// of `hay` cut at `cut` as in the whole. The rule skips white space (line breaks too) from a
+/// number to the bytes around it; a piece's edge reads as no value position and no closing
+/// bracket. So the white space around the cut (found within [`CUT_CONTEXT`] on each side, so
+/// that a window finds the same answer) must not stand between a number and a closing `,` `}`
+/// `]`, nor between an opening `:` `[` `,` and a number, nor between `"` and `:` (a key and its
+/// colon); a number next to a `:` counts too, as it may become a quoted token in a view.
+fn json_apart(hay: &[u8], cut: usize) -> bool {
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let floor = cut.saturating_sub(CUT_CONTEXT);
+    let ceiling = hay.len().min(cut + CUT_CONTEXT);
+    let (Some(before), Some(after)) =
+        (hay[floor..cut].iter().rev().find(|b| !space(b)), hay[cut..ceiling].iter().find(|b| !space(b)))
+    else {
+        // White space up to the window's edge: the byte beyond it is out of reach.
+        return false;
+    };
+    let (before, after) = (*before, *after);
+    let closes = is_number_byte(before) && matches!(after, b',' | b'}' | b']' | b':');
+    let opens = matches!(before, b':' | b'[' | b',') && is_number_byte(after);
+    let keyed = before == b'"' && after == b':';
+    !(closes || opens || keyed)
+}
+
 /// The last cut in `hay` with [`CUT_CONTEXT`] trigger-free bytes on each side.
 fn quiet_cut(hay: &[u8]) -> Option<usize> {
     let mut bound = hay.len();
@@ -875,7 +1072,7 @@ fn lines_to_search_again(view: &[u8], rendered: &[(usize, bool)]) -> Vec<(Range<
 }
 
 /// Bytes of a JSON number.
-fn is_number_byte(b: u8) -> bool {
+pub(crate) fn is_number_byte(b: u8) -> bool {
     b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')
 }
 
@@ -1135,6 +1332,246 @@ mod tests {
         let ids = with_identifier("order", "ORD-[0-9]{4}").unwrap();
         assert_eq!(ids.cut_point(&quiet), None);
         assert_eq!(ids.cut_point(b"a\nb"), Some(2));
+    }
+
+    fn from_toml(toml: &str, key: bool) -> Masker {
+        let builder = Masker::builder(Policy::from_toml(toml).expect("a valid test policy"));
+        if key { builder.token_key(*KEY) } else { builder }.build().expect("a valid test policy")
+    }
+
+    /// Terms of every kind (case-insensitive, inside words, a JSON number, Japanese, a term
+    /// that is a prefix of another) and patterns with word boundaries: cuts after spaces and
+    /// tabs.
+    const TERMS_AND_PATTERNS: &str = "[[identifiers]]\nname = \"customer\"\n\
+        terms = [\"acme\", \"yamada\", \"12345\", \"山田\", \"éclair\", \"acme-corp\"]\ncase_insensitive = true\n\
+        [[identifiers]]\nname = \"project\"\nterms = [\"zq7\"]\ninside_words = true\n\
+        [[identifiers]]\nname = \"order\"\npattern = 'ORD-[0-9]{4}'\n\
+        [[identifiers]]\nname = \"account\"\npattern = '\\bcust[0-9]{3}\\b'\n";
+
+    /// A term holding a space: cuts after tabs only.
+    const SPACED_TERM: &str = "[[identifiers]]\nname = \"customer\"\nterms = [\"acme corp\", \"yamada\"]\n";
+
+    /// A pattern that may match white space (`\s`), one anchored at a line's start: newlines
+    /// only.
+    const NEWLINES_ONLY: [&str; 2] = [
+        "[[identifiers]]\nname = \"order\"\npattern = 'ORD\\s[0-9]{4}'\n",
+        "[[identifiers]]\nname = \"acct\"\npattern = '(?m)^acct[0-9]+'\n",
+    ];
+
+    #[test]
+    fn cuts_inside_lines_follow_what_the_identifiers_spare() {
+        let line = "yamada acme ".repeat(400);
+        let terms = from_toml(TERMS_AND_PATTERNS, false);
+        let cut = terms.cut_point(line.as_bytes()).expect("a cut after a space");
+        assert_eq!(line.as_bytes()[cut - 1], b' ');
+        assert!(cut <= line.len() - CUT_CONTEXT && cut > line.len() - CUT_CONTEXT - 12, "{cut}");
+        let spaced = from_toml(SPACED_TERM, false);
+        assert_eq!(spaced.cut_point(line.as_bytes()), None);
+        let tabbed = line.replace(' ', "\t");
+        assert_eq!(tabbed.as_bytes()[spaced.cut_point(tabbed.as_bytes()).expect("a cut after a tab") - 1], b'\t');
+        for toml in NEWLINES_ONLY {
+            let masker = from_toml(toml, false);
+            assert_eq!(masker.cut_point(line.as_bytes()), None, "{toml}");
+            assert_eq!(masker.cut_point(tabbed.as_bytes()), None, "{toml}");
+        }
+        // Not next to a JSON number or its brackets, not in white space too long to see past,
+        // not near a trigger byte.
+        for text in [
+            ", 12345".repeat(600),
+            "12345 ,".repeat(600),
+            " ".repeat(4000),
+            "yamada a.b ".repeat(400),
+            format!("{}\n", "yamada \"x\": acme ".repeat(300)),
+        ] {
+            let cut = terms.cut_point(text.as_bytes());
+            assert!(cut.is_none_or(|c| c == text.len()), "{text:.40}: {cut:?}");
+        }
+        let numbers = "12345 ".repeat(600);
+        assert!(terms.cut_point(numbers.as_bytes()).is_some_and(|c| c < numbers.len() - CUT_CONTEXT));
+        // Line breaks too, where a term may be a JSON number: the rule skips white space
+        // across them (`"a": 12345\n}` is pretty-printed JSON).
+        for text in ["{\"a\": 12345\n}", "{\"a\":\n12345}", "[\n12345\n]", "\"a\"\n: 12345}", "x\n"] {
+            assert_eq!(terms.cut_point(text.as_bytes()), None, "{text:?}");
+            assert_eq!(spaced.cut_point(text.as_bytes()), Some(text.rfind('\n').unwrap() + 1), "{text:?}");
+        }
+        assert_eq!(terms.cut_point(b"a 12345\n2024-05-01 acme\n[\n12345,\n"), Some(24));
+        // Patterns: what they spare.
+        for (pattern, space) in [
+            (r"ORD-[0-9]{4}", true),
+            (r"\bcust\b", true),
+            (r"(?-u:\b)x\B", true),
+            (r"a.b", false),
+            (r"a\sb", false),
+            (r"a[^x]b", false),
+            (r"(?-u:[\x00-\x7f])", false),
+            (r"a\W", false),
+            (r"x|$", false),
+            (r"\Ax", false),
+            (r"(?m)x$", false),
+            (r"x?\b", false),
+        ] {
+            assert_eq!(spares(pattern, b' '), space, "{pattern}");
+        }
+        assert!(spares(r"a b", b'\t') && !spares(r"a\tb", b'\t') && !spares("(", b' '));
+        for (pattern, numeric) in [
+            ("[0-9]{12}", true),
+            ("ORD-[0-9]+", false),
+            ("[a-f0-9]+", true),
+            ("x|-1", true),
+            ("a?e", true),
+            ("(", true),
+        ] {
+            assert_eq!(may_match_number_bytes_only(pattern), numeric, "{pattern}");
+        }
+    }
+
+    /// Masks `text` cut at each cut `cut_point` gives for a window ending at each of `ends`,
+    /// like a stream reading that far, and the whole unsegmented, and compares.
+    fn pieces_mask_as_the_whole(masker: &Masker, text: &[u8], ends: &[usize]) -> Result<(), String> {
+        let mut cuts: Vec<usize> =
+            ends.iter().filter_map(|&e| masker.cut_point(&text[..e.min(text.len())])).filter(|&c| c > 0).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        for role in [Role::Operator, Role::Readonly] {
+            let mut whole = Vec::new();
+            let whole_counts = masker.mask_identifiers_into(role, text, &mut whole, true);
+            let mut pieces = Vec::new();
+            let mut counts = Counts::default();
+            let mut from = 0;
+            for &cut in cuts.iter().chain([&text.len()]) {
+                counts += masker.mask_identifiers_into(role, &text[from..cut], &mut pieces, true);
+                from = cut;
+            }
+            if pieces != whole || counts != whole_counts {
+                return Err(format!(
+                    "{role} view cut at {cuts:?} differs:\npieces: {:?}\n whole: {:?}",
+                    String::from_utf8_lossy(&pieces),
+                    String::from_utf8_lossy(&whole)
+                ));
+            }
+            // Segmented inside the engine: the same.
+            let (segmented, segmented_counts) = masker.mask(role, text);
+            if segmented != whole || segmented_counts != whole_counts {
+                return Err(format!("{role} view segmented differs"));
+            }
+        }
+        Ok(())
+    }
+
+    mod pieces_cut_where_cut_point_says {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Terms glued to addresses, next to escapes, in JSON numbers after colons and white
+        /// space, a term with a space, patterns' matches, runs of spaces and tabs, and long
+        /// stretches without triggers (where lines may be cut).
+        const PIECES: &[&str] = &[
+            "acme",
+            "ACME",
+            "yamada",
+            "acme corp",
+            "acme-corp",
+            "zq7",
+            "xzq7y",
+            "12345",
+            "-12345",
+            "ORD-1234",
+            "ORD 1234",
+            "cust123",
+            "acct12",
+            "山田",
+            "éclair",
+            "acme@example.com",
+            "bob@acme.com",
+            "10.0.0.1acme",
+            "yamada10.0.0.1",
+            "fe80::1",
+            "\\u00e9",
+            "caf\\u00e9",
+            "\\u0061cme",
+            "\\n",
+            "<customer>",
+            "<email:k1:abcdefabcdef>",
+            "\"a\":",
+            "\"a\": ",
+            ": ",
+            "[",
+            "]",
+            ",",
+            ", ",
+            "{",
+            "}",
+            "\"",
+            " ",
+            "  ",
+            "\t",
+            " \t ",
+            "\n",
+            "x",
+            "é",
+            "-",
+            ".",
+        ];
+
+        fn text() -> impl Strategy<Value = Vec<u8>> {
+            let piece = prop_oneof![
+                6 => proptest::sample::select(PIECES).prop_map(|p| p.as_bytes().to_vec()),
+                1 => (proptest::sample::select(vec![
+                    "yamada ", "acme yamada ", " ", "  \t", "[12345, ", ", 12345", "x ", "cust123 ", "ORD-1234 ",
+                    "zq7 ", "山田 ", "é ", "acme corp ", "acct12 ", "yamada\t",
+                ]), 100..700usize)
+                    .prop_map(|(unit, n)| unit.repeat(n).into_bytes()),
+            ];
+            proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+        }
+
+        fn maskers() -> &'static [Masker] {
+            static MASKERS: std::sync::OnceLock<Vec<Masker>> = std::sync::OnceLock::new();
+            MASKERS.get_or_init(|| {
+                let mut maskers = Vec::new();
+                for toml in [TERMS_AND_PATTERNS, SPACED_TERM, NEWLINES_ONLY[0], NEWLINES_ONLY[1]] {
+                    maskers.push(from_toml(toml, false));
+                    maskers.push(from_toml(toml, true));
+                }
+                maskers
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+                ..ProptestConfig::default()
+            })]
+
+            #[test]
+            fn mask_as_the_whole(text in text(), ends in proptest::collection::vec(any::<proptest::sample::Index>(), 1..6)) {
+                let mut ends: Vec<usize> = ends.iter().map(|i| i.index(text.len() + 1)).collect();
+                ends.push(text.len());
+                for masker in maskers() {
+                    if let Err(e) = pieces_mask_as_the_whole(masker, &text, &ends) {
+                        prop_assert!(false, "{}\ntext: {:?}", e, String::from_utf8_lossy(&text));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_line_of_terms_masks_in_segments_as_a_whole() {
+        // Longer than two segments, cut only after spaces: the engine's segments give what one
+        // pass over the whole line gives.
+        let masker = from_toml(TERMS_AND_PATTERNS, true);
+        let mut line = "yamada acme [12345, 12345] cust123 ".repeat(3 * SEGMENT / 35).into_bytes();
+        line.extend_from_slice(b"bob@example.com");
+        for role in [Role::Operator, Role::Readonly] {
+            let mut whole = Vec::new();
+            let whole_counts = masker.mask_identifiers_into(role, &line, &mut whole, true);
+            let (segmented, counts) = masker.mask(role, &line);
+            assert!(segmented == whole, "{role}");
+            assert_eq!(counts, whole_counts);
+            assert_eq!(counts.emails, 1);
+        }
+        assert!(masker.segment_end(&line, 0).is_some_and(|c| c > SEGMENT / 2 && c <= SEGMENT));
     }
 
     /// The rounds as they were first written: every round searches the whole view again.
