@@ -159,44 +159,164 @@ fn string_end(text: &[u8], open: usize) -> Option<(usize, bool)> {
 /// pass and copied. WTF-8 surrogates (from [`JsonBytes`]) become `\uXXXX` escapes again; other
 /// invalid UTF-8 becomes U+FFFD.
 pub(crate) fn write_json_string(out: &mut Vec<u8>, text: &[u8]) {
-    let needs_escape =
-        text.chunks(64).any(|chunk| chunk.iter().fold(false, |acc, &b| acc | (b < 0x20) | (b == b'"') | (b == b'\\')));
+    write_json_string_as(out, text, plain_json_text(text));
+}
+
+/// [`write_json_string`] for text whose [`plain_json_text`] is known to be `plain` (or, for `Escapes`,
+/// which may also be text that needs none).
+pub(crate) fn write_json_string_as(out: &mut Vec<u8>, text: &[u8], plain: Plain) {
     out.reserve(text.len() + 2);
     out.push(b'"');
-    if !needs_escape && simdutf8::basic::from_utf8(text).is_ok() {
-        out.extend_from_slice(text);
-    } else {
-        write_escaped(out, text);
+    match plain {
+        Plain::Yes => out.extend_from_slice(text),
+        Plain::Escapes => write_escaped_utf8(out, text),
+        Plain::NotUtf8 => write_escaped(out, text),
     }
     out.push(b'"');
 }
 
-fn write_escaped(out: &mut Vec<u8>, text: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+/// What a JSON string of some text needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Plain {
+    /// Nothing: the text is UTF-8 without `"`, `\` or control characters.
+    Yes,
+    /// UTF-8, with characters to escape.
+    Escapes,
+    /// Not UTF-8 (WTF-8 surrogates, stray bytes).
+    NotUtf8,
+}
+
+/// Classifies `text` in one vectorisable pass over 64-byte chunks; only text with non-ASCII bytes
+/// pays for the UTF-8 check as well.
+pub(crate) fn plain_json_text(text: &[u8]) -> Plain {
+    // Eight bytes per step (most strings are a log message or an id: too short for a vector
+    // loop to pay off); the last partial word is padded with spaces, which need nothing.
+    let (mut special, mut high) = (0u64, 0u64);
+    let mut words = text.chunks_exact(8);
+    for word in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let word = u64::from_le_bytes(bytes);
+        special |= crate::probe::string_stop(word);
+        high |= word;
+    }
+    let mut last = [b' '; 8];
+    last[..words.remainder().len()].copy_from_slice(words.remainder());
+    let word = u64::from_le_bytes(last);
+    special |= crate::probe::string_stop(word);
+    high |= word;
+    if high & crate::probe::HIGHS != 0 && simdutf8::basic::from_utf8(text).is_err() {
+        Plain::NotUtf8
+    } else if special != 0 {
+        Plain::Escapes
+    } else {
+        Plain::Yes
+    }
+}
+
+/// The escape [`write_escaped`] writes for an ASCII byte, if it needs one.
+fn short_escape(b: u8) -> Option<&'static [u8]> {
+    match b {
+        b'"' => Some(b"\\\""),
+        b'\\' => Some(b"\\\\"),
+        b'\n' => Some(b"\\n"),
+        b'\r' => Some(b"\\r"),
+        b'\t' => Some(b"\\t"),
+        0x08 => Some(b"\\b"),
+        0x0c => Some(b"\\f"),
+        _ => None,
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends the escape of `b`, a `"`, a `\` or a control character.
+fn push_escape(out: &mut Vec<u8>, b: u8) {
+    match short_escape(b) {
+        Some(escape) => out.extend_from_slice(escape),
+        None => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]),
+    }
+}
+
+/// [`write_escaped`] for text known to be UTF-8: only `"`, `\` and control characters change,
+/// found sixteen bytes at a time (no per-character UTF-8 check, no per-byte branch).
+fn write_escaped_utf8(out: &mut Vec<u8>, text: &[u8]) {
+    let mut copied = 0;
+    while let Some(found) = crate::probe::find_string_stop(text, copied) {
+        out.extend_from_slice(&text[copied..found]);
+        push_escape(out, text[found]);
+        copied = found + 1;
+    }
+    out.extend_from_slice(&text[copied..]);
+}
+
+/// Decodes the inside of a JSON string token that passed the grammar check of
+/// [`crate::probe`] (quotes excluded) into `out`, as serde_json's `deserialize_bytes` does
+/// ([`decode_string`]): every escape, surrogate pairs joined, lone surrogates as WTF-8.
+pub(crate) fn decode_checked(inner: &[u8], out: &mut Vec<u8>) {
+    out.reserve(inner.len());
+    let mut rest = inner;
+    while let Some(at) = memchr::memchr(b'\\', rest) {
+        out.extend_from_slice(&rest[..at]);
+        let Some(&kind) = rest.get(at + 1) else { return };
+        rest = &rest[at + 2..];
+        let byte = match kind {
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let Some(unit) = hex4(rest) else { return };
+                rest = &rest[4..];
+                let mut point = u32::from(unit);
+                if (0xD800..0xDC00).contains(&unit)
+                    && let [b'\\', b'u', tail @ ..] = rest
+                    && let Some(low @ 0xDC00..0xE000) = hex4(tail)
+                {
+                    point = 0x10000 + ((point - 0xD800) << 10) + (u32::from(low) - 0xDC00);
+                    rest = &tail[4..];
+                }
+                push_wtf8(out, point);
+                continue;
+            }
+            // `"`, `\` and `/` stand for themselves.
+            other => other,
+        };
+        out.push(byte);
+    }
+    out.extend_from_slice(rest);
+}
+
+fn hex4(text: &[u8]) -> Option<u16> {
+    let digits = text.get(..4)?;
+    let mut value = 0u16;
+    for &d in digits {
+        value = value << 4 | u16::try_from((d as char).to_digit(16)?).ok()?;
+    }
+    Some(value)
+}
+
+/// UTF-8 encoding of `point`, surrogates included (WTF-8).
+fn push_wtf8(out: &mut Vec<u8>, point: u32) {
+    // Six bits at a time; `as u8` keeps the low eight of an already masked value.
+    let cont = |shift: u32| 0x80 | ((point >> shift) & 0x3F) as u8;
+    match point {
+        0..0x80 => out.push(point as u8),
+        0x80..0x800 => out.extend_from_slice(&[0xC0 | (point >> 6) as u8, cont(0)]),
+        0x800..0x10000 => out.extend_from_slice(&[0xE0 | (point >> 12) as u8, cont(6), cont(0)]),
+        _ => out.extend_from_slice(&[0xF0 | (point >> 18) as u8, cont(12), cont(6), cont(0)]),
+    }
+}
+
+pub(crate) fn write_escaped(out: &mut Vec<u8>, text: &[u8]) {
     let mut copied = 0;
     let mut i = 0;
     while i < text.len() {
         let b = text[i];
-        let escape: Option<&[u8]> = match b {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            0x08 => Some(b"\\b"),
-            0x0c => Some(b"\\f"),
-            _ => None,
-        };
-        if let Some(escape) = escape {
+        if b < 0x20 || b == b'"' || b == b'\\' {
             out.extend_from_slice(&text[copied..i]);
-            out.extend_from_slice(escape);
-            i += 1;
-            copied = i;
-            continue;
-        }
-        if b < 0x20 {
-            out.extend_from_slice(&text[copied..i]);
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            push_escape(out, b);
             i += 1;
             copied = i;
             continue;
@@ -330,5 +450,73 @@ mod tests {
         mask_lines(&masker, Role::Readonly, text.as_bytes(), &mut out);
         let out = String::from_utf8(out).unwrap();
         assert_eq!(out, "plain <email>\n[\"<email>\"]\n\"<email>\"\nend");
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    /// String contents made of what decoding and encoding treat differently: escapes of every
+    /// kind, surrogates paired, lone and misordered, non-ASCII text, control characters.
+    fn string_body() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[a-z@. ]{0,20}",
+            Just("\\\"".to_owned()),
+            Just("\\\\".to_owned()),
+            Just("\\/".to_owned()),
+            Just("\\b\\f\\n\\r\\t".to_owned()),
+            Just("\\u0040".to_owned()),
+            Just("\\u00E9\\u0001\\u001f".to_owned()),
+            Just("\\ud800".to_owned()),
+            Just("\\udbff".to_owned()),
+            Just("\\udc00".to_owned()),
+            Just("\\ud83d\\ude00".to_owned()),
+            Just("\\ud800\\u0041".to_owned()),
+            Just("\\uFFFF".to_owned()),
+            Just("é日本😀".to_owned()),
+        ];
+        proptest::collection::vec(piece, 0..12).prop_map(|p| p.concat())
+    }
+
+    /// Any bytes, with the ones that take the escape paths more likely.
+    fn text_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..6),
+            "[a-z\"\\\\\n\r\t\u{1}\u{7f} ]{0,30}".prop_map(String::into_bytes),
+            Just("é日本😀".as_bytes().to_vec()),
+            Just(b"\xed\xa0\x80".to_vec()),
+            Just(b"\xed\xbf\xbf".to_vec()),
+            Just(b"\xf4\x90\x80\x80".to_vec()),
+        ];
+        proptest::collection::vec(piece, 0..10).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        /// The decoder of checked strings reads every string as serde_json does (the path the
+        /// masking relied on before: escapes must not hide an address from it).
+        #[test]
+        fn checked_decoding_agrees_with_serde_json(body in string_body()) {
+            let token = format!("\"{body}\"");
+            let mut want = Vec::new();
+            prop_assert!(super::decode_string(token.as_bytes(), &mut want), "{}", token);
+            let mut got = b"kept".to_vec();
+            super::decode_checked(body.as_bytes(), &mut got);
+            prop_assert_eq!(&got[4..], &want[..], "{}", token);
+        }
+
+        /// The fast paths of `write_json_string` write what the byte-by-byte encoder writes.
+        #[test]
+        fn json_strings_are_written_as_the_byte_by_byte_encoder_does(text in text_bytes()) {
+            let mut got = Vec::new();
+            super::write_json_string(&mut got, &text);
+            let mut want = vec![b'"'];
+            super::write_escaped(&mut want, &text);
+            want.push(b'"');
+            prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want));
+            prop_assert_eq!(got, want);
+        }
     }
 }

@@ -29,14 +29,33 @@ pub(crate) struct RawStr<'a> {
 impl<'a> RawStr<'a> {
     /// The decoded bytes: lone surrogates as WTF-8 (see [`crate::json::JsonBytes`]).
     pub fn bytes(&self) -> Cow<'a, [u8]> {
-        let inner = &self.token[1..self.token.len() - 1];
+        let inner = self.inner();
         if !self.escaped {
             return Cow::Borrowed(inner);
         }
         let mut out = Vec::with_capacity(inner.len());
-        // The token passed the grammar check, so it decodes.
-        crate::json::decode_string(self.token, &mut out);
+        crate::json::decode_checked(inner, &mut out);
         Cow::Owned(out)
+    }
+
+    /// [`RawStr::bytes`], decoded into `buf` (cleared first) when the string holds an escape, so
+    /// one buffer serves every string of a document.
+    pub fn bytes_in<'s>(&self, buf: &'s mut Vec<u8>) -> &'s [u8]
+    where
+        'a: 's,
+    {
+        if !self.escaped {
+            return self.inner();
+        }
+        buf.clear();
+        crate::json::decode_checked(self.inner(), buf);
+        buf
+    }
+
+    /// The string as it stands between its quotes; it passed the grammar check, so when it holds
+    /// no escape it is its own decoded text.
+    pub fn inner(&self) -> &'a [u8] {
+        &self.token[1..self.token.len() - 1]
     }
 
     /// The decoded text, or `None` when it holds a lone surrogate (no UTF-8 string can).
@@ -165,6 +184,8 @@ pub(crate) fn probe(text: &[u8]) -> Option<Probe<'_>> {
 pub(crate) struct RawLogEvent<'a> {
     pub id: Option<RawStr<'a>>,
     pub timestamp: i64,
+    /// `timestamp` as it stands in the document (empty when absent).
+    pub timestamp_text: &'a [u8],
     pub message: Option<RawStr<'a>>,
 }
 
@@ -269,16 +290,43 @@ struct Scanner<'a> {
 }
 
 const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+pub(crate) const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 
 /// High bit set in the first byte of `word` (little-endian order) that is `"`, `\` or a control
 /// character, and possibly in later bytes; zero when none is.
 #[inline]
-fn string_stop(word: u64) -> u64 {
+pub(crate) fn string_stop(word: u64) -> u64 {
     let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
     zero(word ^ (ONES * u64::from(b'"')))
         | zero(word ^ (ONES * u64::from(b'\\')))
         | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS)
+}
+
+/// The first byte at or after `from` that is `"`, `\` or a control character: where a JSON string
+/// stops or needs an escape. Sixteen bytes per step while there are that many.
+#[inline]
+pub(crate) fn find_string_stop(s: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(chunk) = s.get(i..i + 16) {
+        let (a, b) = chunk.split_at(8);
+        let a = string_stop(u64::from_le_bytes(a.try_into().ok()?));
+        let b = string_stop(u64::from_le_bytes(b.try_into().ok()?));
+        if a != 0 {
+            return Some(i + (a.trailing_zeros() / 8) as usize);
+        }
+        if b != 0 {
+            return Some(i + 8 + (b.trailing_zeros() / 8) as usize);
+        }
+        i += 16;
+    }
+    if let Some(chunk) = s.get(i..i + 8) {
+        let a = string_stop(u64::from_le_bytes(chunk.try_into().ok()?));
+        if a != 0 {
+            return Some(i + (a.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    s.get(i..)?.iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').map(|at| i + at)
 }
 
 impl<'a> Scanner<'a> {
@@ -313,7 +361,11 @@ impl<'a> Scanner<'a> {
                 seen |= bit;
                 match bit {
                     1 => event.id = Some(scan.string()?),
-                    2 => event.timestamp = scan.integer()?,
+                    2 => {
+                        let start = scan.i;
+                        event.timestamp = scan.integer()?;
+                        event.timestamp_text = &scan.s[start..scan.i];
+                    }
                     _ => event.message = Some(scan.string()?),
                 }
                 Some(())
@@ -337,16 +389,8 @@ impl<'a> Scanner<'a> {
         let mut i = start + 1;
         let mut escaped = false;
         loop {
-            while let Some(chunk) = s.get(i..i + 8) {
-                let word = u64::from_le_bytes(chunk.try_into().ok()?);
-                let stop = string_stop(word);
-                if stop != 0 {
-                    i += (stop.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                i += 8;
-            }
-            match *s.get(i)? {
+            i = find_string_stop(s, i)?;
+            match s[i] {
                 b'"' => {
                     self.i = i + 1;
                     self.escaped |= escaped;
@@ -400,15 +444,31 @@ impl<'a> Scanner<'a> {
         Some(())
     }
 
-    /// A number without fraction or exponent that fits an `i64`, as serde_json reads one.
+    /// A number without fraction or exponent that fits an `i64`, as serde_json reads one, read
+    /// as it is checked (timestamps: one per log event). `None` for any other number.
     fn integer(&mut self) -> Option<i64> {
-        let start = self.i;
-        self.number()?;
-        let token = std::str::from_utf8(&self.s[start..self.i]).ok()?;
-        if token.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+        let s = self.s;
+        let negative = s.get(self.i) == Some(&b'-');
+        let mut i = self.i + usize::from(negative);
+        // Accumulated towards the sign so that i64::MIN reads.
+        let mut value = 0i64;
+        match *s.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => {
+                while let Some(&d @ b'0'..=b'9') = s.get(i) {
+                    let d = i64::from(d - b'0');
+                    value = value.checked_mul(10)?;
+                    value = if negative { value.checked_sub(d)? } else { value.checked_add(d)? };
+                    i += 1;
+                }
+            }
+            _ => return None,
+        }
+        if matches!(s.get(i), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        token.parse().ok()
+        self.i = i;
+        Some(value)
     }
 
     fn literal(&mut self, word: &[u8]) -> Option<()> {

@@ -12,8 +12,10 @@ use serde::Serialize;
 
 use crate::cwl::{Stop, for_each_log_event};
 use crate::event::PartitionKeyMap;
-use crate::json::{is_json, mask_json_text, mask_lines, write_json_string};
-use crate::probe::{CwlItem, Field, Probe, probe};
+use crate::json::{
+    Plain, is_json, mask_json_text, mask_lines, plain_json_text, write_json_string, write_json_string_as,
+};
+use crate::probe::{CwlItem, Field, Probe, RawLogEvent, probe};
 use crate::ses::SesFacts;
 
 /// Decompressed CloudWatch Logs documents above this size fail instead of exhausting memory.
@@ -398,7 +400,6 @@ fn cloudwatch_logs_one_pass(
     let mut out = Some(out);
     let mut lines: Option<Lines<'_>> = None;
     let mut refused = None;
-    let empty = || Cow::Borrowed(&b""[..]);
     let done = crate::probe::cloudwatch_logs_one_pass(doc, |item| match item {
         CwlItem::Envelope { message_type, log_group, log_stream } => {
             if message_type.text().as_deref() != Some("DATA_MESSAGE") {
@@ -414,9 +415,7 @@ fn cloudwatch_logs_one_pass(
         }
         CwlItem::Event(event) => {
             let lines = lines.as_mut().ok_or_else(String::new)?;
-            let id = event.id.map_or_else(empty, |s| s.bytes());
-            let message = event.message.map_or_else(empty, |s| s.bytes());
-            lines.push(&id, event.timestamp, &message).inspect_err(|reason| refused = Some(reason.clone()))
+            lines.push_raw(event).inspect_err(|reason| refused = Some(reason.clone()))
         }
     });
     match (done, lines) {
@@ -471,12 +470,7 @@ fn transform_cloudwatch_logs(
     let mut lines = Lines::new(masker, role, bounds, group, stream, doc, out);
     let counts = lines.counts;
     let mut refused = None;
-    let fast = crate::probe::log_events(doc, &mut refused, |event| {
-        let empty = || Cow::Borrowed(&b""[..]);
-        let id = event.id.map_or_else(empty, |s| s.bytes());
-        let message = event.message.map_or_else(empty, |s| s.bytes());
-        lines.push(&id, event.timestamp, &message)
-    });
+    let fast = crate::probe::log_events(doc, &mut refused, |event| lines.push_raw(event));
     let pass = match (fast, refused) {
         (_, Some(reason)) => Err(reason),
         (Some(_), None) => Ok(()),
@@ -485,7 +479,7 @@ fn transform_cloudwatch_logs(
             lines.data.clear();
             lines.counts = counts;
             lines.first_timestamp = None;
-            match for_each_log_event(doc, |event| lines.push(&event.id.0, event.timestamp, &event.message.0)) {
+            match for_each_log_event(doc, |event| lines.push(&event.id.0, event.timestamp, None, &event.message.0)) {
                 Ok(_) => Ok(()),
                 Err(Stop::Refused(reason) | Stop::Invalid(reason)) => Err(reason),
             }
@@ -506,6 +500,12 @@ struct Lines<'m> {
     /// `{"logGroup":…,"logStream":…,"id":` with group and stream masked.
     prefix: Vec<u8>,
     masked: Vec<u8>,
+    /// Decoded `id` and `message` of an event whose strings hold escapes.
+    id_buf: Vec<u8>,
+    message_buf: Vec<u8>,
+    /// An event's id and message as two lines, before and after masking.
+    joined: Vec<u8>,
+    masked_lines: Vec<u8>,
     data: Vec<u8>,
     counts: Counts,
     first_timestamp: Option<i64>,
@@ -537,7 +537,20 @@ impl<'m> Lines<'m> {
         write_json_string(&mut prefix, &masked);
         prefix.extend_from_slice(b",\"id\":");
         out.reserve(doc.len().min(bounds.max_output) + 1024);
-        Lines { masker, role, bounds, prefix, masked, data: out, counts, first_timestamp: None }
+        Lines {
+            masker,
+            role,
+            bounds,
+            prefix,
+            masked,
+            id_buf: Vec::new(),
+            message_buf: Vec::new(),
+            joined: Vec::new(),
+            masked_lines: Vec::new(),
+            data: out,
+            counts,
+            first_timestamp: None,
+        }
     }
 
     fn finish(self, kind: RecordKind, arrival: Timestamp) -> Transformed {
@@ -555,42 +568,140 @@ impl<'m> Lines<'m> {
         Transformed { kind, outcome: Outcome::Ok { data, keys, hop: 0 }, counts, ses: None }
     }
 
-    fn push(&mut self, id: &[u8], timestamp: i64, message: &[u8]) -> Result<(), String> {
+    /// [`Lines::push`] for an event as it stands in the document: strings with escapes are
+    /// decoded into buffers kept for the whole document, the others are used where they stand.
+    fn push_raw(&mut self, event: RawLogEvent<'_>) -> Result<(), String> {
+        let (mut id_buf, mut message_buf) = (std::mem::take(&mut self.id_buf), std::mem::take(&mut self.message_buf));
+        let id = event.id.map_or(&b""[..], |s| s.bytes_in(&mut id_buf));
+        let message = event.message.map_or(&b""[..], |s| s.bytes_in(&mut message_buf));
+        // A JSON integer is written as serde_json writes its value, except `-0`.
+        let text = Some(event.timestamp_text).filter(|t| !t.is_empty() && *t != b"-0");
+        let pushed = self.push(id, event.timestamp, text, message);
+        (self.id_buf, self.message_buf) = (id_buf, message_buf);
+        pushed
+    }
+
+    /// Appends the line of one event; `timestamp_text`, when given, is how `timestamp` is written.
+    fn push(&mut self, id: &[u8], timestamp: i64, timestamp_text: Option<&[u8]>, message: &[u8]) -> Result<(), String> {
         if id.len() > MAX_NAME_BYTES {
             return Err(format!("a log event id is longer than {MAX_NAME_BYTES} bytes"));
         }
         if message.len() > MAX_MESSAGE_BYTES {
             return Err(format!("a log event message is longer than {MAX_MESSAGE_BYTES} bytes"));
         }
-        let (masker, role, data, masked) = (self.masker, self.role, &mut self.data, &mut self.masked);
         self.first_timestamp.get_or_insert(timestamp);
-        data.extend_from_slice(&self.prefix);
+        self.data.extend_from_slice(&self.prefix);
         // The id is only digits when CloudWatch Logs writes it, but anyone who can put records
-        // into the stream can write anything there, and readers see it.
-        masked.clear();
-        self.counts += masker.mask_into(role, id, masked);
-        write_json_string(data, masked);
-        data.extend_from_slice(b",\"timestamp\":");
-        // Serialising an integer into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *data, &timestamp);
-        data.extend_from_slice(b",\"message\":");
-        masked.clear();
-        self.counts += masker.mask_into(role, message, masked);
-        let mut end = masked.len();
-        while end > 0 && matches!(masked[end - 1], b'\n' | b'\r') {
-            end -= 1;
+        // into the stream can write anything there, and readers see it. Id and message go
+        // through the masker in one call, as two lines: no finding spans a line break and every
+        // verdict reads only its own line (`Masker::cut_point`), so the first line break of the
+        // output ends the masked id, and a call costs as much as masking a short message.
+        if memchr::memchr(b'\n', id).is_none() {
+            let joined = &mut self.joined;
+            joined.clear();
+            joined.extend_from_slice(id);
+            joined.push(b'\n');
+            joined.extend_from_slice(message);
+            let mut masked = std::mem::take(&mut self.masked_lines);
+            masked.clear();
+            self.counts += self.masker.mask_into(self.role, joined, &mut masked);
+            let cut = memchr::memchr(b'\n', &masked).unwrap_or(masked.len());
+            self.write_string(&masked[..cut], false);
+            self.data.extend_from_slice(b",\"timestamp\":");
+            self.write_timestamp(timestamp, timestamp_text);
+            self.data.extend_from_slice(b",\"message\":");
+            self.write_string(masked.get(cut + 1..).unwrap_or_default(), true);
+            self.masked_lines = masked;
+        } else {
+            self.write_masked(id, false);
+            self.data.extend_from_slice(b",\"timestamp\":");
+            self.write_timestamp(timestamp, timestamp_text);
+            self.data.extend_from_slice(b",\"message\":");
+            self.write_masked(message, true);
         }
-        write_json_string(data, &masked[..end]);
-        data.extend_from_slice(b"}\n");
-        if data.len() > self.bounds.max_output {
+        self.data.extend_from_slice(b"}\n");
+        if self.data.len() > self.bounds.max_output {
             return Err(format!(
                 "masked output is larger than {} bytes (the per-record bound) after {} log events",
                 self.bounds.max_output,
-                data.iter().filter(|&&b| b == b'\n').count()
+                self.data.iter().filter(|&&b| b == b'\n').count()
             ));
         }
         self.bounds.check_time()
     }
+
+    fn write_timestamp(&mut self, timestamp: i64, text: Option<&[u8]>) {
+        match text {
+            Some(text) => self.data.extend_from_slice(text),
+            None => push_integer(&mut self.data, timestamp),
+        }
+    }
+
+    /// Appends `text` masked, as a JSON string (without the line breaks that end a message when
+    /// `trim_line_end`). The masker writes straight into the output and one pass checks what it
+    /// wrote: when that needs no escape (most log text), it is the JSON string's content as it
+    /// stands; otherwise it is taken back out and encoded.
+    fn write_masked(&mut self, text: &[u8], trim_line_end: bool) {
+        let data = &mut self.data;
+        data.push(b'"');
+        let start = data.len();
+        self.counts += self.masker.mask_into(self.role, text, data);
+        // Plain text ends in neither `\n` nor `\r` (control characters are not plain).
+        let plain = plain_json_text(&data[start..]);
+        if plain == Plain::Yes {
+            data.push(b'"');
+            return;
+        }
+        let masked = &mut self.masked;
+        masked.clear();
+        masked.extend_from_slice(&data[start..]);
+        data.truncate(start - 1);
+        write_trimmed(data, masked, trim_line_end, plain);
+    }
+
+    /// Appends already masked `text` as a JSON string, as [`Lines::write_masked`] does.
+    fn write_string(&mut self, text: &[u8], trim_line_end: bool) {
+        let plain = plain_json_text(text);
+        if plain == Plain::Yes {
+            self.data.reserve(text.len() + 2);
+            self.data.push(b'"');
+            self.data.extend_from_slice(text);
+            self.data.push(b'"');
+        } else {
+            write_trimmed(&mut self.data, text, trim_line_end, plain);
+        }
+    }
+}
+
+/// `text` (classified `plain`) as a JSON string, without the line breaks that end it when
+/// `trim_line_end`.
+fn write_trimmed(out: &mut Vec<u8>, text: &[u8], trim_line_end: bool, plain: Plain) {
+    let mut end = text.len();
+    while trim_line_end && end > 0 && matches!(text[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    // Cutting line breaks off leaves UTF-8 text UTF-8 and invalid text invalid.
+    write_json_string_as(out, &text[..end], plain);
+}
+
+/// Appends `value` in decimal, as serde_json writes an integer.
+fn push_integer(out: &mut Vec<u8>, value: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        // `rest % 10` is below ten.
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 fn parse_time(text: &str) -> Option<Timestamp> {
@@ -724,5 +835,136 @@ mod tests {
         let reason = json_error_reason("invalid JSON", &err);
         assert!(!reason.contains("secret"), "{reason}");
         assert!(reason.contains("line 1"));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::json::JsonBytes;
+    use proptest::prelude::*;
+
+    fn gzip(doc: &[u8]) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(doc).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// The lines as they were written before the one-call masking and the in-place checks:
+    /// group, stream, id and message each masked on their own, decoded by serde_json, encoded by
+    /// the byte-by-byte encoder, the timestamp by serde_json. `None` when serde_json does not
+    /// read the document's events.
+    fn reference(masker: &Masker, role: Role, doc: &[u8]) -> Option<(Vec<u8>, Counts)> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Envelope<'a> {
+            #[serde(borrow)]
+            log_group: JsonBytes<'a>,
+            #[serde(borrow)]
+            log_stream: JsonBytes<'a>,
+        }
+        fn string(out: &mut Vec<u8>, text: &[u8]) {
+            out.push(b'"');
+            crate::json::write_escaped(out, text);
+            out.push(b'"');
+        }
+        let envelope: Envelope<'_> = serde_json::from_slice(doc).ok()?;
+        let mut counts = Counts::default();
+        let mut prefix = b"{\"logGroup\":".to_vec();
+        let mut masked = Vec::new();
+        counts += masker.mask_into(role, &envelope.log_group.0, &mut masked);
+        string(&mut prefix, &masked);
+        prefix.extend_from_slice(b",\"logStream\":");
+        masked.clear();
+        counts += masker.mask_into(role, &envelope.log_stream.0, &mut masked);
+        string(&mut prefix, &masked);
+        prefix.extend_from_slice(b",\"id\":");
+        let mut out = Vec::new();
+        for_each_log_event(doc, |event| {
+            out.extend_from_slice(&prefix);
+            masked.clear();
+            counts += masker.mask_into(role, &event.id.0, &mut masked);
+            string(&mut out, &masked);
+            out.extend_from_slice(b",\"timestamp\":");
+            out.extend_from_slice(serde_json::to_string(&event.timestamp).unwrap().as_bytes());
+            out.extend_from_slice(b",\"message\":");
+            masked.clear();
+            counts += masker.mask_into(role, &event.message.0, &mut masked);
+            let end = masked.len() - masked.iter().rev().take_while(|b| matches!(b, b'\n' | b'\r')).count();
+            string(&mut out, &masked[..end]);
+            out.extend_from_slice(b"}\n");
+            Ok(())
+        })
+        .ok()?;
+        Some((out, counts))
+    }
+
+    /// JSON string contents: addresses (some hidden behind escapes), escapes of every kind, lone
+    /// and paired surrogates, non-ASCII text, line breaks inside and at the end.
+    fn text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[a-z0-9 =:/.-]{0,16}",
+            Just("bob@example.com".to_owned()),
+            Just("carol\\u0040example.com".to_owned()),
+            Just("192.0.2.10".to_owned()),
+            Just("10\\u002e1.2.3".to_owned()),
+            Just("2001:db8::1".to_owned()),
+            Just("\\\"".to_owned()),
+            Just("\\\\".to_owned()),
+            Just("\\/".to_owned()),
+            Just("\\n".to_owned()),
+            Just("\\r\\n".to_owned()),
+            Just("\\t\\u0001".to_owned()),
+            Just("\\ud800".to_owned()),
+            Just("\\udc00 x".to_owned()),
+            Just("\\ud83d\\ude00".to_owned()),
+            Just("é 日本語 ｂｏｂ＠ｅｘａｍｐｌｅ．ｃｏｍ".to_owned()),
+            Just("太郎@example.jp".to_owned()),
+        ];
+        proptest::collection::vec(piece, 0..8).prop_map(|p| p.concat())
+    }
+
+    prop_compose! {
+        fn event()(id in prop_oneof![Just("37540214617325127358126590472133271428375049234536150001".to_owned()), text()],
+                   timestamp in prop_oneof![Just("1714555800000".to_owned()), Just("-0".to_owned()), Just("0".to_owned()),
+                                            Just("-42".to_owned()), Just("9223372036854775807".to_owned())],
+                   message in text(), order in 0usize..3) -> String {
+            let (id, ts, m) = (format!(r#""id":"{id}""#), format!(r#""timestamp":{timestamp}"#), format!(r#""message":"{message}""#));
+            match order {
+                0 => format!("{{{id},{ts},{m}}}"),
+                1 => format!("{{{m},{id},{ts}}}"),
+                _ => format!("{{ {ts} , {m} , {id} , \"extra\" : [1] }}"),
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+        /// Every line the handler writes for a log document is byte for byte the line of the
+        /// string-by-string writer, with the same counts: gzip (one pass when the envelope comes
+        /// first, two passes otherwise) and plain, in every view.
+        #[test]
+        fn lines_are_written_as_the_string_by_string_writer_did(
+            group in text(), stream in text(), events in proptest::collection::vec(event(), 1..5),
+            envelope_last in any::<bool>(), role in 0usize..3,
+        ) {
+            let role = [Role::Readonly, Role::Operator, Role::Admin][role];
+            let envelope = format!(r#""messageType":"DATA_MESSAGE","logGroup":"{group}","logStream":"{stream}""#);
+            let events = format!(r#""logEvents":[{}]"#, events.join(","));
+            let doc = if envelope_last { format!("{{{events},{envelope}}}") } else { format!("{{{envelope},{events}}}") };
+            prop_assume!(serde_json::from_str::<serde::de::IgnoredAny>(&doc).is_ok());
+            let masker = Masker::new();
+            let Some((want, counts)) = reference(&masker, role, doc.as_bytes()) else { return Ok(()) };
+            let bounds = Bounds { max_output: MAX_RECORD_OUTPUT, stop_at: None };
+            for record in [gzip(doc.as_bytes()), doc.clone().into_bytes()] {
+                let t = transform(&masker, role, &record, Some(1_714_555_805_000), &bounds, &mut Scratch::default());
+                let Outcome::Ok { data, .. } = t.outcome else { panic!("{doc}: {:?}", t.outcome) };
+                prop_assert_eq!(String::from_utf8_lossy(&data), String::from_utf8_lossy(&want), "{}", doc);
+                prop_assert_eq!(&data, &want);
+                prop_assert_eq!(t.counts, counts);
+            }
+        }
     }
 }
