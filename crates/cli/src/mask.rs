@@ -10,7 +10,7 @@ use std::sync::{Mutex, mpsc};
 #[cfg(target_os = "linux")]
 mod mapped;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use logmask_mask::{CUT_CONTEXT, Counts, Masker, Policy, Role};
 
@@ -414,6 +414,18 @@ struct Masked {
     panicked: bool,
 }
 
+/// Why a line longer than `max_pending` bytes is refused: where the engine cuts, and that it
+/// found no such place ([`Masker::cut_point`]).
+fn no_cut(max_pending: usize) -> anyhow::Error {
+    anyhow::anyhow!(
+        "a line of more than {} MiB offers no place to cut it without changing what is masked (no line \
+         break, and no {} bytes without any of '@ . : % \\' with, when identifiers are configured, a \
+         space or tab no term holds and no pattern can match in the middle); refusing to hold it in memory",
+        max_pending >> 20,
+        2 * CUT_CONTEXT
+    )
+}
+
 /// The reader stage: fills buffers from the free list, cuts each where the engine says a cut
 /// changes no verdict, and moves the bytes after the cut to the front of the next buffer.
 fn read_pieces(
@@ -439,12 +451,7 @@ fn read_pieces(
         let cut = if fill.eof { Some(len) } else { masker.cut_point(&buf[searched..len]).map(|c| searched + c) };
         let Some(cut) = cut else {
             if len > opts.max_pending {
-                bail!(
-                    "a line of more than {} MiB offers no place to cut it without changing what is masked \
-                     (no line break, no {} bytes without any of '@ . : % \\'); refusing to hold it in memory",
-                    opts.max_pending >> 20,
-                    2 * CUT_CONTEXT
-                );
+                return Err(no_cut(opts.max_pending));
             }
             // No cut yet: the chunk continues a long line; read more behind it.
             carry = len;

@@ -103,12 +103,7 @@ pub(super) fn map_pieces(
         if start > 0 {
             window = opts.window;
         } else if want >= opts.max_pending {
-            bail!(
-                "a line of more than {} MiB offers no place to cut it without changing what is masked \
-                 (no line break, no {} bytes without any of '@ . : % \\'); refusing to hold it in memory",
-                opts.max_pending >> 20,
-                2 * logmask_mask::CUT_CONTEXT
-            );
+            return Err(super::no_cut(opts.max_pending));
         } else {
             // No cut anywhere in the window: map a longer one from the same place.
             window = (window * 2).min(opts.max_pending);
